@@ -1,0 +1,345 @@
+//! Single packets: types, text and binary forms, WebSocket frames.
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+use bytes::{BufMut, Bytes, BytesMut};
+use bytestring::ByteString;
+
+use crate::{DecodeError, ProtocolVersion};
+
+/// Standard base64, as Node's `Buffer` writes it; padding optional and trailing bits ignored on
+/// input, as Node's lenient decoder accepts both.
+pub(crate) const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// The seven Engine.IO packet types; the discriminant is the wire digit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PacketType {
+    /// `0`: handshake, server to client.
+    Open = 0,
+    /// `1`: close the session.
+    Close = 1,
+    /// `2`: heartbeat ping (v4 server to client, v3 client to server), or `2probe`.
+    Ping = 2,
+    /// `3`: heartbeat pong, or `3probe`.
+    Pong = 3,
+    /// `4`: application message, text or binary.
+    Message = 4,
+    /// `5`: completes an upgrade, client to server on the new transport.
+    Upgrade = 5,
+    /// `6`: no-op, used to release a held long-poll.
+    Noop = 6,
+}
+
+impl PacketType {
+    /// The packet type for a wire digit (`b'0'`..=`b'6'`).
+    #[inline]
+    pub fn from_digit(digit: u8) -> Option<Self> {
+        Self::from_value(digit.wrapping_sub(b'0'))
+    }
+
+    /// The packet type for its numeric value (`0`..=`6`), as in v3 binary frames.
+    #[inline]
+    pub fn from_value(value: u8) -> Option<Self> {
+        Some(match value {
+            0 => PacketType::Open,
+            1 => PacketType::Close,
+            2 => PacketType::Ping,
+            3 => PacketType::Pong,
+            4 => PacketType::Message,
+            5 => PacketType::Upgrade,
+            6 => PacketType::Noop,
+            _ => return None,
+        })
+    }
+
+    /// The ASCII digit written on the wire.
+    #[inline]
+    pub fn digit(self) -> u8 {
+        b'0' + self as u8
+    }
+}
+
+/// One Engine.IO packet.
+///
+/// Text data is a [`ByteString`] and binary data a [`Bytes`]: decoding hands out views of the
+/// input buffer, never copies (only base64 data is decoded into a fresh buffer).
+///
+/// Data after the type digit of `close`, `upgrade` and `noop` is accepted and dropped, as the
+/// reference does.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Packet {
+    /// Handshake; the data is the JSON of [`crate::OpenPacket`].
+    Open(ByteString),
+    /// Close the session.
+    Close,
+    /// Heartbeat ping; the data is empty, or `probe` during an upgrade.
+    Ping(ByteString),
+    /// Heartbeat pong; the data is empty, or `probe` during an upgrade.
+    Pong(ByteString),
+    /// A text message.
+    Message(ByteString),
+    /// A binary message.
+    Binary(Bytes),
+    /// Upgrade completed.
+    Upgrade,
+    /// No-op.
+    Noop,
+}
+
+impl Packet {
+    /// The packet's type (a binary message is a [`PacketType::Message`]).
+    pub fn packet_type(&self) -> PacketType {
+        match self {
+            Packet::Open(_) => PacketType::Open,
+            Packet::Close => PacketType::Close,
+            Packet::Ping(_) => PacketType::Ping,
+            Packet::Pong(_) => PacketType::Pong,
+            Packet::Message(_) | Packet::Binary(_) => PacketType::Message,
+            Packet::Upgrade => PacketType::Upgrade,
+            Packet::Noop => PacketType::Noop,
+        }
+    }
+
+    /// Whether this is a binary message.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Packet::Binary(_))
+    }
+
+    /// The text data of the packet (empty for binary and data-less packets).
+    pub(crate) fn text_data(&self) -> &str {
+        match self {
+            Packet::Open(s) | Packet::Ping(s) | Packet::Pong(s) | Packet::Message(s) => s,
+            _ => "",
+        }
+    }
+
+    /// `ping` with the `probe` data, sent by the client on a new transport to start an upgrade.
+    pub fn ping_probe() -> Self {
+        Packet::Ping(ByteString::from_static("probe"))
+    }
+
+    /// `pong` with the `probe` data, the server's answer to [`Packet::ping_probe`].
+    pub fn pong_probe() -> Self {
+        Packet::Pong(ByteString::from_static("probe"))
+    }
+
+    /// A text message from a `&'static str`.
+    pub fn message_static(text: &'static str) -> Self {
+        Packet::Message(ByteString::from_static(text))
+    }
+}
+
+/// One WebSocket message, as the WebSocket library hands it over or should send it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum WsFrame {
+    /// A text frame.
+    Text(ByteString),
+    /// A binary frame.
+    Binary(Bytes),
+}
+
+impl WsFrame {
+    /// The length of the frame's payload in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            WsFrame::Text(t) => t.len(),
+            WsFrame::Binary(b) => b.len(),
+        }
+    }
+
+    /// Whether the frame's payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Decodes one text packet: `<type digit><data>`, or a `b`-prefixed base64 binary message
+/// (v4: `b<base64>`, v3: `b4<base64>`).
+///
+/// Used for WebSocket text frames (both versions accept `b…` there) and for each element of a
+/// polling payload.
+pub fn decode_text_packet(
+    version: ProtocolVersion,
+    text: ByteString,
+) -> Result<Packet, DecodeError> {
+    decode_piece(version, &text, &text)
+}
+
+/// Decodes `piece`, a sub-slice of `src`, slicing its data out of `src` without copying.
+#[inline]
+pub(crate) fn decode_piece(
+    version: ProtocolVersion,
+    src: &ByteString,
+    piece: &str,
+) -> Result<Packet, DecodeError> {
+    let bytes = piece.as_bytes();
+    let Some(&first) = bytes.first() else {
+        return Err(DecodeError::EmptyPacket);
+    };
+    // Every branch below slices after an ASCII byte, so `piece[n..]` is on a char boundary.
+    let data = |from: usize| src.slice_ref(&piece[from..]);
+    Ok(match first {
+        b'0' => Packet::Open(data(1)),
+        b'1' => Packet::Close,
+        b'2' => Packet::Ping(data(1)),
+        b'3' => Packet::Pong(data(1)),
+        b'4' => Packet::Message(data(1)),
+        b'5' => Packet::Upgrade,
+        b'6' => Packet::Noop,
+        b'b' => {
+            let b64 = match version {
+                // v4: everything after `b` is base64 (a leading `4` is data, not a type).
+                ProtocolVersion::V4 => &bytes[1..],
+                // v3: `b<type digit><base64>`; only messages carry binary.
+                ProtocolVersion::V3 => {
+                    let Some(&ty) = bytes.get(1) else {
+                        return Err(DecodeError::EmptyPacket);
+                    };
+                    match PacketType::from_digit(ty) {
+                        Some(PacketType::Message) => &bytes[2..],
+                        Some(_) => return Err(DecodeError::BinaryNotMessage),
+                        None => return Err(DecodeError::UnknownPacketType(ty)),
+                    }
+                }
+            };
+            Packet::Binary(decode_base64(b64)?)
+        }
+        other => return Err(DecodeError::UnknownPacketType(other)),
+    })
+}
+
+/// Decodes base64 into a fresh buffer: the only allocation on the decode path.
+#[inline]
+pub(crate) fn decode_base64(b64: &[u8]) -> Result<Bytes, DecodeError> {
+    let mut out = Vec::with_capacity(base64::decoded_len_estimate(b64.len()));
+    BASE64
+        .decode_vec(b64, &mut out)
+        .map_err(|_| DecodeError::InvalidBase64)?;
+    Ok(Bytes::from(out))
+}
+
+/// Decodes one binary packet: a v4 binary WebSocket frame (the raw message), or a v3 binary
+/// frame or binary-payload record (type byte `0x04`, then the message).
+pub fn decode_binary_packet(version: ProtocolVersion, data: Bytes) -> Result<Packet, DecodeError> {
+    match version {
+        ProtocolVersion::V4 => Ok(Packet::Binary(data)),
+        ProtocolVersion::V3 => {
+            let Some(&ty) = data.first() else {
+                return Err(DecodeError::EmptyPacket);
+            };
+            match PacketType::from_value(ty) {
+                Some(PacketType::Message) => Ok(Packet::Binary(data.slice(1..))),
+                Some(_) => Err(DecodeError::BinaryNotMessage),
+                None => Err(DecodeError::UnknownPacketType(ty)),
+            }
+        }
+    }
+}
+
+/// Decodes one WebSocket message into a packet, enforcing `max_payload` (bytes).
+///
+/// On [`DecodeError::PayloadTooLarge`] the reference closes the WebSocket with code 1009; on any
+/// other error the session is closed with reason `parse error`.
+pub fn decode_ws_frame(
+    version: ProtocolVersion,
+    frame: WsFrame,
+    max_payload: usize,
+) -> Result<Packet, DecodeError> {
+    if frame.len() > max_payload {
+        return Err(DecodeError::PayloadTooLarge);
+    }
+    match frame {
+        WsFrame::Text(text) => decode_text_packet(version, text),
+        WsFrame::Binary(data) => decode_binary_packet(version, data),
+    }
+}
+
+/// Appends the text form of `packet` to `buf`: `<type digit><data>`, binary messages as
+/// `b<base64>` (v4) or `b4<base64>` (v3).
+pub fn encode_text_packet(version: ProtocolVersion, packet: &Packet, buf: &mut BytesMut) {
+    match packet {
+        Packet::Binary(data) => {
+            buf.put_u8(b'b');
+            if version == ProtocolVersion::V3 {
+                buf.put_u8(b'4');
+            }
+            encode_base64(data, buf);
+        }
+        other => {
+            let data = other.text_data();
+            buf.reserve(1 + data.len());
+            buf.put_u8(other.packet_type().digit());
+            buf.put_slice(data.as_bytes());
+        }
+    }
+}
+
+/// The length in bytes of [`encode_text_packet`]'s output.
+pub(crate) fn text_packet_len(version: ProtocolVersion, packet: &Packet) -> usize {
+    match packet {
+        Packet::Binary(data) => {
+            let prefix = if version == ProtocolVersion::V3 { 2 } else { 1 };
+            prefix + base64_len(data.len())
+        }
+        other => 1 + other.text_data().len(),
+    }
+}
+
+/// Length of the padded base64 encoding of `n` bytes.
+#[inline]
+pub(crate) fn base64_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
+}
+
+/// Appends the padded standard base64 of `data` to `buf`.
+#[inline]
+pub(crate) fn encode_base64(data: &[u8], buf: &mut BytesMut) {
+    let start = buf.len();
+    buf.resize(start + base64_len(data.len()), 0);
+    // The slice is exactly the padded length, so encoding cannot run out of room.
+    let written = BASE64.encode_slice(data, &mut buf[start..]).unwrap_or(0);
+    debug_assert_eq!(written, buf.len() - start);
+}
+
+/// Encodes `packet` as one WebSocket message.
+///
+/// Text packets become text frames. Binary messages become binary frames when `binary` is true
+/// (v4: the raw bytes, shared with the packet without copying; v3: `0x04` then the bytes) and
+/// `b…` text frames otherwise (the client connected with `b64=1`). Text frames are written to
+/// `buf`, which can be reused across calls.
+pub fn encode_ws_frame(
+    version: ProtocolVersion,
+    packet: &Packet,
+    binary: bool,
+    buf: &mut BytesMut,
+) -> WsFrame {
+    match (packet, binary, version) {
+        (Packet::Binary(data), true, ProtocolVersion::V4) => WsFrame::Binary(data.clone()),
+        (Packet::Binary(data), true, ProtocolVersion::V3) => {
+            buf.reserve(1 + data.len());
+            buf.put_u8(PacketType::Message as u8);
+            buf.put_slice(data);
+            WsFrame::Binary(buf.split().freeze())
+        }
+        _ => {
+            encode_text_packet(version, packet, buf);
+            WsFrame::Text(text_from_utf8(buf.split().freeze()))
+        }
+    }
+}
+
+/// Wraps bytes this crate wrote from `&str` pieces and ASCII as a [`ByteString`].
+///
+/// The check cannot fail; it is kept (rather than an unchecked conversion) because the crates
+/// forbid `unsafe`.
+pub(crate) fn text_from_utf8(bytes: Bytes) -> ByteString {
+    ByteString::try_from(bytes).unwrap_or_default()
+}

@@ -1,0 +1,103 @@
+//! Polling payloads: several packets in one HTTP body.
+//!
+//! - v4 ([`v4`]): text packets joined by the record separator `0x1E`, binary as `b<base64>`.
+//! - v3 ([`v3`]): `<length>:<packet>` records whose lengths count UTF-16 code units, binary as
+//!   `b4<base64>`; or, for clients that did not ask for `b64`, the binary payload format
+//!   (`0x00`/`0x01` kind byte, length digits, `0xFF`, body).
+//!
+//! [`decode_payload`] and [`encode_payload`] pick the right format for a session.
+
+pub mod v3;
+pub mod v4;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::{DecodeError, Packet, ProtocolVersion};
+
+/// The body format of a polling payload; tells the HTTP content type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PayloadFormat {
+    /// A text body: `Content-Type: text/plain; charset=UTF-8`.
+    Text,
+    /// A v3 binary payload: `Content-Type: application/octet-stream`.
+    Binary,
+}
+
+impl PayloadFormat {
+    /// The `Content-Type` header value the reference server uses for this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            PayloadFormat::Text => "text/plain; charset=UTF-8",
+            PayloadFormat::Binary => "application/octet-stream",
+        }
+    }
+
+    /// The format of a POST body from its `Content-Type` header value.
+    pub fn from_content_type(content_type: Option<&str>) -> Self {
+        match content_type {
+            Some(ct) if ct.trim_start().starts_with("application/octet-stream") => {
+                PayloadFormat::Binary
+            }
+            _ => PayloadFormat::Text,
+        }
+    }
+}
+
+/// Decodes a polling body into its packets; any malformed element rejects the whole body.
+///
+/// `format` comes from the request's content type ([`PayloadFormat::from_content_type`]); a
+/// binary body is only valid in v3. A body longer than `max_payload` bytes is refused with
+/// [`DecodeError::PayloadTooLarge`] before anything else is looked at.
+pub fn decode_payload(
+    version: ProtocolVersion,
+    format: PayloadFormat,
+    body: Bytes,
+    max_payload: usize,
+) -> Result<Vec<Packet>, DecodeError> {
+    match (version, format) {
+        (ProtocolVersion::V4, PayloadFormat::Text) => v4::decode_payload(body, max_payload),
+        (ProtocolVersion::V4, PayloadFormat::Binary) => {
+            if body.len() > max_payload {
+                Err(DecodeError::PayloadTooLarge)
+            } else {
+                Err(DecodeError::BinaryPayloadV4)
+            }
+        }
+        (ProtocolVersion::V3, PayloadFormat::Text) => v3::decode_text_payload(body, max_payload),
+        (ProtocolVersion::V3, PayloadFormat::Binary) => {
+            v3::decode_binary_payload(body, max_payload)
+        }
+    }
+}
+
+/// Appends the polling body for `packets` to `buf` and returns its format.
+///
+/// `binary` says whether the client takes binary payloads (false when it connected with
+/// `b64=1`). v4 bodies are always text. A v3 body is binary only when `binary` is true and a
+/// packet is binary, as the reference server does.
+pub fn encode_payload<'a, I>(
+    version: ProtocolVersion,
+    packets: I,
+    binary: bool,
+    buf: &mut BytesMut,
+) -> PayloadFormat
+where
+    I: IntoIterator<Item = &'a Packet>,
+    I::IntoIter: Clone,
+{
+    let packets = packets.into_iter();
+    match version {
+        ProtocolVersion::V4 => {
+            v4::encode_payload(packets, buf);
+            PayloadFormat::Text
+        }
+        ProtocolVersion::V3 if binary && packets.clone().any(Packet::is_binary) => {
+            v3::encode_binary_payload(packets, buf);
+            PayloadFormat::Binary
+        }
+        ProtocolVersion::V3 => {
+            v3::encode_text_payload(packets, buf);
+            PayloadFormat::Text
+        }
+    }
+}
