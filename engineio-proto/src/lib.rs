@@ -51,7 +51,7 @@ pub use bytestring::ByteString;
 pub use error::DecodeError;
 pub use open::OpenPacket;
 pub use packet::{
-    decode_binary_packet, decode_text_packet, decode_ws_frame, encode_text_packet,
-    encode_ws_frame, Packet, PacketType, WsFrame,
+    decode_binary_packet, decode_text_packet, decode_ws_frame, encode_text_packet, encode_ws_frame,
+    Packet, PacketType, WsFrame,
 };
 pub use version::ProtocolVersion;

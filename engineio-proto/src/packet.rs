@@ -343,3 +343,22 @@ pub fn encode_ws_frame(
 pub(crate) fn text_from_utf8(bytes: Bytes) -> ByteString {
     ByteString::try_from(bytes).unwrap_or_default()
 }
+
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for Packet {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let text = |u: &mut arbitrary::Unstructured<'a>| -> arbitrary::Result<ByteString> {
+            Ok(ByteString::from(String::arbitrary(u)?))
+        };
+        Ok(match u.int_in_range(0..=7u8)? {
+            0 => Packet::Open(text(u)?),
+            1 => Packet::Close,
+            2 => Packet::Ping(text(u)?),
+            3 => Packet::Pong(text(u)?),
+            4 => Packet::Message(text(u)?),
+            5 => Packet::Binary(Bytes::from(Vec::<u8>::arbitrary(u)?)),
+            6 => Packet::Upgrade,
+            _ => Packet::Noop,
+        })
+    }
+}

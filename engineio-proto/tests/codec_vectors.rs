@@ -5,8 +5,8 @@ use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 use engineio_proto::payload::{self, v3, v4, PayloadFormat};
 use engineio_proto::{
-    decode_binary_packet, decode_text_packet, decode_ws_frame, encode_text_packet,
-    encode_ws_frame, DecodeError, OpenPacket, Packet, PacketType, ProtocolVersion, WsFrame,
+    decode_binary_packet, decode_text_packet, decode_ws_frame, encode_text_packet, encode_ws_frame,
+    DecodeError, OpenPacket, Packet, PacketType, ProtocolVersion, WsFrame,
 };
 
 use ProtocolVersion::{V3, V4};
@@ -68,7 +68,10 @@ fn text_packets_decode_per_type() {
         assert_eq!(text(v, "2"), Ok(Packet::Ping(ByteString::new())));
         assert_eq!(text(v, "3probe"), Ok(Packet::pong_probe()));
         assert_eq!(text(v, "2probe"), Ok(Packet::ping_probe()));
-        assert_eq!(text(v, "0{\"sid\":\"x\"}"), Ok(Packet::Open("{\"sid\":\"x\"}".into())));
+        assert_eq!(
+            text(v, "0{\"sid\":\"x\"}"),
+            Ok(Packet::Open("{\"sid\":\"x\"}".into()))
+        );
         assert_eq!(text(v, "1"), Ok(Packet::Close));
         assert_eq!(text(v, "5"), Ok(Packet::Upgrade));
         assert_eq!(text(v, "6"), Ok(Packet::Noop));
@@ -171,7 +174,10 @@ fn v3_binary_frame_other_than_message_is_refused() {
         decode_binary_packet(V3, Bytes::from_static(&[9, 1])),
         Err(DecodeError::UnknownPacketType(9))
     );
-    assert_eq!(decode_binary_packet(V3, Bytes::new()), Err(DecodeError::EmptyPacket));
+    assert_eq!(
+        decode_binary_packet(V3, Bytes::new()),
+        Err(DecodeError::EmptyPacket)
+    );
     assert_eq!(text(V3, "b2AQID"), Err(DecodeError::BinaryNotMessage));
 }
 
@@ -207,7 +213,10 @@ fn malformed_text_packets_are_typed_errors() {
 #[test]
 fn ws_frame_over_max_payload_is_refused() {
     let frame = WsFrame::Text(ByteString::from("4hello"));
-    assert_eq!(decode_ws_frame(V4, frame.clone(), 5), Err(DecodeError::PayloadTooLarge));
+    assert_eq!(
+        decode_ws_frame(V4, frame.clone(), 5),
+        Err(DecodeError::PayloadTooLarge)
+    );
     assert_eq!(decode_ws_frame(V4, frame, 6), Ok(msg("hello")));
 }
 
@@ -240,7 +249,7 @@ fn open_packet_json_matches_reference_key_order() {
 #[test]
 fn v3_open_payload_length_counts_the_whole_packet() {
     let p = open("9vBiTHYiX3nEbZ57AAAd", &["websocket"], Some(1_000_000)).to_packet();
-    let (_, body) = enc(V3, &[p.clone()], false);
+    let (_, body) = enc(V3, std::slice::from_ref(&p), false);
     assert_eq!(
         String::from_utf8(body.clone()).unwrap(),
         r#"118:0{"sid":"9vBiTHYiX3nEbZ57AAAd","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#
@@ -254,9 +263,13 @@ fn open_packet_parses_with_or_without_max_payload_and_ignores_extra_keys() {
     let parsed = OpenPacket::from_json(json).unwrap();
     assert_eq!(parsed.max_payload, None);
     assert_eq!(parsed.ping_timeout, 5000);
-    let extra = r#"{"sid":"a","upgrades":[],"pingInterval":1,"pingTimeout":2,"maxPayload":3,"x":1}"#;
+    let extra =
+        r#"{"sid":"a","upgrades":[],"pingInterval":1,"pingTimeout":2,"maxPayload":3,"x":1}"#;
     assert_eq!(OpenPacket::from_json(extra).unwrap().max_payload, Some(3));
-    assert_eq!(OpenPacket::from_json("{}"), Err(DecodeError::InvalidHandshake));
+    assert_eq!(
+        OpenPacket::from_json("{}"),
+        Err(DecodeError::InvalidHandshake)
+    );
     assert_eq!(
         OpenPacket::try_from(&msg("{}")),
         Err(DecodeError::InvalidHandshake)
@@ -322,9 +335,15 @@ fn v4_payload_refuses_invalid_utf8_and_binary_bodies() {
 /// Pitfall 2: binary packets queued behind text in one v4 response stay separate records.
 #[test]
 fn v4_batch_mixing_text_and_binary_keeps_separators() {
-    let packets = [msg("51-[\"e\",{\"_placeholder\":true,\"num\":0}]"), bin(&[9, 9])];
+    let packets = [
+        msg("51-[\"e\",{\"_placeholder\":true,\"num\":0}]"),
+        bin(&[9, 9]),
+    ];
     let (_, body) = enc(V4, &packets, true);
-    assert_eq!(body, b"451-[\"e\",{\"_placeholder\":true,\"num\":0}]\x1ebCQk=");
+    assert_eq!(
+        body,
+        b"451-[\"e\",{\"_placeholder\":true,\"num\":0}]\x1ebCQk="
+    );
     assert_eq!(dec_v4(&body), Ok(packets.to_vec()));
 }
 
@@ -356,9 +375,15 @@ fn v3_payload_table() {
         Ok(vec![msg("hello"), bin(&[1, 2, 3, 4])])
     );
     assert_eq!(dec_v3("2:4€".as_bytes()), Ok(vec![msg("€")]));
-    assert_eq!(dec_v3("2:4x4:4€😀".as_bytes()), Ok(vec![msg("x"), msg("€😀")]));
+    assert_eq!(
+        dec_v3("2:4x4:4€😀".as_bytes()),
+        Ok(vec![msg("x"), msg("€😀")])
+    );
     let pong = Packet::Pong("".into());
-    assert_eq!(dec_v3(b"1:31:31:3"), Ok(vec![pong.clone(), pong.clone(), pong]));
+    assert_eq!(
+        dec_v3(b"1:31:31:3"),
+        Ok(vec![pong.clone(), pong.clone(), pong])
+    );
     assert_eq!(dec_v3(b"1:6"), Ok(vec![Packet::Noop]));
     let ping = Packet::Ping("".into());
     assert_eq!(
@@ -372,7 +397,10 @@ fn v3_payload_table() {
 fn v3_payload_encoder_matches_table() {
     let t = |packets: &[Packet]| String::from_utf8(enc(V3, packets, false).1).unwrap();
     assert_eq!(t(&[msg("hello")]), "6:4hello");
-    assert_eq!(t(&[msg("hello"), bin(&[1, 2, 3, 4])]), "6:4hello10:b4AQIDBA==");
+    assert_eq!(
+        t(&[msg("hello"), bin(&[1, 2, 3, 4])]),
+        "6:4hello10:b4AQIDBA=="
+    );
     assert_eq!(t(&[msg("€")]), "2:4€");
     assert_eq!(t(&[msg("x"), msg("€😀")]), "2:4x4:4€😀");
     assert_eq!(t(&[Packet::Noop]), "1:6");
@@ -392,7 +420,7 @@ fn v3_length_counts_utf16_units_for_astral_plane_text() {
     assert_eq!(v3::utf16_len("𝕊"), 2);
     assert_eq!(v3::utf16_len("👨‍👩‍👧"), 8);
     let family = msg("👨‍👩‍👧 ok");
-    let body = enc(V3, &[family.clone()], false).1;
+    let body = enc(V3, std::slice::from_ref(&family), false).1;
     assert_eq!(body, "12:4👨‍👩‍👧 ok".as_bytes());
     assert_eq!(dec_v3(&body), Ok(vec![family]));
 }
@@ -411,7 +439,10 @@ fn v3_malformed_payloads_reject_the_whole_body() {
     assert_eq!(dec_v3(b"6:4hel"), Err(DecodeError::Truncated));
     assert_eq!(dec_v3(b"1:7"), Err(DecodeError::UnknownPacketType(b'7')));
     assert_eq!(dec_v3(b"6:4hello5"), Err(DecodeError::MissingSeparator));
-    assert_eq!(dec_v3(b"2:4a1:7"), Err(DecodeError::UnknownPacketType(b'7')));
+    assert_eq!(
+        dec_v3(b"2:4a1:7"),
+        Err(DecodeError::UnknownPacketType(b'7'))
+    );
 }
 
 #[test]
@@ -434,7 +465,10 @@ fn v3_binary_payload_vectors() {
     let packets = [msg("hello"), bin(&[1, 2, 3, 4])];
     let (format, body) = enc(V3, &packets, true);
     assert_eq!(format, PayloadFormat::Binary);
-    assert_eq!(body, hex("00 06 FF 34 68 65 6C 6C 6F 01 05 FF 04 01 02 03 04"));
+    assert_eq!(
+        body,
+        hex("00 06 FF 34 68 65 6C 6C 6F 01 05 FF 04 01 02 03 04")
+    );
     assert_eq!(dec_v3_bin(&body), Ok(packets.to_vec()));
 
     let packets = [msg("x"), msg("€😀"), bin(&[1, 2, 3])];
@@ -463,13 +497,20 @@ fn v3_binary_post_is_decoded_and_echoed_identically() {
     let post = hex("00 03 FF 34 68 69 01 03 FF 04 01 02 00 04 FF 34 E2 82 AC");
     let packets = dec_v3_bin(&post).unwrap();
     assert_eq!(packets, vec![msg("hi"), bin(&[1, 2]), msg("€")]);
-    assert_eq!(enc(V3, &packets, true).1, hex("0003ff3468690103ff0401020004ff34e282ac"));
+    assert_eq!(
+        enc(V3, &packets, true).1,
+        hex("0003ff3468690103ff0401020004ff34e282ac")
+    );
 }
 
 /// Pitfall 2 and 23: v3 batches mixing strings and binary; `b64` clients get `b4…` text.
 #[test]
 fn v3_batch_mixing_text_and_binary_per_b64_mode() {
-    let packets = [msg("51-[\"e\",{\"_placeholder\":true,\"num\":0}]"), bin(&[1]), msg("2")];
+    let packets = [
+        msg("51-[\"e\",{\"_placeholder\":true,\"num\":0}]"),
+        bin(&[1]),
+        msg("2"),
+    ];
     let (format, body) = enc(V3, &packets, false);
     assert_eq!(format, PayloadFormat::Text);
     assert_eq!(
@@ -485,15 +526,27 @@ fn v3_batch_mixing_text_and_binary_per_b64_mode() {
 #[test]
 fn v3_binary_payload_malformed_records() {
     assert_eq!(dec_v3_bin(b""), Err(DecodeError::EmptyPacket));
-    assert_eq!(dec_v3_bin(&[2, 1, 0xFF, b'4']), Err(DecodeError::UnknownRecordKind(2)));
-    assert_eq!(dec_v3_bin(&[0, 0xFF, b'4']), Err(DecodeError::InvalidLength));
+    assert_eq!(
+        dec_v3_bin(&[2, 1, 0xFF, b'4']),
+        Err(DecodeError::UnknownRecordKind(2))
+    );
+    assert_eq!(
+        dec_v3_bin(&[0, 0xFF, b'4']),
+        Err(DecodeError::InvalidLength)
+    );
     assert_eq!(dec_v3_bin(&[0, 1, b'4']), Err(DecodeError::InvalidLength));
     assert_eq!(dec_v3_bin(&[0, 1, 2]), Err(DecodeError::MissingSeparator));
     assert_eq!(dec_v3_bin(&[0]), Err(DecodeError::InvalidLength));
     assert_eq!(dec_v3_bin(&[0, 5, 0xFF, b'4']), Err(DecodeError::Truncated));
     assert_eq!(dec_v3_bin(&[0, 0, 0xFF]), Err(DecodeError::EmptyPacket));
-    assert_eq!(dec_v3_bin(&[0, 2, 0xFF, b'4', 0xFF]), Err(DecodeError::InvalidUtf8));
-    assert_eq!(dec_v3_bin(&[1, 2, 0xFF, 3, 1]), Err(DecodeError::BinaryNotMessage));
+    assert_eq!(
+        dec_v3_bin(&[0, 2, 0xFF, b'4', 0xFF]),
+        Err(DecodeError::InvalidUtf8)
+    );
+    assert_eq!(
+        dec_v3_bin(&[1, 2, 0xFF, 3, 1]),
+        Err(DecodeError::BinaryNotMessage)
+    );
     // A string record may hold a `b4…` base64 packet.
     let mut rec = vec![0, 6, 0xFF];
     rec.extend_from_slice(b"b4AQ==");
@@ -502,8 +555,14 @@ fn v3_binary_payload_malformed_records() {
 
 #[test]
 fn content_types_follow_the_reference() {
-    assert_eq!(PayloadFormat::Text.content_type(), "text/plain; charset=UTF-8");
-    assert_eq!(PayloadFormat::Binary.content_type(), "application/octet-stream");
+    assert_eq!(
+        PayloadFormat::Text.content_type(),
+        "text/plain; charset=UTF-8"
+    );
+    assert_eq!(
+        PayloadFormat::Binary.content_type(),
+        "application/octet-stream"
+    );
     assert_eq!(
         PayloadFormat::from_content_type(Some("application/octet-stream")),
         PayloadFormat::Binary
