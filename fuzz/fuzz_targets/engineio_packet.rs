@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
             };
             for binary in [false, true] {
                 let again = encode_ws_frame(version, &packet, binary, &mut buf);
-                assert_eq!(decode_ws_frame(version, again, usize::MAX), Ok(packet.clone()));
+                assert_eq!(
+                    decode_ws_frame(version, again, usize::MAX),
+                    Ok(packet.clone())
+                );
             }
         }
     }

@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
         for binary in [false, true] {
             let mut buf = BytesMut::new();
             let f = encode_payload(v, &packets, binary, &mut buf);
-            assert_eq!(decode_payload(v, f, buf.freeze(), usize::MAX), Ok(packets.clone()));
+            assert_eq!(
+                decode_payload(v, f, buf.freeze(), usize::MAX),
+                Ok(packets.clone())
+            );
         }
     }
 });

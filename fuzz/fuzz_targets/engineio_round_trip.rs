@@ -24,5 +24,8 @@ fuzz_target!(|input: (ProtocolVersion, bool, Vec<Packet>)| {
         return;
     }
     let format = encode_payload(version, &packets, binary, &mut buf);
-    assert_eq!(decode_payload(version, format, buf.split().freeze(), usize::MAX), Ok(packets));
+    assert_eq!(
+        decode_payload(version, format, buf.split().freeze(), usize::MAX),
+        Ok(packets)
+    );
 });
