@@ -1,0 +1,368 @@
+//! Decoding: the reassembly machine and the decoded packet.
+
+use bytes::Bytes;
+use bytestring::ByteString;
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use crate::binary::{BinDe, PlaceholderCheck, PLACEHOLDER_ERROR};
+use crate::packet::{parse_header, Header};
+use crate::{AckId, Nsp, PacketKind, ParseError};
+
+/// Decoder settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DecoderConfig {
+    /// The most attachments one packet may announce (the reference's `maxAttachments`, 10).
+    pub max_attachments: usize,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        DecoderConfig { max_attachments: 10 }
+    }
+}
+
+/// Turns the Engine.IO messages of one connection into Socket.IO packets.
+///
+/// Text messages carry packets; a BINARY_EVENT or BINARY_ACK header is followed by as many
+/// binary messages as it announces, which this machine collects before handing out the packet.
+/// Reassembly state is per Engine.IO connection (attachments are not per namespace), and it
+/// survives across polling payloads.
+///
+/// Any error is fatal for the connection (the reference closes it); the decoder resets so it can
+/// be reused, but the caller is expected to close.
+#[derive(Debug, Clone, Default)]
+pub struct Decoder {
+    config: DecoderConfig,
+    pending: Option<Packet>,
+}
+
+impl Decoder {
+    /// A decoder with the given limits.
+    pub fn new(config: DecoderConfig) -> Self {
+        Decoder {
+            config,
+            pending: None,
+        }
+    }
+
+    /// Whether a binary packet is waiting for attachments.
+    pub fn is_reassembling(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Feeds a text message. Returns the packet when it is complete (any non-binary packet), or
+    /// `None` when it is a binary header waiting for its attachments.
+    pub fn decode_text(&mut self, text: ByteString) -> Result<Option<Packet>, ParseError> {
+        if self.pending.take().is_some() {
+            return Err(ParseError::UnexpectedText);
+        }
+        let header = parse_header(&text, self.config.max_attachments)?;
+        let expected = header.attachments;
+        let packet = Packet {
+            header,
+            attachments: Vec::with_capacity(expected),
+        };
+        if expected == 0 {
+            Ok(Some(packet))
+        } else {
+            self.pending = Some(packet);
+            Ok(None)
+        }
+    }
+
+    /// Feeds a binary message (an attachment). Returns the packet once its last attachment
+    /// arrived and its placeholders are valid.
+    pub fn decode_binary(&mut self, data: Bytes) -> Result<Option<Packet>, ParseError> {
+        let mut packet = self.pending.take().ok_or(ParseError::UnexpectedBinary)?;
+        packet.attachments.push(data);
+        if packet.attachments.len() < packet.header.attachments {
+            self.pending = Some(packet);
+            return Ok(None);
+        }
+        packet.check_placeholders()?;
+        Ok(Some(packet))
+    }
+
+    /// Feeds an Engine.IO message packet (text or binary); other Engine.IO packets are not
+    /// Socket.IO's business and give `Ok(None)`.
+    pub fn decode(&mut self, packet: engineio_proto::Packet) -> Result<Option<Packet>, ParseError> {
+        match packet {
+            engineio_proto::Packet::Message(text) => self.decode_text(text),
+            engineio_proto::Packet::Binary(data) => self.decode_binary(data),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// A decoded Socket.IO packet.
+///
+/// The header (kind, namespace, ack id, event name) is parsed; the JSON payload is kept as text
+/// and parsed only when asked for, straight into the caller's type ([`Packet::args`],
+/// [`Packet::data`]) or into [`serde_json::Value`] ([`Packet::args_value`]).
+///
+/// The JSON of event and ack arguments is checked for syntax when it is deserialized (or by
+/// [`Packet::validate`]), not while decoding: a syntax error there is reported as
+/// [`ArgsError::is_syntax`], which the connection machines treat as the reference treats a
+/// decoding error (fatal). Other payloads, and every binary packet, are checked in full when
+/// decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    header: Header,
+    attachments: Vec<Bytes>,
+}
+
+/// Why a packet's payload could not be deserialized into the requested type.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ArgsError(serde_json::Error);
+
+impl ArgsError {
+    /// The peer sent malformed JSON (or an invalid placeholder): a protocol violation, fatal
+    /// for the connection as in the reference. Otherwise the JSON is fine but does not fit the
+    /// requested type.
+    pub fn is_syntax(&self) -> bool {
+        use serde_json::error::Category;
+        matches!(self.0.classify(), Category::Syntax | Category::Eof)
+            || self.0.to_string().starts_with(PLACEHOLDER_ERROR)
+    }
+
+    /// The underlying serde_json error.
+    pub fn into_inner(self) -> serde_json::Error {
+        self.0
+    }
+}
+
+impl Packet {
+    /// The packet kind as sent (BINARY_EVENT and BINARY_ACK stay binary kinds; see
+    /// [`PacketKind::without_binary`]).
+    pub fn kind(&self) -> PacketKind {
+        self.header.kind
+    }
+
+    /// The namespace.
+    pub fn nsp(&self) -> &Nsp {
+        &self.header.nsp
+    }
+
+    /// The query string a protocol v4 client put after the namespace (`/admin?token=abc`).
+    pub fn query(&self) -> Option<&str> {
+        self.header.query.as_deref()
+    }
+
+    /// The ack id.
+    pub fn ack_id(&self) -> Option<AckId> {
+        self.header.id
+    }
+
+    /// For an EVENT or BINARY_EVENT with a payload: the event name, read without parsing the
+    /// arguments.
+    pub fn event_name(&self) -> Option<&str> {
+        self.header.event.as_ref().map(|(name, _)| &name[..])
+    }
+
+    /// The binary attachments, in order.
+    pub fn attachments(&self) -> &[Bytes] {
+        &self.attachments
+    }
+
+    /// The JSON payload as received (placeholders included), if any.
+    pub fn payload_json(&self) -> Option<&str> {
+        self.header.payload.as_deref()
+    }
+
+    /// For events and acks: the arguments as raw JSON, unparsed, with their attachments, to be
+    /// passed on (proxies, broadcasts) without a parse.
+    pub fn raw_args(&self) -> Option<RawArgs> {
+        let payload = self.header.payload.as_ref()?;
+        let elements = match (&self.header.event, self.header.kind.without_binary()) {
+            // After the name: `,a,b]` or `]`.
+            (Some((_, at)), PacketKind::Event) => match payload.as_bytes()[*at] {
+                b',' => payload.slice_ref(&payload[at + 1..]),
+                _ => payload.slice_ref(&payload[*at..]),
+            },
+            (None, PacketKind::Ack) => {
+                let open = payload.find('[')?;
+                payload.slice_ref(&payload[open + 1..])
+            }
+            _ => return None,
+        };
+        Some(RawArgs {
+            elements,
+            attachments: self.attachments.clone(),
+        })
+    }
+
+    /// Deserializes the arguments of an event (after its name) or an ack into `T`, read as a
+    /// sequence: use a tuple (`(String, u32)`), a `Vec`, or `Vec<serde_json::Value>`. Extra
+    /// arguments beyond what `T` reads are ignored, as JavaScript handlers ignore them. Binary
+    /// arguments deserialize into [`crate::Binary`] without copying (or into `&[u8]`,
+    /// `Vec<u8>`, `bytes::Bytes`).
+    pub fn args<'de, T: Deserialize<'de>>(&'de self) -> Result<T, ArgsError> {
+        let skip = usize::from(self.header.event.is_some());
+        let Some(json) = self.header.payload.as_deref() else {
+            return Err(ArgsError(serde::de::Error::custom("packet has no arguments")));
+        };
+        let mut de = serde_json::Deserializer::from_str(json);
+        let seed = ArgsSeed {
+            skip,
+            marker: std::marker::PhantomData,
+        };
+        let value = if self.attachments.is_empty() {
+            seed.deserialize(&mut de)
+        } else {
+            seed.deserialize(BinDe {
+                de: &mut de,
+                att: &self.attachments,
+            })
+        }
+        .map_err(ArgsError)?;
+        de.end().map_err(ArgsError)?;
+        Ok(value)
+    }
+
+    /// The arguments as JSON values (placeholders left as objects; see
+    /// [`Packet::attachments`]).
+    pub fn args_value(&self) -> Result<Vec<serde_json::Value>, ArgsError> {
+        let skip = usize::from(self.header.event.is_some());
+        let Some(json) = self.header.payload.as_deref() else {
+            return Ok(Vec::new());
+        };
+        let mut all: Vec<serde_json::Value> = serde_json::from_str(json).map_err(ArgsError)?;
+        all.drain(..skip.min(all.len()));
+        Ok(all)
+    }
+
+    /// Deserializes the whole payload into `T`: the auth object of a CONNECT, the data of a
+    /// CONNECT_ERROR, or an event's whole array (name included). `None` without a payload.
+    pub fn data<'de, T: Deserialize<'de>>(&'de self) -> Option<Result<T, ArgsError>> {
+        let json = self.header.payload.as_deref()?;
+        let mut de = serde_json::Deserializer::from_str(json);
+        let r = if self.attachments.is_empty() {
+            T::deserialize(&mut de)
+        } else {
+            T::deserialize(BinDe {
+                de: &mut de,
+                att: &self.attachments,
+            })
+        };
+        Some(r.and_then(|v| de.end().map(|()| v)).map_err(ArgsError))
+    }
+
+    /// Like [`Packet::data`] into an owned type.
+    pub fn data_owned<T: DeserializeOwned>(&self) -> Option<Result<T, ArgsError>> {
+        self.data()
+    }
+
+    /// Checks the payload's JSON syntax in full (decoding checks only what the packet type
+    /// needs, see the type docs).
+    pub fn validate(&self) -> Result<(), ParseError> {
+        match &self.header.payload {
+            Some(p) => crate::json::validate(p.as_bytes()),
+            None => Ok(()),
+        }
+    }
+
+    /// The reference's reassembly check: every placeholder names an existing attachment.
+    fn check_placeholders(&self) -> Result<(), ParseError> {
+        let Some(json) = self.header.payload.as_deref() else {
+            return Ok(());
+        };
+        let mut de = serde_json::Deserializer::from_str(json);
+        let check = PlaceholderCheck {
+            count: self.attachments.len(),
+        };
+        let r = check.deserialize(&mut de).and_then(|_| de.end());
+        r.map_err(|e| {
+            if e.to_string().starts_with(PLACEHOLDER_ERROR) {
+                ParseError::InvalidPlaceholder
+            } else {
+                ParseError::InvalidJson
+            }
+        })
+    }
+}
+
+/// Event or ack arguments as raw JSON with their attachments, passed on without parsing.
+///
+/// `elements` is the text after the opening bracket of the argument list: `1,"a"]`, or `]`
+/// when there are none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawArgs {
+    pub(crate) elements: ByteString,
+    pub(crate) attachments: Vec<Bytes>,
+}
+
+impl RawArgs {
+    /// Raw arguments from the JSON of an argument array (`[1,"a"]`) and its attachments; the
+    /// text must be a JSON array.
+    pub fn from_array(json: &str, attachments: Vec<Bytes>) -> Result<Self, ParseError> {
+        crate::json::validate(json.as_bytes())?;
+        let open = json.find('[').ok_or(ParseError::InvalidPayload)?;
+        if json[..open].trim().is_empty() {
+            Ok(RawArgs {
+                elements: ByteString::from(&json[open + 1..]),
+                attachments,
+            })
+        } else {
+            Err(ParseError::InvalidPayload)
+        }
+    }
+
+    /// The arguments as a JSON array text.
+    pub fn to_json_array(&self) -> String {
+        format!("[{}", self.elements)
+    }
+
+    /// The attachments the arguments' placeholders refer to.
+    pub fn attachments(&self) -> &[Bytes] {
+        &self.attachments
+    }
+}
+
+/// Deserializes `T` from the elements of a JSON array after skipping `skip` of them; elements
+/// `T` does not read are skipped.
+struct ArgsSeed<T> {
+    skip: usize,
+    marker: std::marker::PhantomData<T>,
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for ArgsSeed<T> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ArgsSeed<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an argument array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+        for _ in 0..self.skip {
+            seq.next_element::<IgnoredAny>()?;
+        }
+        let value = T::deserialize(Rest(&mut seq))?;
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(value)
+    }
+}
+
+/// The remaining elements of a sequence, as a deserializer of a sequence.
+struct Rest<'a, A>(&'a mut A);
+
+impl<'de, A: SeqAccess<'de>> Deserializer<'de> for Rest<'_, A> {
+    type Error = A::Error;
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
+        v.visit_seq(self.0)
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
