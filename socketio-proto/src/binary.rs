@@ -309,7 +309,9 @@ impl<'a, S: Serializer> Serializer for BinSer<'a, S> {
         len: usize,
     ) -> Result<Self::SerializeTupleVariant, S::Error> {
         Ok(BinCompound {
-            inner: self.ser.serialize_tuple_variant(name, index, variant, len)?,
+            inner: self
+                .ser
+                .serialize_tuple_variant(name, index, variant, len)?,
             att: self.att,
         })
     }
@@ -340,7 +342,9 @@ impl<'a, S: Serializer> Serializer for BinSer<'a, S> {
         len: usize,
     ) -> Result<Self::SerializeStructVariant, S::Error> {
         Ok(BinCompound {
-            inner: self.ser.serialize_struct_variant(name, index, variant, len)?,
+            inner: self
+                .ser
+                .serialize_struct_variant(name, index, variant, len)?,
             att: self.att,
         })
     }
@@ -589,11 +593,13 @@ impl<'de> Visitor<'de> for PlaceholderCheck {
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Shape, E> {
         // `1.0` is the number 1 in JavaScript.
-        Ok(if v.fract() == 0.0 && (0.0..9.007_199_254_740_992e15).contains(&v) {
-            Shape::Index(v as u64)
-        } else {
-            Shape::Other
-        })
+        Ok(
+            if v.fract() == 0.0 && (0.0..9.007_199_254_740_992e15).contains(&v) {
+                Shape::Index(v as u64)
+            } else {
+                Shape::Other
+            },
+        )
     }
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Shape, E> {
         Ok(Shape::Other)
@@ -648,7 +654,10 @@ struct BinSeed<'de, S> {
 impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for BinSeed<'de, S> {
     type Value = S::Value;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
-        self.seed.deserialize(BinDe { de: d, att: self.att })
+        self.seed.deserialize(BinDe {
+            de: d,
+            att: self.att,
+        })
     }
 }
 
@@ -663,7 +672,10 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for BinAccess<'de, A> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, A::Error> {
-        self.a.next_element_seed(BinSeed { seed, att: self.att })
+        self.a.next_element_seed(BinSeed {
+            seed,
+            att: self.att,
+        })
     }
     fn size_hint(&self) -> Option<usize> {
         self.a.size_hint()
@@ -679,7 +691,10 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for BinAccess<'de, A> {
         self.a.next_key_seed(seed)
     }
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
-        self.a.next_value_seed(BinSeed { seed, att: self.att })
+        self.a.next_value_seed(BinSeed {
+            seed,
+            att: self.att,
+        })
     }
     fn size_hint(&self) -> Option<usize> {
         self.a.size_hint()
@@ -694,7 +709,13 @@ impl<'de, A: de::EnumAccess<'de>> de::EnumAccess<'de> for BinAccess<'de, A> {
         seed: V,
     ) -> Result<(V::Value, Self::Variant), A::Error> {
         let (v, variant) = self.a.variant_seed(seed)?;
-        Ok((v, BinAccess { a: variant, att: self.att }))
+        Ok((
+            v,
+            BinAccess {
+                a: variant,
+                att: self.att,
+            },
+        ))
     }
 }
 
@@ -704,18 +725,32 @@ impl<'de, A: de::VariantAccess<'de>> de::VariantAccess<'de> for BinAccess<'de, A
         self.a.unit_variant()
     }
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, A::Error> {
-        self.a.newtype_variant_seed(BinSeed { seed, att: self.att })
+        self.a.newtype_variant_seed(BinSeed {
+            seed,
+            att: self.att,
+        })
     }
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value, A::Error> {
-        self.a.tuple_variant(len, BinVisitor { inner: v, att: self.att })
+        self.a.tuple_variant(
+            len,
+            BinVisitor {
+                inner: v,
+                att: self.att,
+            },
+        )
     }
     fn struct_variant<V: Visitor<'de>>(
         self,
         fields: &'static [&'static str],
         v: V,
     ) -> Result<V::Value, A::Error> {
-        self.a
-            .struct_variant(fields, BinVisitor { inner: v, att: self.att })
+        self.a.struct_variant(
+            fields,
+            BinVisitor {
+                inner: v,
+                att: self.att,
+            },
+        )
     }
 }
 
@@ -762,10 +797,16 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for BinVisitor<'de, V> {
         self.inner.visit_unit()
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
-        self.inner.visit_some(BinDe { de: d, att: self.att })
+        self.inner.visit_some(BinDe {
+            de: d,
+            att: self.att,
+        })
     }
     fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
-        self.inner.visit_newtype_struct(BinDe { de: d, att: self.att })
+        self.inner.visit_newtype_struct(BinDe {
+            de: d,
+            att: self.att,
+        })
     }
     fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<V::Value, A::Error> {
         self.inner.visit_seq(BinAccess { a, att: self.att })
@@ -915,8 +956,13 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for BinDe<'de, D> {
         name: &'static str,
         v: V,
     ) -> Result<V::Value, D::Error> {
-        self.de
-            .deserialize_unit_struct(name, BinVisitor { inner: v, att: self.att })
+        self.de.deserialize_unit_struct(
+            name,
+            BinVisitor {
+                inner: v,
+                att: self.att,
+            },
+        )
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
@@ -932,13 +978,23 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for BinDe<'de, D> {
                 handle: true,
             });
         }
-        self.de
-            .deserialize_newtype_struct(name, BinVisitor { inner: v, att: self.att })
+        self.de.deserialize_newtype_struct(
+            name,
+            BinVisitor {
+                inner: v,
+                att: self.att,
+            },
+        )
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value, D::Error> {
-        self.de
-            .deserialize_tuple(len, BinVisitor { inner: v, att: self.att })
+        self.de.deserialize_tuple(
+            len,
+            BinVisitor {
+                inner: v,
+                att: self.att,
+            },
+        )
     }
 
     fn deserialize_tuple_struct<V: Visitor<'de>>(
@@ -947,8 +1003,14 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for BinDe<'de, D> {
         len: usize,
         v: V,
     ) -> Result<V::Value, D::Error> {
-        self.de
-            .deserialize_tuple_struct(name, len, BinVisitor { inner: v, att: self.att })
+        self.de.deserialize_tuple_struct(
+            name,
+            len,
+            BinVisitor {
+                inner: v,
+                att: self.att,
+            },
+        )
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -957,8 +1019,14 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for BinDe<'de, D> {
         fields: &'static [&'static str],
         v: V,
     ) -> Result<V::Value, D::Error> {
-        self.de
-            .deserialize_struct(name, fields, BinVisitor { inner: v, att: self.att })
+        self.de.deserialize_struct(
+            name,
+            fields,
+            BinVisitor {
+                inner: v,
+                att: self.att,
+            },
+        )
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -967,8 +1035,14 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for BinDe<'de, D> {
         variants: &'static [&'static str],
         v: V,
     ) -> Result<V::Value, D::Error> {
-        self.de
-            .deserialize_enum(name, variants, BinVisitor { inner: v, att: self.att })
+        self.de.deserialize_enum(
+            name,
+            variants,
+            BinVisitor {
+                inner: v,
+                att: self.att,
+            },
+        )
     }
 
     fn is_human_readable(&self) -> bool {

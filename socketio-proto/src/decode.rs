@@ -17,9 +17,19 @@ pub struct DecoderConfig {
     pub max_attachments: usize,
 }
 
+impl DecoderConfig {
+    /// Sets [`DecoderConfig::max_attachments`].
+    pub fn with_max_attachments(mut self, n: usize) -> Self {
+        self.max_attachments = n;
+        self
+    }
+}
+
 impl Default for DecoderConfig {
     fn default() -> Self {
-        DecoderConfig { max_attachments: 10 }
+        DecoderConfig {
+            max_attachments: 10,
+        }
     }
 }
 
@@ -202,7 +212,9 @@ impl Packet {
     pub fn args<'de, T: Deserialize<'de>>(&'de self) -> Result<T, ArgsError> {
         let skip = usize::from(self.header.event.is_some());
         let Some(json) = self.header.payload.as_deref() else {
-            return Err(ArgsError(serde::de::Error::custom("packet has no arguments")));
+            return Err(ArgsError(serde::de::Error::custom(
+                "packet has no arguments",
+            )));
         };
         let mut de = serde_json::Deserializer::from_str(json);
         let seed = ArgsSeed {

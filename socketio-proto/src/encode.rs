@@ -65,9 +65,19 @@ pub struct EncoderConfig {
     pub max_attachments: usize,
 }
 
+impl EncoderConfig {
+    /// Sets [`EncoderConfig::max_attachments`].
+    pub fn with_max_attachments(mut self, n: usize) -> Self {
+        self.max_attachments = n;
+        self
+    }
+}
+
 impl Default for EncoderConfig {
     fn default() -> Self {
-        EncoderConfig { max_attachments: 10 }
+        EncoderConfig {
+            max_attachments: 10,
+        }
     }
 }
 
@@ -121,8 +131,11 @@ impl Encoder {
         })
     }
 
-    /// EVENT `name` with `args` (a tuple, array or `Vec` gives the argument list; any other
-    /// value is one argument), asking for an ack when `id` is set.
+    /// EVENT `name` with `args`, asking for an ack when `id` is set.
+    ///
+    /// A tuple, array or `Vec` gives the argument list; `()` means no arguments; any other
+    /// value is the one argument (so a lone `None` or `Value::Null` also means no arguments:
+    /// write `(None::<T>,)` to send `null`).
     pub fn event<T: ?Sized + Serialize>(
         &mut self,
         nsp: &Nsp,
@@ -143,7 +156,7 @@ impl Encoder {
         })
     }
 
-    /// ACK `id` with `args` (a tuple, array or `Vec`; any other value is one argument).
+    /// ACK `id` with `args`, read as in [`Encoder::event`].
     pub fn ack<T: ?Sized + Serialize>(
         &mut self,
         nsp: &Nsp,
@@ -153,7 +166,10 @@ impl Encoder {
         self.encode(PacketKind::Ack, nsp, Some(id), |buf, att| {
             let at = buf.len();
             write_json(buf, args, att)?;
-            if buf[at] != b'[' {
+            if &buf[at..] == b"null" {
+                buf.truncate(at);
+                buf.put_slice(b"[]");
+            } else if buf[at] != b'[' {
                 wrap_in_array(buf, at);
             }
             Ok(())
@@ -172,7 +188,13 @@ impl Encoder {
             return Err(EncodeError::ReservedEventName);
         }
         let kind = binary_kind(PacketKind::Event, &args.attachments);
-        write_header(&mut self.buf, kind, args.attachments.len(), nsp.as_str(), id);
+        write_header(
+            &mut self.buf,
+            kind,
+            args.attachments.len(),
+            nsp.as_str(),
+            id,
+        );
         self.buf.put_u8(b'[');
         write_json(&mut self.buf, name, &Attachments::default())?;
         if &*args.elements != "]" {
@@ -185,7 +207,13 @@ impl Encoder {
     /// ACK `id` with arguments passed on unparsed (see [`RawArgs`]).
     pub fn ack_raw(&mut self, nsp: &Nsp, id: AckId, args: &RawArgs) -> Encoded {
         let kind = binary_kind(PacketKind::Ack, &args.attachments);
-        write_header(&mut self.buf, kind, args.attachments.len(), nsp.as_str(), Some(id));
+        write_header(
+            &mut self.buf,
+            kind,
+            args.attachments.len(),
+            nsp.as_str(),
+            Some(id),
+        );
         self.buf.put_u8(b'[');
         self.buf.put_slice(args.elements.as_bytes());
         self.finish(args.attachments.clone())
@@ -268,9 +296,13 @@ fn write_json<T: ?Sized + Serialize>(
 }
 
 /// `["name"` is followed at `at` by the serialized arguments. An array `[a,b]` becomes the rest
-/// of the list (`,a,b]`), `[]` becomes `]`, and any other value is one argument (`,v]`).
+/// of the list (`,a,b]`), `[]` and `null` (from `()`) become `]`, and any other value is one
+/// argument (`,v]`).
 fn splice_args(buf: &mut BytesMut, at: usize) {
-    if buf[at] == b'[' {
+    if &buf[at..] == b"null" {
+        buf.truncate(at);
+        buf.put_u8(b']');
+    } else if buf[at] == b'[' {
         if buf.len() == at + 2 {
             buf.truncate(at);
             buf.put_u8(b']');

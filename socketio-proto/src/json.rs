@@ -55,7 +55,8 @@ pub(crate) fn event_name(payload: &ByteString) -> Result<(ByteString, usize), Pa
                 .take_while(|c| matches!(c, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
                 .count();
             let text = &payload[i..i + len];
-            serde_json::from_str::<serde_json::Number>(text).map_err(|_| ParseError::InvalidJson)?;
+            serde_json::from_str::<serde_json::Number>(text)
+                .map_err(|_| ParseError::InvalidJson)?;
             (payload.slice_ref(text), i + len)
         }
         // `[]` and names that are not strings or numbers are invalid EVENT payloads.
@@ -87,8 +88,8 @@ fn string_token(text: &ByteString, q: usize) -> Result<(ByteString, usize), Pars
         match b[i] {
             b'\\' => i += 2,
             b'"' => {
-                let value: String = serde_json::from_str(&text[q..=i])
-                    .map_err(|_| ParseError::InvalidJson)?;
+                let value: String =
+                    serde_json::from_str(&text[q..=i]).map_err(|_| ParseError::InvalidJson)?;
                 return Ok((ByteString::from(value), i + 1));
             }
             _ => i += 1,
@@ -194,7 +195,16 @@ mod tests {
         assert_eq!(&event_name(&p).unwrap().0[..], "a\"bé");
         let p = ByteString::from(r#"[1,"numeric event name"]"#);
         assert_eq!(&event_name(&p).unwrap().0[..], "1");
-        for bad in ["[]", "{}", "[true]", "[\"a\" x]", "[\"a", "[\"a\u{1}\"]", "[1x,2]", "\"a\""] {
+        for bad in [
+            "[]",
+            "{}",
+            "[true]",
+            "[\"a\" x]",
+            "[\"a",
+            "[\"a\u{1}\"]",
+            "[1x,2]",
+            "\"a\"",
+        ] {
             assert!(event_name(&ByteString::from(bad)).is_err(), "{bad}");
         }
     }

@@ -164,7 +164,10 @@ pub(crate) struct Header {
 
 /// Parses the header of a packet's text and checks the payload's shape for its type, as the
 /// reference decoder does; the arguments of events and acks are not parsed.
-pub(crate) fn parse_header(text: &ByteString, max_attachments: usize) -> Result<Header, ParseError> {
+pub(crate) fn parse_header(
+    text: &ByteString,
+    max_attachments: usize,
+) -> Result<Header, ParseError> {
     let b = text.as_bytes();
     let &first = b.first().ok_or(ParseError::Empty)?;
     let kind = PacketKind::from_digit(first).ok_or(ParseError::UnknownType(first))?;
