@@ -322,6 +322,11 @@ impl RawArgs {
         }
     }
 
+    /// Whether there are no arguments.
+    pub fn is_empty(&self) -> bool {
+        self.elements.trim_start().starts_with(']')
+    }
+
     /// The arguments as a JSON array text.
     pub fn to_json_array(&self) -> String {
         format!("[{}", self.elements)

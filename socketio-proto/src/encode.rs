@@ -197,7 +197,7 @@ impl Encoder {
         );
         self.buf.put_u8(b'[');
         write_json(&mut self.buf, name, &Attachments::default())?;
-        if &*args.elements != "]" {
+        if !args.is_empty() {
             self.buf.put_u8(b',');
         }
         self.buf.put_slice(args.elements.as_bytes());

@@ -151,7 +151,7 @@ pub(crate) fn write_js_number<W: ?Sized + io::Write>(w: &mut W, value: f64) -> i
             out.push_str(&digits[1..]);
         }
         out.push('e');
-        out.push(if n - 1 >= 0 { '+' } else { '-' });
+        out.push(if n > 0 { '+' } else { '-' });
         out.push_str(&(n - 1).abs().to_string());
     }
     w.write_all(out.as_bytes())

@@ -750,3 +750,15 @@ fn encoded_packets_map_to_engineio_messages() {
         engineio_proto::Packet::Binary(Bytes::from_static(&[1]))
     );
 }
+
+/// Found by fuzzing: whitespace after an empty argument list must not produce `["x",]`.
+#[test]
+fn raw_args_with_trailing_whitespace_stay_valid_json() {
+    let p = ok("23[3]\n\n\r\n\n");
+    let raw = p.raw_args().unwrap();
+    assert!(raw.is_empty());
+    let e = Encoder::default()
+        .event_raw(&Nsp::main(), "3", &raw, p.ack_id())
+        .unwrap();
+    assert_eq!(ok(&e.text()[..]).args_value().unwrap(), Vec::<Value>::new());
+}
