@@ -204,11 +204,13 @@ impl Packet {
         })
     }
 
-    /// Deserializes the arguments of an event (after its name) or an ack into `T`, read as a
-    /// sequence: use a tuple (`(String, u32)`), a `Vec`, or `Vec<serde_json::Value>`. Extra
-    /// arguments beyond what `T` reads are ignored, as JavaScript handlers ignore them. Binary
-    /// arguments deserialize into [`crate::Binary`] without copying (or into `&[u8]`,
-    /// `Vec<u8>`, `bytes::Bytes`).
+    /// Deserializes the arguments of an event (after its name) or an ack into `T`.
+    ///
+    /// A tuple (`(String, u32)`), array or `Vec` reads the arguments in order; any other type
+    /// (a struct, a string, an `Option`…) reads the first argument (`Option` is `None` when
+    /// there is none). Arguments beyond what `T` reads are ignored, as JavaScript handlers
+    /// ignore them. Binary arguments deserialize into [`crate::Binary`] without copying (or into
+    /// `&[u8]` without copying, or `Vec<u8>` / `bytes::Bytes` with one copy).
     pub fn args<'de, T: Deserialize<'de>>(&'de self) -> Result<T, ArgsError> {
         let skip = usize::from(self.header.event.is_some());
         let Some(json) = self.header.payload.as_deref() else {
@@ -369,17 +371,230 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ArgsSeed<T> {
     }
 }
 
-/// The remaining elements of a sequence, as a deserializer of a sequence.
+/// The remaining elements of the argument array, as one deserializer: sequence-like targets
+/// (tuples, `Vec`, arrays) read all of them; any other target reads the first one.
 struct Rest<'a, A>(&'a mut A);
+
+/// How a target asked to be deserialized, replayed on one element.
+#[derive(Clone, Copy)]
+enum Method {
+    Any,
+    Bool,
+    I8,
+    I16,
+    I32,
+    I64,
+    I128,
+    U8,
+    U16,
+    U32,
+    U64,
+    U128,
+    F32,
+    F64,
+    Char,
+    Str,
+    String,
+    Bytes,
+    ByteBuf,
+    Unit,
+    UnitStruct(&'static str),
+    NewtypeStruct(&'static str),
+    Map,
+    Struct(&'static str, &'static [&'static str]),
+    Enum(&'static str, &'static [&'static str]),
+    Identifier,
+    IgnoredAny,
+}
+
+/// Deserializes one element with the target's own method.
+struct One<V> {
+    visitor: V,
+    method: Method,
+}
+
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for One<V> {
+    type Value = V::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        let v = self.visitor;
+        match self.method {
+            Method::Any => d.deserialize_any(v),
+            Method::Bool => d.deserialize_bool(v),
+            Method::I8 => d.deserialize_i8(v),
+            Method::I16 => d.deserialize_i16(v),
+            Method::I32 => d.deserialize_i32(v),
+            Method::I64 => d.deserialize_i64(v),
+            Method::I128 => d.deserialize_i128(v),
+            Method::U8 => d.deserialize_u8(v),
+            Method::U16 => d.deserialize_u16(v),
+            Method::U32 => d.deserialize_u32(v),
+            Method::U64 => d.deserialize_u64(v),
+            Method::U128 => d.deserialize_u128(v),
+            Method::F32 => d.deserialize_f32(v),
+            Method::F64 => d.deserialize_f64(v),
+            Method::Char => d.deserialize_char(v),
+            Method::Str => d.deserialize_str(v),
+            Method::String => d.deserialize_string(v),
+            Method::Bytes => d.deserialize_bytes(v),
+            Method::ByteBuf => d.deserialize_byte_buf(v),
+            Method::Unit => d.deserialize_unit(v),
+            Method::UnitStruct(name) => d.deserialize_unit_struct(name, v),
+            Method::NewtypeStruct(name) => d.deserialize_newtype_struct(name, v),
+            Method::Map => d.deserialize_map(v),
+            Method::Struct(name, fields) => d.deserialize_struct(name, fields, v),
+            Method::Enum(name, variants) => d.deserialize_enum(name, variants, v),
+            Method::Identifier => d.deserialize_identifier(v),
+            Method::IgnoredAny => d.deserialize_ignored_any(v),
+        }
+    }
+}
+
+impl<'de, A: SeqAccess<'de>> Rest<'_, A> {
+    fn first<V: Visitor<'de>>(self, visitor: V, method: Method) -> Result<V::Value, A::Error> {
+        match self.0.next_element_seed(One { visitor, method })? {
+            Some(v) => Ok(v),
+            None => Err(serde::de::Error::custom("missing argument")),
+        }
+    }
+}
+
+macro_rules! first_element {
+    ($($name:ident => $method:ident),* $(,)?) => {
+        $(fn $name<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
+            self.first(v, Method::$method)
+        })*
+    };
+}
 
 impl<'de, A: SeqAccess<'de>> Deserializer<'de> for Rest<'_, A> {
     type Error = A::Error;
-    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
+
+    fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
         v.visit_seq(self.0)
     }
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, v: V) -> Result<V::Value, A::Error> {
+        v.visit_seq(self.0)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: usize,
+        v: V,
+    ) -> Result<V::Value, A::Error> {
+        v.visit_seq(self.0)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
+        // A missing argument is `None`, as `undefined` is in JavaScript.
+        struct OptionSeed<V>(V);
+        impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for OptionSeed<V> {
+            type Value = V::Value;
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+                d.deserialize_option(self.0)
+            }
+        }
+        let mut slot = Some(v);
+        let seed = OptionSeed(OptionVisitorSlot(&mut slot));
+        match self.0.next_element_seed(seed)? {
+            Some(value) => Ok(value),
+            None => match slot.take() {
+                Some(v) => v.visit_none(),
+                None => Err(serde::de::Error::custom("option visitor used")),
+            },
+        }
+    }
+
+    first_element!(
+        deserialize_any => Any,
+        deserialize_bool => Bool,
+        deserialize_i8 => I8,
+        deserialize_i16 => I16,
+        deserialize_i32 => I32,
+        deserialize_i64 => I64,
+        deserialize_i128 => I128,
+        deserialize_u8 => U8,
+        deserialize_u16 => U16,
+        deserialize_u32 => U32,
+        deserialize_u64 => U64,
+        deserialize_u128 => U128,
+        deserialize_f32 => F32,
+        deserialize_f64 => F64,
+        deserialize_char => Char,
+        deserialize_str => Str,
+        deserialize_string => String,
+        deserialize_bytes => Bytes,
+        deserialize_byte_buf => ByteBuf,
+        deserialize_unit => Unit,
+        deserialize_map => Map,
+        deserialize_identifier => Identifier,
+        deserialize_ignored_any => IgnoredAny,
+    );
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        v: V,
+    ) -> Result<V::Value, A::Error> {
+        self.first(v, Method::UnitStruct(name))
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        v: V,
+    ) -> Result<V::Value, A::Error> {
+        self.first(v, Method::NewtypeStruct(name))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, A::Error> {
+        self.first(v, Method::Struct(name, fields))
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, A::Error> {
+        self.first(v, Method::Enum(name, variants))
+    }
+}
+
+/// A visitor kept in a slot so that, when the argument is missing, the same visitor can be
+/// asked for `None` instead.
+struct OptionVisitorSlot<'a, V>(&'a mut Option<V>);
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for OptionVisitorSlot<'_, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an optional argument")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<V::Value, E> {
+        self.take()?.visit_none()
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<V::Value, E> {
+        self.take()?.visit_none()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        self.take()?.visit_some(d)
+    }
+}
+
+impl<V> OptionVisitorSlot<'_, V> {
+    fn take<E: serde::de::Error>(self) -> Result<V, E> {
+        self.0
+            .take()
+            .ok_or_else(|| E::custom("option visitor used"))
     }
 }

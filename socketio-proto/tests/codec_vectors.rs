@@ -762,3 +762,33 @@ fn raw_args_with_trailing_whitespace_stay_valid_json() {
         .unwrap();
     assert_eq!(ok(&e.text()[..]).args_value().unwrap(), Vec::<Value>::new());
 }
+
+/// `args::<T>()`: sequence-like types read every argument, other types the first one.
+#[test]
+fn args_read_a_struct_from_the_first_argument() {
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Chat {
+        msg: String,
+        n: u32,
+    }
+    let p = ok(r#"2["chat",{"msg":"hello","n":1},"extra"]"#);
+    let want = Chat {
+        msg: "hello".into(),
+        n: 1,
+    };
+    assert_eq!(p.args::<Chat>().unwrap(), want);
+    assert_eq!(p.args::<(Chat, String)>().unwrap(), (want, "extra".into()));
+    assert_eq!(p.args::<Value>().unwrap(), json!({"msg":"hello","n":1}));
+    assert_eq!(
+        p.args::<Option<Value>>().unwrap(),
+        Some(json!({"msg":"hello","n":1}))
+    );
+    let none = ok(r#"2["chat"]"#);
+    assert_eq!(none.args::<Option<Chat>>().unwrap(), None);
+    assert!(!none.args::<Chat>().unwrap_err().is_syntax());
+    let null = ok(r#"2["chat",null]"#);
+    assert_eq!(null.args::<Option<u8>>().unwrap(), None);
+    let bin = decode(r#"51-["f",{"_placeholder":true,"num":0}]"#, &[&[5]]).unwrap();
+    assert_eq!(&bin.args::<Binary>().unwrap()[..], &[5]);
+    assert_eq!(bin.args::<&[u8]>().unwrap(), &[5]);
+}
