@@ -213,11 +213,8 @@ impl Packet {
     /// `&[u8]` without copying, or `Vec<u8>` / `bytes::Bytes` with one copy).
     pub fn args<'de, T: Deserialize<'de>>(&'de self) -> Result<T, ArgsError> {
         let skip = usize::from(self.header.event.is_some());
-        let Some(json) = self.header.payload.as_deref() else {
-            return Err(ArgsError(serde::de::Error::custom(
-                "packet has no arguments",
-            )));
-        };
+        // No payload (`2`, `3/admin,13`) is an empty argument list.
+        let json = self.header.payload.as_deref().unwrap_or("[]");
         let mut de = serde_json::Deserializer::from_str(json);
         let seed = ArgsSeed {
             skip,

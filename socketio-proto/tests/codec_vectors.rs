@@ -792,3 +792,12 @@ fn args_read_a_struct_from_the_first_argument() {
     assert_eq!(&bin.args::<Binary>().unwrap()[..], &[5]);
     assert_eq!(bin.args::<&[u8]>().unwrap(), &[5]);
 }
+
+#[test]
+fn packets_without_payload_have_no_arguments() {
+    let p = ok("3/admin,13");
+    assert_eq!(p.args::<Vec<Value>>().unwrap(), Vec::<Value>::new());
+    assert_eq!(p.args::<Option<u8>>().unwrap(), None);
+    assert!(!p.args::<(u8,)>().unwrap_err().is_syntax());
+    assert_eq!(ok("2").args::<Vec<Value>>().unwrap(), Vec::<Value>::new());
+}
