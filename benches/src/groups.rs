@@ -1,7 +1,8 @@
 //! The benchmark groups and their contenders, shared by the criterion target
 //! (`engineio_codec`, through `iter_custom`) and the paired-ratio target (`engineio_ratios`).
 //!
-//! Contender names: `ours`, `engineioxide_core`, `bare_limit` (see [`crate::bare`]), prefixed
+//! Contender names: `ours`, `engineioxide_core`, `bare_limit` (see [`crate::bare`]; the v4
+//! decode group also has `bare_limit_scalar_base64`), prefixed
 //! with the input's name in the single-packet groups (`text/ours`).
 //!
 //! Fairness rules: every contender's output is dropped inside the timed part. engineioxide-core's
@@ -68,7 +69,7 @@ pub fn all() -> Vec<Group> {
 pub fn v4_payload_decode() -> Group {
     let body = corpus().v4_body;
     let len = body.len() as u64;
-    let (b1, b2, b3) = (body.clone(), body.clone(), body);
+    let (b1, b2, b3, b4) = (body.clone(), body.clone(), body.clone(), body);
     Group {
         name: "v4_payload_decode",
         throughput: vec![("", len)],
@@ -90,6 +91,10 @@ pub fn v4_payload_decode() -> Group {
             (
                 "bare_limit".into(),
                 Box::new(move |n| timed(n, || bare::decode_v4(std::hint::black_box(&b3)))),
+            ),
+            (
+                "bare_limit_scalar_base64".into(),
+                Box::new(move |n| timed(n, || bare::decode_v4_scalar(std::hint::black_box(&b4)))),
             ),
         ],
     }

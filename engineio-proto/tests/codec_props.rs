@@ -178,3 +178,34 @@ fn naive_v4_piece(piece: &str) -> Result<Packet, ()> {
         _ => return Err(()),
     })
 }
+
+/// The SIMD fast path for base64 never changes what is accepted or what it decodes to: for any
+/// input, the result equals the lenient reference decoder's (padding optional, trailing bits
+/// ignored).
+fn lenient_base64(s: &str) -> Option<Vec<u8>> {
+    GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    )
+    .decode(s)
+    .ok()
+}
+
+proptest! {
+    #[test]
+    fn base64_fast_path_agrees_with_lenient_decoder(
+        s in prop_oneof![
+            "[A-Za-z0-9+/]{0,40}={0,3}",
+            "[A-Za-z0-9+/=\\-_ !\\n]{0,40}",
+            proptest::collection::vec(any::<u8>(), 0..64).prop_map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
+        ],
+    ) {
+        let ours = decode_text_packet(ProtocolVersion::V4, ByteString::from(format!("b{s}")));
+        match lenient_base64(&s) {
+            Some(bytes) => prop_assert_eq!(ours, Ok(Packet::Binary(Bytes::from(bytes)))),
+            None => prop_assert!(ours.is_err()),
+        }
+    }
+}

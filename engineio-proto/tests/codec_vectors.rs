@@ -326,6 +326,11 @@ fn v4_payload_iterator_stops_after_the_first_error() {
 #[test]
 fn v4_payload_refuses_invalid_utf8_and_binary_bodies() {
     assert_eq!(dec_v4(b"4\xff"), Err(DecodeError::InvalidUtf8));
+    assert_eq!(dec_v4(b"4ok\x1e4\xe2\x82"), Err(DecodeError::InvalidUtf8));
+    // UTF-8 is checked where it matters: text data. Base64 refuses non-ASCII bytes itself, and
+    // the data after `close`, `upgrade` and `noop` is dropped unread.
+    assert_eq!(dec_v4(b"bAQ\xff"), Err(DecodeError::InvalidBase64));
+    assert_eq!(dec_v4(b"1\xff"), Ok(vec![Packet::Close]));
     assert_eq!(
         payload::decode_payload(V4, PayloadFormat::Binary, Bytes::from_static(b"4a"), MAX),
         Err(DecodeError::BinaryPayloadV4)
