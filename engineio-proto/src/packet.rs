@@ -372,9 +372,9 @@ pub(crate) fn encode_base64(data: &[u8], buf: &mut BytesMut) {
 ///
 /// Text packets become text frames. Binary messages become binary frames when `binary` is true
 /// (v4: the raw bytes, shared with the packet without copying; v3: `0x04` then the bytes) and
-/// `b…` text frames otherwise (the client connected with `b64=1`). v3 binary frames and `b…`
-/// text frames are written to `buf`, which can be reused across calls; other text frames get a
-/// buffer of their own, of their exact size.
+/// `b…` text frames otherwise (the client connected with `b64=1`). v3 binary frames are written
+/// to `buf`, which can be reused across calls; text frames get a buffer of their own, of their
+/// exact size, so that they become a [`ByteString`] without a second UTF-8 check.
 pub fn encode_ws_frame(
     version: ProtocolVersion,
     packet: &Packet,
@@ -389,9 +389,15 @@ pub fn encode_ws_frame(
             buf.put_slice(data);
             WsFrame::Binary(buf.split().freeze())
         }
-        (Packet::Binary(_), false, _) => {
-            encode_text_packet(version, packet, buf);
-            WsFrame::Text(text_from_utf8(buf.split().freeze()))
+        (Packet::Binary(data), false, _) => {
+            // Built as a `String` so that it becomes a `ByteString` without a UTF-8 re-check.
+            let mut text = String::with_capacity(2 + base64_len(data.len()));
+            text.push('b');
+            if version == ProtocolVersion::V3 {
+                text.push('4');
+            }
+            base64_simd::STANDARD.encode_append(data, &mut text);
+            WsFrame::Text(ByteString::from(text))
         }
         (other, _, _) => {
             // A buffer of its own, exactly sized: for short frames, a `String` handed over to
