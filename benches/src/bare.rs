@@ -14,34 +14,23 @@ use base64::Engine as _;
 use base64_simd::STANDARD as SIMD;
 use engineio_proto::Packet;
 
-/// Checks UTF-8, splits on `0x1E`, base64-decodes each `b` piece into a fresh `Vec` and
-/// black-boxes every piece. Returns the piece count, or `None` on invalid input.
+/// Checks UTF-8, splits on `0x1E`, base64-decodes each `b` piece into a fresh `Vec` (with
+/// `base64-simd`) and black-boxes every piece. Returns the piece count, or `None` on invalid
+/// input.
 pub fn decode_v4(body: &[u8]) -> Option<usize> {
-    let text = std::str::from_utf8(body).ok()?;
-    let bytes = text.as_bytes();
-    let mut start = 0;
-    let mut count = 0;
-    for end in memchr::memchr_iter(0x1E, bytes).chain(std::iter::once(bytes.len())) {
-        let piece = &bytes[start..end];
-        match piece.split_first() {
-            Some((b'b', b64)) => {
-                // A fresh buffer per message: a decoded message owns its bytes.
-                black_box(SIMD.decode_to_vec(b64).ok()?);
-            }
-            Some(_) => {
-                black_box(piece);
-            }
-            None => return None,
-        }
-        start = end + 1;
-        count += 1;
-    }
-    Some(count)
+    decode_v4_with(body, |b64| SIMD.decode_to_vec(b64).ok())
 }
 
-/// [`decode_v4`] with the scalar `base64` crate: checks UTF-8, splits on `0x1E`, base64-decodes each `b` piece into a fresh `Vec` and
-/// black-boxes every piece. Returns the piece count, or `None` on invalid input.
+/// [`decode_v4`] with the scalar `base64` crate.
 pub fn decode_v4_scalar(body: &[u8]) -> Option<usize> {
+    decode_v4_with(body, |b64| {
+        let mut out = Vec::with_capacity(base64::decoded_len_estimate(b64.len()));
+        STANDARD.decode_vec(b64, &mut out).ok()?;
+        Some(out)
+    })
+}
+
+fn decode_v4_with(body: &[u8], base64: impl Fn(&[u8]) -> Option<Vec<u8>>) -> Option<usize> {
     let text = std::str::from_utf8(body).ok()?;
     let bytes = text.as_bytes();
     let mut start = 0;
@@ -49,11 +38,9 @@ pub fn decode_v4_scalar(body: &[u8]) -> Option<usize> {
     for end in memchr::memchr_iter(0x1E, bytes).chain(std::iter::once(bytes.len())) {
         let piece = &bytes[start..end];
         match piece.split_first() {
+            // A fresh buffer per message: a decoded message owns its bytes.
             Some((b'b', b64)) => {
-                // A fresh buffer per message: a decoded message owns its bytes.
-                let mut out = Vec::with_capacity(base64::decoded_len_estimate(b64.len()));
-                STANDARD.decode_vec(b64, &mut out).ok()?;
-                black_box(out);
+                black_box(base64(b64)?);
             }
             Some(_) => {
                 black_box(piece);
