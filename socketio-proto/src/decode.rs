@@ -68,7 +68,7 @@ impl Decoder {
         if self.pending.take().is_some() {
             return Err(ParseError::UnexpectedText);
         }
-        let header = parse_header(&text, self.config.max_attachments)?;
+        let header = parse_header(text, self.config.max_attachments)?;
         let expected = header.attachments;
         let packet = Packet {
             header,
@@ -169,7 +169,7 @@ impl Packet {
     /// For an EVENT or BINARY_EVENT with a payload: the event name, read without parsing the
     /// arguments.
     pub fn event_name(&self) -> Option<&str> {
-        self.header.event.as_ref().map(|(name, _)| &name[..])
+        self.header.event_name()
     }
 
     /// The binary attachments, in order.
@@ -179,22 +179,23 @@ impl Packet {
 
     /// The JSON payload as received (placeholders included), if any.
     pub fn payload_json(&self) -> Option<&str> {
-        self.header.payload.as_deref()
+        self.header.payload()
     }
 
     /// For events and acks: the arguments as raw JSON, unparsed, with their attachments, to be
     /// passed on (proxies, broadcasts) without a parse.
     pub fn raw_args(&self) -> Option<RawArgs> {
-        let payload = self.header.payload.as_ref()?;
+        let payload = self.header.payload()?;
+        let text = &self.header.text;
         let elements = match (&self.header.event, self.header.kind.without_binary()) {
             // After the name: `,a,b]` or `]`.
             (Some((_, at)), PacketKind::Event) => match payload.as_bytes()[*at] {
-                b',' => payload.slice_ref(&payload[at + 1..]),
-                _ => payload.slice_ref(&payload[*at..]),
+                b',' => text.slice_ref(&payload[at + 1..]),
+                _ => text.slice_ref(&payload[*at..]),
             },
             (None, PacketKind::Ack) => {
                 let open = payload.find('[')?;
-                payload.slice_ref(&payload[open + 1..])
+                text.slice_ref(&payload[open + 1..])
             }
             _ => return None,
         };
@@ -214,7 +215,7 @@ impl Packet {
     pub fn args<'de, T: Deserialize<'de>>(&'de self) -> Result<T, ArgsError> {
         let skip = usize::from(self.header.event.is_some());
         // No payload (`2`, `3/admin,13`) is an empty argument list.
-        let json = self.header.payload.as_deref().unwrap_or("[]");
+        let json = self.header.payload().unwrap_or("[]");
         let mut de = serde_json::Deserializer::from_str(json);
         let seed = ArgsSeed {
             skip,
@@ -237,7 +238,7 @@ impl Packet {
     /// [`Packet::attachments`]).
     pub fn args_value(&self) -> Result<Vec<serde_json::Value>, ArgsError> {
         let skip = usize::from(self.header.event.is_some());
-        let Some(json) = self.header.payload.as_deref() else {
+        let Some(json) = self.header.payload() else {
             return Ok(Vec::new());
         };
         let mut all: Vec<serde_json::Value> = serde_json::from_str(json).map_err(ArgsError)?;
@@ -248,7 +249,7 @@ impl Packet {
     /// Deserializes the whole payload into `T`: the auth object of a CONNECT, the data of a
     /// CONNECT_ERROR, or an event's whole array (name included). `None` without a payload.
     pub fn data<'de, T: Deserialize<'de>>(&'de self) -> Option<Result<T, ArgsError>> {
-        let json = self.header.payload.as_deref()?;
+        let json = self.header.payload()?;
         let mut de = serde_json::Deserializer::from_str(json);
         let r = if self.attachments.is_empty() {
             T::deserialize(&mut de)
@@ -269,7 +270,7 @@ impl Packet {
     /// Checks the payload's JSON syntax in full (decoding checks only what the packet type
     /// needs, see the type docs).
     pub fn validate(&self) -> Result<(), ParseError> {
-        match &self.header.payload {
+        match self.header.payload() {
             Some(p) => crate::json::validate(p.as_bytes()),
             None => Ok(()),
         }
@@ -277,7 +278,7 @@ impl Packet {
 
     /// The reference's reassembly check: every placeholder names an existing attachment.
     fn check_placeholders(&self) -> Result<(), ParseError> {
-        let Some(json) = self.header.payload.as_deref() else {
+        let Some(json) = self.header.payload() else {
             return Ok(());
         };
         let mut de = serde_json::Deserializer::from_str(json);

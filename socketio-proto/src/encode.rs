@@ -1,6 +1,6 @@
 //! Encoding packets from serde values into a reusable buffer.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use bytestring::ByteString;
 use serde::Serialize;
 
@@ -90,7 +90,8 @@ impl Default for EncoderConfig {
 #[derive(Debug, Default)]
 pub struct Encoder {
     config: EncoderConfig,
-    buf: BytesMut,
+    /// The packet being written; its capacity is kept from packet to packet.
+    buf: Vec<u8>,
 }
 
 impl Encoder {
@@ -98,7 +99,7 @@ impl Encoder {
     pub fn new(config: EncoderConfig) -> Self {
         Encoder {
             config,
-            buf: BytesMut::new(),
+            buf: Vec::new(),
         }
     }
 
@@ -147,11 +148,27 @@ impl Encoder {
             return Err(EncodeError::ReservedEventName);
         }
         self.encode(PacketKind::Event, nsp, id, |buf, att| {
-            buf.put_u8(b'[');
+            buf.push(b'[');
             write_json(buf, name, att)?;
-            let at = buf.len();
-            write_json(buf, args, att)?;
-            splice_args(buf, at);
+            match top_level(args) {
+                // `[a,b]` becomes the rest of the list: `,a,b]`, or `]` for `[]`.
+                TopLevel::List => {
+                    let at = buf.len();
+                    write_json(buf, args, att)?;
+                    if buf.len() == at + 2 {
+                        buf.truncate(at);
+                        buf.push(b']');
+                    } else {
+                        buf[at] = b',';
+                    }
+                }
+                TopLevel::Nothing => buf.push(b']'),
+                TopLevel::One => {
+                    buf.push(b',');
+                    write_json(buf, args, att)?;
+                    buf.push(b']');
+                }
+            }
             Ok(())
         })
     }
@@ -164,13 +181,14 @@ impl Encoder {
         args: &T,
     ) -> Result<Encoded, EncodeError> {
         self.encode(PacketKind::Ack, nsp, Some(id), |buf, att| {
-            let at = buf.len();
-            write_json(buf, args, att)?;
-            if &buf[at..] == b"null" {
-                buf.truncate(at);
-                buf.put_slice(b"[]");
-            } else if buf[at] != b'[' {
-                wrap_in_array(buf, at);
+            match top_level(args) {
+                TopLevel::List => write_json(buf, args, att)?,
+                TopLevel::Nothing => buf.extend_from_slice(b"[]"),
+                TopLevel::One => {
+                    buf.push(b'[');
+                    write_json(buf, args, att)?;
+                    buf.push(b']');
+                }
             }
             Ok(())
         })
@@ -188,6 +206,7 @@ impl Encoder {
             return Err(EncodeError::ReservedEventName);
         }
         let kind = binary_kind(PacketKind::Event, &args.attachments);
+        self.buf.clear();
         write_header(
             &mut self.buf,
             kind,
@@ -195,18 +214,19 @@ impl Encoder {
             nsp.as_str(),
             id,
         );
-        self.buf.put_u8(b'[');
+        self.buf.push(b'[');
         write_json(&mut self.buf, name, &Attachments::default())?;
         if !args.is_empty() {
-            self.buf.put_u8(b',');
+            self.buf.push(b',');
         }
-        self.buf.put_slice(args.elements.as_bytes());
+        self.buf.extend_from_slice(args.elements.as_bytes());
         Ok(self.finish(args.attachments.clone()))
     }
 
     /// ACK `id` with arguments passed on unparsed (see [`RawArgs`]).
     pub fn ack_raw(&mut self, nsp: &Nsp, id: AckId, args: &RawArgs) -> Encoded {
         let kind = binary_kind(PacketKind::Ack, &args.attachments);
+        self.buf.clear();
         write_header(
             &mut self.buf,
             kind,
@@ -214,8 +234,8 @@ impl Encoder {
             nsp.as_str(),
             Some(id),
         );
-        self.buf.put_u8(b'[');
-        self.buf.put_slice(args.elements.as_bytes());
+        self.buf.push(b'[');
+        self.buf.extend_from_slice(args.elements.as_bytes());
         self.finish(args.attachments.clone())
     }
 
@@ -226,7 +246,7 @@ impl Encoder {
         kind: PacketKind,
         nsp: &Nsp,
         id: Option<AckId>,
-        body: impl FnOnce(&mut BytesMut, &Attachments) -> Result<(), EncodeError>,
+        body: impl FnOnce(&mut Vec<u8>, &Attachments) -> Result<(), EncodeError>,
     ) -> Result<Encoded, EncodeError> {
         self.buf.clear();
         write_header(&mut self.buf, kind, 0, nsp.as_str(), id);
@@ -242,13 +262,15 @@ impl Encoder {
         }
         if !att.is_empty() {
             // Binary found while writing: the type digit becomes 5/6 and `<count>-` goes right
-            // after it (one move of the text, only for binary packets).
-            let rest = self.buf.split_off(1);
-            self.buf[0] = kind.with_binary().digit();
-            self.buf
-                .put_slice(itoa::Buffer::new().format(att.len()).as_bytes());
-            self.buf.put_u8(b'-');
-            self.buf.unsplit(rest);
+            // after it, written while the text is copied out.
+            let mut count = itoa::Buffer::new();
+            let count = count.format(att.len()).as_bytes();
+            let mut out = Vec::with_capacity(self.buf.len() + count.len() + 1);
+            out.push(kind.with_binary().digit());
+            out.extend_from_slice(count);
+            out.push(b'-');
+            out.extend_from_slice(&self.buf[1..]);
+            return Ok(Self::encoded(Bytes::from(out), att));
         }
         Ok(self.finish(att))
     }
@@ -265,8 +287,12 @@ impl Encoder {
         self.finish(Vec::new())
     }
 
+    /// Copies the text out (one right-sized allocation); the buffer keeps its capacity.
     fn finish(&mut self, attachments: Vec<Bytes>) -> Encoded {
-        let bytes = self.buf.split().freeze();
+        Self::encoded(Bytes::copy_from_slice(&self.buf), attachments)
+    }
+
+    fn encoded(bytes: Bytes, attachments: Vec<Bytes>) -> Encoded {
         // Everything written came from `&str`s and serde_json, so this check cannot fail; it is
         // kept because the crates forbid `unsafe`.
         let text = ByteString::try_from(bytes).unwrap_or_default();
@@ -285,42 +311,156 @@ fn binary_kind(kind: PacketKind, attachments: &[Bytes]) -> PacketKind {
 /// Serializes `value` as compact JSON with JavaScript number formatting, pulling binary values
 /// out into `att`.
 fn write_json<T: ?Sized + Serialize>(
-    buf: &mut BytesMut,
+    buf: &mut Vec<u8>,
     value: &T,
     att: &Attachments,
 ) -> Result<(), EncodeError> {
-    let mut ser = serde_json::Serializer::with_formatter(buf.writer(), JsFormatter);
+    let mut ser = serde_json::Serializer::with_formatter(buf, JsFormatter);
     WithAttachments(value, att)
         .serialize(&mut ser)
         .map_err(EncodeError::Serialize)
 }
 
-/// `["name"` is followed at `at` by the serialized arguments. An array `[a,b]` becomes the rest
-/// of the list (`,a,b]`), `[]` and `null` (from `()`) become `]`, and any other value is one
-/// argument (`,v]`).
-fn splice_args(buf: &mut BytesMut, at: usize) {
-    if &buf[at..] == b"null" {
-        buf.truncate(at);
-        buf.put_u8(b']');
-    } else if buf[at] == b'[' {
-        if buf.len() == at + 2 {
-            buf.truncate(at);
-            buf.put_u8(b']');
-        } else {
-            buf[at] = b',';
-        }
-    } else {
-        let rest = buf.split_off(at);
-        buf.put_u8(b',');
-        buf.unsplit(rest);
-        buf.put_u8(b']');
+/// What an argument value is at its top level, which decides how it joins the argument list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TopLevel {
+    /// A sequence or tuple: its elements are the arguments.
+    List,
+    /// `()`, `None` or `null`: no arguments.
+    Nothing,
+    /// Anything else: one argument.
+    One,
+}
+
+/// Finds what `value` is at its top level without writing it: [`Probe`] stops at the first
+/// serializer call.
+fn top_level<T: ?Sized + Serialize>(value: &T) -> TopLevel {
+    match value.serialize(Probe) {
+        Err(Found(top)) => top,
+        Ok(()) => TopLevel::One,
     }
 }
 
-/// Wraps the value written at `at` in `[…]`.
-fn wrap_in_array(buf: &mut BytesMut, at: usize) {
-    let rest = buf.split_off(at);
-    buf.put_u8(b'[');
-    buf.unsplit(rest);
-    buf.put_u8(b']');
+/// A serializer that answers [`TopLevel`] as its error at the first call.
+struct Probe;
+
+#[derive(Debug)]
+struct Found(TopLevel);
+
+impl std::fmt::Display for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl std::error::Error for Found {}
+
+impl serde::ser::Error for Found {
+    fn custom<T: std::fmt::Display>(_: T) -> Self {
+        // The value's own error: let the real serialization report it.
+        Found(TopLevel::One)
+    }
+}
+
+macro_rules! one {
+    ($($method:ident($($arg:ty),*)),* $(,)?) => {
+        $(fn $method(self, $(_: $arg),*) -> Result<(), Found> { Err(Found(TopLevel::One)) })*
+    };
+}
+
+impl serde::Serializer for Probe {
+    type Ok = ();
+    type Error = Found;
+    type SerializeSeq = serde::ser::Impossible<(), Found>;
+    type SerializeTuple = serde::ser::Impossible<(), Found>;
+    type SerializeTupleStruct = serde::ser::Impossible<(), Found>;
+    type SerializeTupleVariant = serde::ser::Impossible<(), Found>;
+    type SerializeMap = serde::ser::Impossible<(), Found>;
+    type SerializeStruct = serde::ser::Impossible<(), Found>;
+    type SerializeStructVariant = serde::ser::Impossible<(), Found>;
+
+    one!(
+        serialize_bool(bool),
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_char(char),
+        serialize_str(&str),
+        serialize_bytes(&[u8]),
+        serialize_unit_variant(&'static str, u32, &'static str),
+    );
+
+    fn serialize_none(self) -> Result<(), Found> {
+        Err(Found(TopLevel::Nothing))
+    }
+    fn serialize_unit(self) -> Result<(), Found> {
+        Err(Found(TopLevel::Nothing))
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Found> {
+        Err(Found(TopLevel::Nothing))
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, v: &T) -> Result<(), Found> {
+        v.serialize(Probe)
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<(), Found> {
+        // serde_json writes a newtype as its content (and `Binary` as one placeholder object).
+        v.serialize(Probe)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), Found> {
+        Err(Found(TopLevel::One))
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Found> {
+        Err(Found(TopLevel::List))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Found> {
+        Err(Found(TopLevel::List))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, Found> {
+        Err(Found(TopLevel::List))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Found> {
+        Err(Found(TopLevel::One))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Found> {
+        Err(Found(TopLevel::One))
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Found> {
+        Err(Found(TopLevel::One))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Found> {
+        Err(Found(TopLevel::One))
+    }
 }

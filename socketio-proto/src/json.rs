@@ -3,6 +3,8 @@
 
 use std::io;
 
+use serde_json::ser::Formatter as _;
+
 use bytestring::ByteString;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
@@ -37,10 +39,29 @@ pub(crate) fn validate(b: &[u8]) -> Result<(), ParseError> {
     de.end().map_err(|_| ParseError::InvalidJson)
 }
 
+/// An event name: where it is in the payload, or its unescaped value when it has escapes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Name {
+    /// `payload[start..end]`, used as is.
+    At(usize, usize),
+    /// The value of a name written with escapes.
+    Unescaped(ByteString),
+}
+
+impl Name {
+    /// The name, given the payload it was read from.
+    pub(crate) fn get<'a>(&'a self, payload: &'a str) -> &'a str {
+        match self {
+            Name::At(start, end) => &payload[*start..*end],
+            Name::Unescaped(name) => name,
+        }
+    }
+}
+
 /// Reads the event name at the head of an EVENT payload `[name, args…]` without parsing the
 /// arguments. Returns the name (a string, unescaped; or a number as its JSON text) and the
 /// index of the `,` or `]` that follows it.
-pub(crate) fn event_name(payload: &ByteString) -> Result<(ByteString, usize), ParseError> {
+pub(crate) fn event_name(payload: &str) -> Result<(Name, usize), ParseError> {
     let b = payload.as_bytes();
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'[') {
@@ -57,7 +78,7 @@ pub(crate) fn event_name(payload: &ByteString) -> Result<(ByteString, usize), Pa
             let text = &payload[i..i + len];
             serde_json::from_str::<serde_json::Number>(text)
                 .map_err(|_| ParseError::InvalidJson)?;
-            (payload.slice_ref(text), i + len)
+            (Name::At(i, i + len), i + len)
         }
         // `[]` and names that are not strings or numbers are invalid EVENT payloads.
         _ => return Err(ParseError::InvalidPayload),
@@ -70,8 +91,8 @@ pub(crate) fn event_name(payload: &ByteString) -> Result<(ByteString, usize), Pa
 }
 
 /// Reads the JSON string starting at the quote at `q`; returns its value and the index after
-/// the closing quote. Names without escapes are sliced, not copied.
-fn string_token(text: &ByteString, q: usize) -> Result<(ByteString, usize), ParseError> {
+/// the closing quote. Names without escapes are located, not copied.
+fn string_token(text: &str, q: usize) -> Result<(Name, usize), ParseError> {
     let b = text.as_bytes();
     let start = q + 1;
     let stop = memchr::memchr2(b'"', b'\\', &b[start..]).ok_or(ParseError::InvalidJson)?;
@@ -80,7 +101,7 @@ fn string_token(text: &ByteString, q: usize) -> Result<(ByteString, usize), Pars
         if b[start..end].iter().any(|&c| c < 0x20) {
             return Err(ParseError::InvalidJson);
         }
-        return Ok((text.slice_ref(&text[start..end]), end + 1));
+        return Ok((Name::At(start, end), end + 1));
     }
     // Escapes: find the closing quote, then let serde_json unescape.
     let mut i = end;
@@ -90,7 +111,7 @@ fn string_token(text: &ByteString, q: usize) -> Result<(ByteString, usize), Pars
             b'"' => {
                 let value: String =
                     serde_json::from_str(&text[q..=i]).map_err(|_| ParseError::InvalidJson)?;
-                return Ok((ByteString::from(value), i + 1));
+                return Ok((Name::Unescaped(ByteString::from(value)), i + 1));
             }
             _ => i += 1,
         }
@@ -121,6 +142,17 @@ impl serde_json::ser::Formatter for JsFormatter {
 pub(crate) fn write_js_number<W: ?Sized + io::Write>(w: &mut W, value: f64) -> io::Result<()> {
     if value == 0.0 {
         return w.write_all(b"0");
+    }
+    // Fast path: serde_json's own (ryu) shortest digits. Without an exponent they are exactly
+    // JavaScript's, except that integers end in `.0`; ryu switches to exponents in a narrower
+    // range than JavaScript (below 1e-5 and from 1e16), which the general path below handles.
+    let mut digits = [0u8; 32];
+    let mut free = &mut digits[..];
+    serde_json::ser::CompactFormatter.write_f64(&mut free, value)?;
+    let len = 32 - free.len();
+    let ryu = &digits[..len];
+    if !ryu.contains(&b'e') {
+        return w.write_all(ryu.strip_suffix(b".0").unwrap_or(ryu));
     }
     // Rust's `{:e}` gives the shortest round-trip digits: `d[.ddd]e<exp>`.
     let sci = format!("{:e}", value.abs());
@@ -187,14 +219,14 @@ mod tests {
 
     #[test]
     fn event_names_are_read_without_the_arguments() {
-        let p = ByteString::from(r#"["chat",{"msg":"hi"}]"#);
-        let (name, at) = event_name(&p).unwrap();
-        assert_eq!(&name[..], "chat");
+        let p = r#"["chat",{"msg":"hi"}]"#;
+        let (name, at) = event_name(p).unwrap();
+        assert_eq!(name.get(p), "chat");
         assert_eq!(&p[at..], r#",{"msg":"hi"}]"#);
-        let p = ByteString::from(r#" [ "a\"b\u00e9" ]"#);
-        assert_eq!(&event_name(&p).unwrap().0[..], "a\"bé");
-        let p = ByteString::from(r#"[1,"numeric event name"]"#);
-        assert_eq!(&event_name(&p).unwrap().0[..], "1");
+        let p = r#" [ "a\"b\u00e9" ]"#;
+        assert_eq!(event_name(p).unwrap().0.get(p), "a\"bé");
+        let p = r#"[1,"numeric event name"]"#;
+        assert_eq!(event_name(p).unwrap().0.get(p), "1");
         for bad in [
             "[]",
             "{}",
@@ -205,7 +237,7 @@ mod tests {
             "[1x,2]",
             "\"a\"",
         ] {
-            assert!(event_name(&ByteString::from(bad)).is_err(), "{bad}");
+            assert!(event_name(bad).is_err(), "{bad}");
         }
     }
 }

@@ -4,7 +4,6 @@
 //! packet      = type [ attachments "-" ] [ nsp "," ] [ ack-id ] [ json ]
 //! ```
 
-use bytes::{BufMut, BytesMut};
 use bytestring::ByteString;
 
 use crate::json;
@@ -155,19 +154,34 @@ pub(crate) struct Header {
     /// Query string after `?` in the namespace (protocol v4 clients send `0/admin?token=abc,`).
     pub(crate) query: Option<ByteString>,
     pub(crate) id: Option<AckId>,
+    /// The whole packet text; the payload and event name are located in it, not sliced off, so
+    /// that decoding takes one reference to the message, not three.
+    pub(crate) text: ByteString,
+    /// Where the JSON payload starts in `text`, if there is one.
+    pub(crate) payload_at: Option<usize>,
+    /// For events: the name (located in the payload), and where the arguments start in the
+    /// payload (at the `,` or `]` after the name).
+    pub(crate) event: Option<(json::Name, usize)>,
+}
+
+impl Header {
     /// The JSON payload, unparsed.
-    pub(crate) payload: Option<ByteString>,
-    /// For events: the name, and where the arguments start in `payload` (at the `,` or `]`
-    /// after the name).
-    pub(crate) event: Option<(EventName, usize)>,
+    #[inline]
+    pub(crate) fn payload(&self) -> Option<&str> {
+        self.payload_at.map(|at| &self.text[at..])
+    }
+
+    /// The event name.
+    #[inline]
+    pub(crate) fn event_name(&self) -> Option<&str> {
+        let (name, _) = self.event.as_ref()?;
+        Some(name.get(self.payload()?))
+    }
 }
 
 /// Parses the header of a packet's text and checks the payload's shape for its type, as the
 /// reference decoder does; the arguments of events and acks are not parsed.
-pub(crate) fn parse_header(
-    text: &ByteString,
-    max_attachments: usize,
-) -> Result<Header, ParseError> {
+pub(crate) fn parse_header(text: ByteString, max_attachments: usize) -> Result<Header, ParseError> {
     let b = text.as_bytes();
     let &first = b.first().ok_or(ParseError::Empty)?;
     let kind = PacketKind::from_digit(first).ok_or(ParseError::UnknownType(first))?;
@@ -224,16 +238,17 @@ pub(crate) fn parse_header(
         i += digits;
     }
 
-    let payload = (i < b.len()).then(|| text.slice_ref(&text[i..]));
+    let payload_at = (i < b.len()).then_some(i);
     let mut event = None;
-    if let Some(p) = &payload {
+    if payload_at.is_some() {
+        let p = &text[i..];
         let first = json::first_byte(p.as_bytes());
         let ok = match kind {
             PacketKind::Connect => first == Some(b'{'),
             PacketKind::Disconnect => false,
             PacketKind::Event | PacketKind::BinaryEvent => {
                 let (name, args) = json::event_name(p)?;
-                if is_reserved_event(&name) {
+                if is_reserved_event(name.get(p)) {
                     return Err(ParseError::ReservedEventName);
                 }
                 event = Some((name, args));
@@ -260,7 +275,8 @@ pub(crate) fn parse_header(
         nsp,
         query,
         id,
-        payload,
+        text,
+        payload_at,
         event,
     })
 }
@@ -268,22 +284,22 @@ pub(crate) fn parse_header(
 /// Appends a packet header: type digit, `<count>-` for binary kinds, `<nsp>,` unless the
 /// namespace is `/`, and the ack id.
 pub(crate) fn write_header(
-    buf: &mut BytesMut,
+    buf: &mut Vec<u8>,
     kind: PacketKind,
     attachments: usize,
     nsp: &str,
     id: Option<AckId>,
 ) {
-    buf.put_u8(kind.digit());
+    buf.push(kind.digit());
     if kind.is_binary() {
-        buf.put_slice(itoa::Buffer::new().format(attachments).as_bytes());
-        buf.put_u8(b'-');
+        buf.extend_from_slice(itoa::Buffer::new().format(attachments).as_bytes());
+        buf.push(b'-');
     }
     if !nsp.is_empty() && nsp != "/" {
-        buf.put_slice(nsp.as_bytes());
-        buf.put_u8(b',');
+        buf.extend_from_slice(nsp.as_bytes());
+        buf.push(b',');
     }
     if let Some(AckId(id)) = id {
-        buf.put_slice(itoa::Buffer::new().format(id).as_bytes());
+        buf.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
     }
 }
