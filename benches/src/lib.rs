@@ -14,9 +14,21 @@
 //!   floor our codec is measured against.
 //! - [`groups`]: the benchmark groups and their contenders, defined once for both bench targets.
 //! - [`paired`]: interleaved timing, for ratios that hold while the machine is busy.
+//!
+//! The Socket.IO codec has its own corpus, driver and groups, on the same [`paired`] timing:
+//!
+//! - [`sio_corpus`]: eight Socket.IO packets (small events, an ack, 1 KB and 64 KB JSON
+//!   documents, binary events with 1 KiB and 2 x 64 KiB attachments, a CONNECT with auth) and the
+//!   Rust types a handler reads them into.
+//! - [`socketioxide`]: `socketioxide-parser-common` driven as socketioxide's server drives it.
+//! - [`sio_groups`]: one decode and one encode group per case: ours (typed and `Value`),
+//!   socketioxide (the same), and the serde_json limit.
 
 pub mod bare;
 pub mod corpus;
 pub mod engineioxide;
 pub mod groups;
 pub mod paired;
+pub mod sio_corpus;
+pub mod sio_groups;
+pub mod socketioxide;

@@ -1,0 +1,173 @@
+//! Paired ratios for the Socket.IO codec groups: every contender of a group timed in
+//! interleaved short batches, so ratios hold on a shared, noisy machine (see
+//! `benches::paired`). Prints one Markdown table per group, then a summary against the targets
+//! (decode to handler data within 2x of the limit, encode within 1.5x of `serde_json::to_vec`).
+//!
+//! Run: `cargo bench -p benches --bench socketio_ratios [-- ROUNDS] [FILTER]` (default 300
+//! rounds of 2 ms batches per contender; only the groups whose name contains FILTER, such as
+//! `encode` or `event_64k`).
+
+use std::time::Duration;
+
+use benches::paired::{measure, Measured};
+
+/// Decode within this factor of the limit.
+const DECODE_TARGET: f64 = 2.0;
+/// Encode within this factor of `serde_json::to_vec`.
+const ENCODE_TARGET: f64 = 1.5;
+
+fn main() {
+    // `cargo bench` passes `--bench`; without it (`cargo test --benches`), only a quick smoke
+    // run. A bare number is the round count; another bare word filters the groups by name.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let benching = args.iter().any(|a| a == "--bench");
+    let rounds = args
+        .iter()
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(if benching { 300 } else { 2 });
+    let batch = Duration::from_micros(if benching { 2000 } else { 50 });
+    let filter = args
+        .iter()
+        .find(|a| !a.starts_with('-') && a.parse::<usize>().is_err())
+        .map_or("", String::as_str);
+
+    let mut decode_rows: Vec<[String; 12]> = Vec::new();
+    let mut encode_rows: Vec<[String; 5]> = Vec::new();
+    println!("| group | contender | median | time / limit | socketioxide time / this |");
+    println!("|---|---|---:|---:|---:|");
+    for mut group in benches::sio_groups::all() {
+        if !group.name.contains(filter) {
+            continue;
+        }
+        let results = measure(&mut group.contenders, rounds, batch);
+        let find = |name: &str| results.iter().find(|r| r.name == name);
+        for m in &results {
+            let peer = m
+                .name
+                .strip_prefix("ours")
+                .map(|rest| format!("socketioxide{rest}"));
+            println!(
+                "| {} | {} | {} | {} | {} |",
+                group.name,
+                m.name,
+                time(m.median_ns),
+                ratio(Some(m), find("limit")),
+                ratio(peer.as_deref().and_then(find), Some(m)),
+            );
+        }
+        let r = |a: &str, b: &str| find(a).zip(find(b)).map(|(a, b)| a.ratio_to(b));
+        let case = group.name.split_once('/').map_or(group.name, |(_, c)| c);
+        if group.name.starts_with("socketio_decode") {
+            decode_rows.push([
+                case.to_owned(),
+                fmt(r("ours_typed", "limit")),
+                fmt(r("ours_value", "limit")),
+                format!(
+                    "{}, {}",
+                    met(r("ours_typed", "limit"), DECODE_TARGET),
+                    met(r("ours_value", "limit"), DECODE_TARGET)
+                ),
+                fmt(r("socketioxide_typed", "limit")),
+                fmt(r("socketioxide_value", "limit")),
+                fmt(r("socketioxide_typed", "ours_typed")),
+                fmt(r("socketioxide_value", "ours_value")),
+                fmt(r("serde_typed", "limit")),
+                fmt(r("serde_value", "limit")),
+                fmt(r("ours_typed", "serde_typed")),
+                fmt(r("ours_value", "serde_value")),
+            ]);
+        } else {
+            encode_rows.push([
+                case.to_owned(),
+                fmt(r("ours", "limit")),
+                met(r("ours", "limit"), ENCODE_TARGET).to_owned(),
+                fmt(r("socketioxide", "limit")),
+                fmt(r("socketioxide", "ours")),
+            ]);
+        }
+    }
+
+    println!();
+    table(
+        &[
+            "decode case",
+            "ours typed / limit",
+            "ours Value / limit",
+            &format!("target ≤ {DECODE_TARGET}x (typed, Value)"),
+            "socketioxide typed / limit",
+            "socketioxide Value / limit",
+            "socketioxide / ours (typed)",
+            "socketioxide / ours (Value)",
+        ],
+        decode_rows.iter().map(|row| &row[..8]),
+    );
+    println!();
+    table(
+        &[
+            "decode case",
+            "serde_json typed / limit",
+            "serde_json Value / limit",
+            "ours typed / serde_json typed",
+            "ours Value / serde_json Value",
+        ],
+        decode_rows
+            .iter()
+            .map(|row| [&row[0], &row[8], &row[9], &row[10], &row[11]]),
+    );
+    println!();
+    table(
+        &[
+            "encode case",
+            "ours / to_vec",
+            &format!("target ≤ {ENCODE_TARGET}x"),
+            "socketioxide / to_vec",
+            "socketioxide / ours",
+        ],
+        encode_rows.iter(),
+    );
+}
+
+/// Prints a Markdown table; every column but the first is right-aligned.
+fn table<R, S>(head: &[&str], rows: impl Iterator<Item = R>)
+where
+    R: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    println!("| {} |", head.join(" | "));
+    let align: Vec<&str> = (0..head.len())
+        .map(|i| if i == 0 { "---" } else { "---:" })
+        .collect();
+    println!("|{}|", align.join("|"));
+    for row in rows {
+        let cells: Vec<String> = row.into_iter().map(|c| c.as_ref().to_owned()).collect();
+        println!("| {} |", cells.join(" | "));
+    }
+}
+
+fn time(ns: f64) -> String {
+    if ns >= 1000.0 {
+        format!("{:.2} µs", ns / 1000.0)
+    } else {
+        format!("{ns:.1} ns")
+    }
+}
+
+/// `a / b` paired over rounds, or `-` when either is missing or they are the same contender.
+fn ratio(a: Option<&Measured>, b: Option<&Measured>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if a.name != b.name => format!("{:.2}x", a.ratio_to(b)),
+        _ => "-".to_owned(),
+    }
+}
+
+fn fmt(r: Option<f64>) -> String {
+    r.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}x"))
+}
+
+fn met(r: Option<f64>, target: f64) -> &'static str {
+    match r {
+        Some(r) if r <= target => "met",
+        Some(_) => "**missed**",
+        None => "-",
+    }
+}
