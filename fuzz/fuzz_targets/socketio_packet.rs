@@ -22,8 +22,10 @@ fuzz_target!(|data: &[u8]| {
     if let (Some(raw), Ok(values), true) = (p.raw_args(), values, valid) {
         let mut enc = Encoder::default();
         let again = match (p.kind().without_binary(), p.event_name(), p.ack_id()) {
-            (PacketKind::Event, Some(name), id) => enc.event_raw(p.nsp(), name, &raw, id).ok(),
-            (PacketKind::Ack, None, Some(id)) => Some(enc.ack_raw(p.nsp(), id, &raw)),
+            (PacketKind::Event, Some(name), id) => {
+                enc.event_raw(&p.nsp_owned(), name, &raw, id).ok()
+            }
+            (PacketKind::Ack, None, Some(id)) => Some(enc.ack_raw(&p.nsp_owned(), id, &raw)),
             _ => None,
         };
         if let Some(again) = again {

@@ -43,4 +43,8 @@ pub enum ParseError {
     /// A placeholder's `num` is not an integer selecting one of the packet's attachments.
     #[error("illegal attachment placeholder")]
     InvalidPlaceholder,
+    /// A packet text of 4 GiB or more (positions are kept in 32 bits; Engine.IO limits
+    /// messages far below that).
+    #[error("packet too large")]
+    TooLarge,
 }

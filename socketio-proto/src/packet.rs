@@ -145,43 +145,85 @@ pub fn is_reserved_event(name: &str) -> bool {
     RESERVED_EVENTS.contains(&name)
 }
 
-/// The parsed header of a packet; the JSON payload is kept as text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Header {
-    pub(crate) kind: PacketKind,
-    pub(crate) attachments: usize,
-    pub(crate) nsp: Nsp,
+/// A byte range of the packet text.
+pub(crate) type Span = (u32, u32);
+
+/// What few packets have; boxed so that the common packet stays small (decoded packets are
+/// moved around by value, and a packet over 128 bytes is moved by a `memcpy` call: a fifth of a
+/// small event's decode before this split).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Rare {
     /// Query string after `?` in the namespace (protocol v4 clients send `0/admin?token=abc,`).
     pub(crate) query: Option<ByteString>,
-    pub(crate) id: Option<AckId>,
-    /// The whole packet text; the payload and event name are located in it, not sliced off, so
-    /// that decoding takes one reference to the message, not three.
+    /// The event name, when it was written with escapes.
+    pub(crate) unescaped_name: Option<ByteString>,
+}
+
+/// The parsed header of a packet; the namespace, payload and event name are located in the
+/// packet text, not sliced off, so that decoding takes one reference to the message, not three.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Header {
+    /// The whole packet text.
     pub(crate) text: ByteString,
+    pub(crate) id: Option<AckId>,
+    /// The namespace in `text`; empty for `/`.
+    pub(crate) nsp: Span,
     /// Where the JSON payload starts in `text`, if there is one.
-    pub(crate) payload_at: Option<usize>,
-    /// For events: the name (located in the payload), and where the arguments start in the
-    /// payload (at the `,` or `]` after the name).
-    pub(crate) event: Option<(json::Name, usize)>,
+    pub(crate) payload_at: Option<u32>,
+    /// For events: the name in `text` (empty when it is in `rare`), and where the arguments
+    /// start in `text` (at the `,` or `]` after the name).
+    pub(crate) event: Option<(Span, u32)>,
+    pub(crate) attachments: u32,
+    pub(crate) kind: PacketKind,
+    pub(crate) rare: Option<Box<Rare>>,
 }
 
 impl Header {
     /// The JSON payload, unparsed.
     #[inline]
     pub(crate) fn payload(&self) -> Option<&str> {
-        self.payload_at.map(|at| &self.text[at..])
+        self.payload_at.map(|at| &self.text[at as usize..])
+    }
+
+    /// The namespace name.
+    #[inline]
+    pub(crate) fn nsp(&self) -> &str {
+        match self.nsp {
+            (0, 0) => "/",
+            (start, end) => &self.text[start as usize..end as usize],
+        }
     }
 
     /// The event name.
     #[inline]
     pub(crate) fn event_name(&self) -> Option<&str> {
-        let (name, _) = self.event.as_ref()?;
-        Some(name.get(self.payload()?))
+        let ((start, end), _) = self.event?;
+        match self.rare.as_ref().and_then(|r| r.unescaped_name.as_deref()) {
+            Some(name) => Some(name),
+            None => Some(&self.text[start as usize..end as usize]),
+        }
+    }
+
+    /// Where the arguments start in `text`, for events.
+    #[inline]
+    pub(crate) fn args_at(&self) -> Option<usize> {
+        self.event.map(|(_, at)| at as usize)
+    }
+
+    /// The namespace query string.
+    #[inline]
+    pub(crate) fn query(&self) -> Option<&str> {
+        self.rare.as_ref()?.query.as_deref()
     }
 }
 
 /// Parses the header of a packet's text and checks the payload's shape for its type, as the
 /// reference decoder does; the arguments of events and acks are not parsed.
 pub(crate) fn parse_header(text: ByteString, max_attachments: usize) -> Result<Header, ParseError> {
+    // Positions are kept as `u32`; Engine.IO limits messages far below 4 GiB anyway.
+    if u32::try_from(text.len()).is_err() {
+        return Err(ParseError::TooLarge);
+    }
     let b = text.as_bytes();
     let &first = b.first().ok_or(ParseError::Empty)?;
     let kind = PacketKind::from_digit(first).ok_or(ParseError::UnknownType(first))?;
@@ -202,24 +244,28 @@ pub(crate) fn parse_header(text: ByteString, max_attachments: usize) -> Result<H
         if n == 0 {
             return Err(ParseError::IllegalAttachments);
         }
-        if n > max_attachments as u64 {
+        if n > max_attachments as u64 || n > u64::from(u32::MAX) {
             return Err(ParseError::TooManyAttachments);
         }
-        attachments = n as usize;
+        attachments = n as u32;
         i += dash + 1;
     }
 
-    let (mut nsp, mut query) = (Nsp::main(), None);
+    let mut rare: Option<Box<Rare>> = None;
+    let mut nsp = (0, 0);
     if b.get(i) == Some(&b'/') {
         let end = memchr::memchr(b',', &b[i..]).map_or(b.len(), |c| i + c);
-        // `/` and `,` are ASCII: the slice is on char boundaries.
-        let full = &text[i..end];
-        match full.find('?') {
+        // `/` and `,` are ASCII: the slices are on char boundaries.
+        let name_end = match memchr::memchr(b'?', &b[i..end]) {
             Some(q) => {
-                nsp = Nsp(text.slice_ref(&full[..q]));
-                query = Some(text.slice_ref(&full[q + 1..]));
+                let query = text.slice_ref(&text[i + q + 1..end]);
+                rare.get_or_insert_with(Box::default).query = Some(query);
+                i + q
             }
-            None => nsp = Nsp(text.slice_ref(full)),
+            None => end,
+        };
+        if &b[i..name_end] != b"/" {
+            nsp = (i as u32, name_end as u32);
         }
         i = if end < b.len() { end + 1 } else { end };
     }
@@ -238,7 +284,7 @@ pub(crate) fn parse_header(text: ByteString, max_attachments: usize) -> Result<H
         i += digits;
     }
 
-    let payload_at = (i < b.len()).then_some(i);
+    let payload_at = (i < b.len()).then_some(i as u32);
     let mut event = None;
     if payload_at.is_some() {
         let p = &text[i..];
@@ -251,7 +297,14 @@ pub(crate) fn parse_header(text: ByteString, max_attachments: usize) -> Result<H
                 if is_reserved_event(name.get(p)) {
                     return Err(ParseError::ReservedEventName);
                 }
-                event = Some((name, args));
+                let span = match name {
+                    json::Name::At(start, end) => ((i + start) as u32, (i + end) as u32),
+                    json::Name::Unescaped(value) => {
+                        rare.get_or_insert_with(Box::default).unescaped_name = Some(value);
+                        (0, 0)
+                    }
+                };
+                event = Some((span, (i + args) as u32));
                 true
             }
             PacketKind::Ack | PacketKind::BinaryAck => first == Some(b'['),
@@ -270,14 +323,14 @@ pub(crate) fn parse_header(text: ByteString, max_attachments: usize) -> Result<H
         }
     }
     Ok(Header {
-        kind,
-        attachments,
-        nsp,
-        query,
-        id,
         text,
+        id,
+        nsp,
         payload_at,
         event,
+        attachments,
+        kind,
+        rare,
     })
 }
 

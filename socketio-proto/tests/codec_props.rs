@@ -136,7 +136,7 @@ proptest! {
         let binaries: usize = args.iter().map(Arg::binaries).sum();
         let kind = if binaries > 0 { PacketKind::BinaryEvent } else { PacketKind::Event };
         prop_assert_eq!(p.kind(), kind);
-        prop_assert_eq!(p.nsp(), &nsp);
+        prop_assert_eq!(p.nsp(), nsp.as_str());
         prop_assert_eq!(p.ack_id(), id.map(AckId));
         prop_assert_eq!(p.event_name(), Some(name.as_str()));
         let mut atts = Vec::new();
@@ -176,12 +176,12 @@ proptest! {
         let mut enc = encoder();
         let e = enc.connect(&nsp, auth.as_ref()).unwrap();
         let p = decode_all(&e);
-        prop_assert_eq!((p.kind(), p.nsp()), (PacketKind::Connect, &nsp));
+        prop_assert_eq!((p.kind(), p.nsp()), (PacketKind::Connect, nsp.as_str()));
         let back = p.data_owned::<std::collections::BTreeMap<String, String>>().transpose().unwrap();
         prop_assert_eq!(back, auth);
 
         let p = decode_all(&enc.disconnect(&nsp));
-        prop_assert_eq!((p.kind(), p.nsp(), p.payload_json()), (PacketKind::Disconnect, &nsp, None));
+        prop_assert_eq!((p.kind(), p.nsp(), p.payload_json()), (PacketKind::Disconnect, nsp.as_str(), None));
 
         let payload = json!({"message": message, "data": {"n": 1}});
         let p = decode_all(&enc.connect_error(&nsp, &payload).unwrap());

@@ -35,7 +35,7 @@ fn nsp(s: &str) -> Nsp {
 fn connect_vectors() {
     let p = ok("0");
     assert_eq!(
-        (p.kind(), p.nsp().as_str(), p.payload_json()),
+        (p.kind(), p.nsp(), p.payload_json()),
         (PacketKind::Connect, "/", None)
     );
     let p = ok(r#"0{"token":"123"}"#);
@@ -44,9 +44,9 @@ fn connect_vectors() {
         json!({"token":"123"})
     );
     let p = ok("0/admin,");
-    assert_eq!((p.nsp().as_str(), p.payload_json()), ("/admin", None));
+    assert_eq!((p.nsp(), p.payload_json()), ("/admin", None));
     let p = ok(r#"0/custom,{"token":"abc"}"#);
-    assert_eq!(p.nsp().as_str(), "/custom");
+    assert_eq!(p.nsp(), "/custom");
     assert_eq!(p.payload_json(), Some(r#"{"token":"abc"}"#));
     assert_eq!(
         ok(r#"0{"sid":"wZX3oN0bSVIhsaknAAAI"}"#)
@@ -56,9 +56,7 @@ fn connect_vectors() {
         30
     );
     assert_eq!(
-        ok(r#"0/admin,{"sid":"oSO0OpakMV_3jnilAAAA"}"#)
-            .nsp()
-            .as_str(),
+        ok(r#"0/admin,{"sid":"oSO0OpakMV_3jnilAAAA"}"#).nsp(),
         "/admin"
     );
 
@@ -118,7 +116,7 @@ fn disconnect_vectors() {
     assert_eq!(&enc.disconnect(&Nsp::main()).text()[..], "1");
     assert_eq!(&enc.disconnect(&nsp("/admin")).text()[..], "1/admin,");
     assert_eq!(ok("1").kind(), PacketKind::Disconnect);
-    assert_eq!(ok("1/admin,").nsp().as_str(), "/admin");
+    assert_eq!(ok("1/admin,").nsp(), "/admin");
 }
 
 #[test]
@@ -127,7 +125,7 @@ fn event_vectors() {
     assert_eq!((p.event_name(), p.ack_id()), (Some("foo"), None));
     assert_eq!(p.args::<Vec<Value>>().unwrap(), Vec::<Value>::new());
     let p = ok(r#"2/admin,["bar"]"#);
-    assert_eq!((p.nsp().as_str(), p.event_name()), ("/admin", Some("bar")));
+    assert_eq!((p.nsp(), p.event_name()), ("/admin", Some("bar")));
     let p = ok(r#"212["foo"]"#);
     assert_eq!(p.ack_id(), Some(AckId(12)));
     let p = ok(r#"20["question",42]"#);
@@ -135,7 +133,7 @@ fn event_vectors() {
     assert_eq!(p.args::<(u32,)>().unwrap(), (42,));
     let p = ok(r#"2/admin,456["project:delete",123]"#);
     assert_eq!(
-        (p.nsp().as_str(), p.ack_id(), p.event_name()),
+        (p.nsp(), p.ack_id(), p.event_name()),
         ("/admin", Some(AckId(456)), Some("project:delete"))
     );
     let p = ok(r#"2456["message-with-ack",1,"2",{"3":[false]}]"#);
@@ -320,7 +318,7 @@ fn binary_event_vectors() {
 
     let text = r#"51-/admin,456["project:delete",{"_placeholder":true,"num":0}]"#;
     let p = decode(text, &[&[1, 2, 3]]).unwrap();
-    assert_eq!((p.nsp().as_str(), p.ack_id()), ("/admin", Some(AckId(456))));
+    assert_eq!((p.nsp(), p.ack_id()), ("/admin", Some(AckId(456))));
 }
 
 #[test]
@@ -572,7 +570,7 @@ fn attachment_count_is_bounded() {
 
 #[test]
 fn surprising_but_accepted_inputs() {
-    assert_eq!(ok("0/custom").nsp().as_str(), "/custom");
+    assert_eq!(ok("0/custom").nsp(), "/custom");
     let p = ok("2");
     assert_eq!(
         (p.kind(), p.event_name(), p.payload_json()),
@@ -587,10 +585,7 @@ fn surprising_but_accepted_inputs() {
     assert_eq!(ok(r#"2007["echo"]"#).ack_id(), Some(AckId(7)));
     // `/admin["x"]` has no comma: all of it is the namespace.
     let p = ok(r#"2/admin["x"]"#);
-    assert_eq!(
-        (p.nsp().as_str(), p.payload_json()),
-        (r#"/admin["x"]"#, None)
-    );
+    assert_eq!((p.nsp(), p.payload_json()), (r#"/admin["x"]"#, None));
 }
 
 /// §5.3: a `b…` WebSocket text frame that Engine.IO decoded to bytes counts as an attachment.
@@ -618,7 +613,7 @@ fn engineio_binary_from_base64_text_frame_is_an_attachment() {
 fn placeholders_nested_in_either_key_order() {
     let text = r#"52-/ns,["e",{"deep":{"list":[1,{"num":1,"_placeholder":true}]}},{"_placeholder":true,"num":0}]"#;
     let p = decode(text, &[b"A", b"B"]).unwrap();
-    assert_eq!(p.nsp().as_str(), "/ns");
+    assert_eq!(p.nsp(), "/ns");
     #[derive(Deserialize)]
     struct Deep {
         deep: Inner,
@@ -647,12 +642,9 @@ fn ack_on_namespace_carries_it() {
 #[test]
 fn v4_connect_query_is_split_off_the_namespace() {
     let p = ok("0/custom?token=abc,");
-    assert_eq!(
-        (p.nsp().as_str(), p.query()),
-        ("/custom", Some("token=abc"))
-    );
+    assert_eq!((p.nsp(), p.query()), ("/custom", Some("token=abc")));
     let p = ok(r#"2/admin?token=abc,["x"]"#);
-    assert_eq!((p.nsp().as_str(), p.event_name()), ("/admin", Some("x")));
+    assert_eq!((p.nsp(), p.event_name()), ("/admin", Some("x")));
 }
 
 /// §3.2: output equals `JSON.stringify`: compact, key order kept, raw UTF-8, JS numbers.
@@ -800,4 +792,17 @@ fn packets_without_payload_have_no_arguments() {
     assert_eq!(p.args::<Option<u8>>().unwrap(), None);
     assert!(!p.args::<(u8,)>().unwrap_err().is_syntax());
     assert_eq!(ok("2").args::<Vec<Value>>().unwrap(), Vec::<Value>::new());
+}
+
+/// An escaped event name and a v2 query both live outside the packet's inline fields.
+#[test]
+fn escaped_names_and_queries_are_kept() {
+    let p = ok(r#"2/a?x=1,7["h\u00e9"]"#);
+    assert_eq!(
+        (p.nsp(), p.query(), p.event_name(), p.ack_id()),
+        ("/a", Some("x=1"), Some("hé"), Some(AckId(7)))
+    );
+    assert_eq!(p.nsp_owned(), Nsp::from("/a"));
+    assert_eq!(ok("2/,[\"x\"]").nsp(), "/");
+    assert_eq!(ok(r#"2["x"]"#).nsp_owned(), Nsp::main());
 }
