@@ -8,8 +8,8 @@
 //!   events, not for acks), and a namespace's connect handler reads the auth object with
 //!   [`Parse::decode_default`].
 //! - Sending: `emit` serializes with [`Parse::encode_value`] (the event name first), wraps the
-//!   value in a [`Packet`] for the namespace and turns it into its wire value with
-//!   [`Parse::encode`]; an ack answer is `encode_value(data, None)` in [`Packet::ack`]; a
+//!   value in a [`SxPacket`] for the namespace and turns it into its wire value with
+//!   [`Parse::encode`]; an ack answer is `encode_value(data, None)` in [`SxPacket::ack`]; a
 //!   CONNECT payload is [`Parse::encode_default`].
 //!
 //! Everything here is synchronous in socketioxide too; no executor is involved.
