@@ -103,7 +103,7 @@ pub fn v4_payload_decode() -> Group {
 /// `v4_payload_encode`: the corpus's packets into a v4 polling body.
 pub fn v4_payload_encode() -> Group {
     let c = corpus();
-    let theirs: Vec<EioPacket> = c.packets.iter().map(eio::to_eio).collect();
+    let theirs: Vec<EioPacket> = c.packets.iter().filter_map(eio::to_eio).collect();
     let (p1, p2) = (c.packets.clone(), c.packets);
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
@@ -195,7 +195,7 @@ pub fn packet_encode() -> Group {
     let mut contenders: Vec<Contender<'static>> = Vec::new();
     for (name, frame, packet) in single_packets() {
         throughput.push((name, frame.len() as u64));
-        let theirs_packet = eio::to_eio(&packet);
+        let theirs_packet = eio::to_eio(&packet).expect("a message");
         let (p1, p2, p3) = (packet.clone(), packet.clone(), packet);
         let mut buf1 = BytesMut::new();
         let mut buf2 = BytesMut::new();
