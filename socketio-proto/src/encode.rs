@@ -8,6 +8,7 @@ use crate::binary::{Attachments, WithAttachments};
 use crate::decode::RawArgs;
 use crate::json::JsFormatter;
 use crate::packet::{is_reserved_event, write_header};
+use crate::shape::{top_level, TopLevel};
 use crate::{AckId, Nsp, PacketKind};
 
 /// Why a packet could not be encoded. The encoder stays usable.
@@ -205,7 +206,33 @@ impl Encoder {
         if is_reserved_event(name) {
             return Err(EncodeError::ReservedEventName);
         }
-        let kind = binary_kind(PacketKind::Event, &args.attachments);
+        self.raw(PacketKind::Event, nsp, id, args, |buf| {
+            write_json(buf, name, &Attachments::default())?;
+            if !args.is_empty() {
+                buf.push(b',');
+            }
+            Ok(())
+        })
+    }
+
+    /// ACK `id` with arguments passed on unparsed (see [`RawArgs`]).
+    pub fn ack_raw(&mut self, nsp: &Nsp, id: AckId, args: &RawArgs) -> Encoded {
+        // Writing nothing before the elements cannot fail.
+        let packet = self.raw(PacketKind::Ack, nsp, Some(id), args, |_| Ok(()));
+        packet.unwrap_or_else(|_| self.finish(Vec::new()))
+    }
+
+    /// A packet around raw arguments: header, `[`, what `before` writes (an event's name), the
+    /// elements.
+    fn raw(
+        &mut self,
+        kind: PacketKind,
+        nsp: &Nsp,
+        id: Option<AckId>,
+        args: &RawArgs,
+        before: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+    ) -> Result<Encoded, EncodeError> {
+        let kind = binary_kind(kind, &args.attachments);
         self.buf.clear();
         write_header(
             &mut self.buf,
@@ -215,28 +242,9 @@ impl Encoder {
             id,
         );
         self.buf.push(b'[');
-        write_json(&mut self.buf, name, &Attachments::default())?;
-        if !args.is_empty() {
-            self.buf.push(b',');
-        }
+        before(&mut self.buf)?;
         self.buf.extend_from_slice(args.elements.as_bytes());
         Ok(self.finish(args.attachments.clone()))
-    }
-
-    /// ACK `id` with arguments passed on unparsed (see [`RawArgs`]).
-    pub fn ack_raw(&mut self, nsp: &Nsp, id: AckId, args: &RawArgs) -> Encoded {
-        let kind = binary_kind(PacketKind::Ack, &args.attachments);
-        self.buf.clear();
-        write_header(
-            &mut self.buf,
-            kind,
-            args.attachments.len(),
-            nsp.as_str(),
-            Some(id),
-        );
-        self.buf.push(b'[');
-        self.buf.extend_from_slice(args.elements.as_bytes());
-        self.finish(args.attachments.clone())
     }
 
     /// Writes the header for a non-binary `kind`, lets `body` write the JSON (collecting
@@ -319,148 +327,4 @@ fn write_json<T: ?Sized + Serialize>(
     WithAttachments(value, att)
         .serialize(&mut ser)
         .map_err(EncodeError::Serialize)
-}
-
-/// What an argument value is at its top level, which decides how it joins the argument list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TopLevel {
-    /// A sequence or tuple: its elements are the arguments.
-    List,
-    /// `()`, `None` or `null`: no arguments.
-    Nothing,
-    /// Anything else: one argument.
-    One,
-}
-
-/// Finds what `value` is at its top level without writing it: [`Probe`] stops at the first
-/// serializer call.
-fn top_level<T: ?Sized + Serialize>(value: &T) -> TopLevel {
-    match value.serialize(Probe) {
-        Err(Found(top)) => top,
-        Ok(()) => TopLevel::One,
-    }
-}
-
-/// A serializer that answers [`TopLevel`] as its error at the first call.
-struct Probe;
-
-#[derive(Debug)]
-struct Found(TopLevel);
-
-impl std::fmt::Display for Found {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", self.0)
-    }
-}
-
-impl std::error::Error for Found {}
-
-impl serde::ser::Error for Found {
-    fn custom<T: std::fmt::Display>(_: T) -> Self {
-        // The value's own error: let the real serialization report it.
-        Found(TopLevel::One)
-    }
-}
-
-macro_rules! one {
-    ($($method:ident($($arg:ty),*)),* $(,)?) => {
-        $(fn $method(self, $(_: $arg),*) -> Result<(), Found> { Err(Found(TopLevel::One)) })*
-    };
-}
-
-impl serde::Serializer for Probe {
-    type Ok = ();
-    type Error = Found;
-    type SerializeSeq = serde::ser::Impossible<(), Found>;
-    type SerializeTuple = serde::ser::Impossible<(), Found>;
-    type SerializeTupleStruct = serde::ser::Impossible<(), Found>;
-    type SerializeTupleVariant = serde::ser::Impossible<(), Found>;
-    type SerializeMap = serde::ser::Impossible<(), Found>;
-    type SerializeStruct = serde::ser::Impossible<(), Found>;
-    type SerializeStructVariant = serde::ser::Impossible<(), Found>;
-
-    one!(
-        serialize_bool(bool),
-        serialize_i8(i8),
-        serialize_i16(i16),
-        serialize_i32(i32),
-        serialize_i64(i64),
-        serialize_u8(u8),
-        serialize_u16(u16),
-        serialize_u32(u32),
-        serialize_u64(u64),
-        serialize_f32(f32),
-        serialize_f64(f64),
-        serialize_char(char),
-        serialize_str(&str),
-        serialize_bytes(&[u8]),
-        serialize_unit_variant(&'static str, u32, &'static str),
-    );
-
-    fn serialize_none(self) -> Result<(), Found> {
-        Err(Found(TopLevel::Nothing))
-    }
-    fn serialize_unit(self) -> Result<(), Found> {
-        Err(Found(TopLevel::Nothing))
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Found> {
-        Err(Found(TopLevel::Nothing))
-    }
-    fn serialize_some<T: ?Sized + Serialize>(self, v: &T) -> Result<(), Found> {
-        v.serialize(Probe)
-    }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<(), Found> {
-        // serde_json writes a newtype as its content (and `Binary` as one placeholder object).
-        v.serialize(Probe)
-    }
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Found> {
-        Err(Found(TopLevel::One))
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Found> {
-        Err(Found(TopLevel::List))
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Found> {
-        Err(Found(TopLevel::List))
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Found> {
-        Err(Found(TopLevel::List))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Found> {
-        Err(Found(TopLevel::One))
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Found> {
-        Err(Found(TopLevel::One))
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Found> {
-        Err(Found(TopLevel::One))
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Found> {
-        Err(Found(TopLevel::One))
-    }
 }

@@ -44,6 +44,7 @@ mod encode;
 mod error;
 mod json;
 mod packet;
+mod shape;
 
 pub use binary::Binary;
 pub use decode::{ArgsError, Decoder, DecoderConfig, Packet, RawArgs};

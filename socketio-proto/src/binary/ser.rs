@@ -7,6 +7,7 @@ use bytes::Bytes;
 use serde::ser::{self, Serialize, Serializer};
 
 use super::{CAPTURE, MAGIC, SLOT};
+use crate::shape::Probe;
 
 /// The attachments collected while serializing one packet.
 pub(crate) type Attachments = Cell<Vec<Bytes>>;
@@ -119,10 +120,12 @@ impl<'a, S: Serializer> Serializer for BinSer<'a, S> {
         v: &T,
     ) -> Result<S::Ok, S::Error> {
         if name == MAGIC {
+            // A `Binary` fills the slot when asked to serialize while `CAPTURE` is set; the
+            // probe stops it right after, whatever it writes.
             CAPTURE.with(|c| c.set(true));
-            let taken = v.serialize(Capture);
+            let _ = v.serialize(Probe);
             CAPTURE.with(|c| c.set(false));
-            if let (Ok(()), Some(bytes)) = (taken, SLOT.with(Cell::take)) {
+            if let Some(bytes) = SLOT.with(Cell::take) {
                 let num = push_attachment(self.att, bytes);
                 return write_placeholder(self.ser, num);
             }
@@ -261,129 +264,5 @@ impl<C: ser::SerializeMap> ser::SerializeMap for BinCompound<'_, C> {
     }
     fn end(self) -> Result<C::Ok, C::Error> {
         self.inner.end()
-    }
-}
-
-/// The serializer a [`Handover`] writes to while [`CAPTURE`] is set: accepts only the unit it
-/// writes after filling the slot.
-struct Capture;
-
-#[derive(Debug)]
-struct NotBinary;
-
-impl fmt::Display for NotBinary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("not a binary handover")
-    }
-}
-
-impl std::error::Error for NotBinary {}
-
-impl ser::Error for NotBinary {
-    fn custom<T: fmt::Display>(_: T) -> Self {
-        NotBinary
-    }
-}
-
-macro_rules! refuse {
-    ($($method:ident($($arg:ty),*)),* $(,)?) => {
-        $(fn $method(self, $(_: $arg),*) -> Result<(), NotBinary> { Err(NotBinary) })*
-    };
-}
-
-impl Serializer for Capture {
-    type Ok = ();
-    type Error = NotBinary;
-    type SerializeSeq = ser::Impossible<(), NotBinary>;
-    type SerializeTuple = ser::Impossible<(), NotBinary>;
-    type SerializeTupleStruct = ser::Impossible<(), NotBinary>;
-    type SerializeTupleVariant = ser::Impossible<(), NotBinary>;
-    type SerializeMap = ser::Impossible<(), NotBinary>;
-    type SerializeStruct = ser::Impossible<(), NotBinary>;
-    type SerializeStructVariant = ser::Impossible<(), NotBinary>;
-
-    fn serialize_unit(self) -> Result<(), NotBinary> {
-        Ok(())
-    }
-
-    refuse!(
-        serialize_bool(bool),
-        serialize_i8(i8),
-        serialize_i16(i16),
-        serialize_i32(i32),
-        serialize_i64(i64),
-        serialize_u8(u8),
-        serialize_u16(u16),
-        serialize_u32(u32),
-        serialize_u64(u64),
-        serialize_f32(f32),
-        serialize_f64(f64),
-        serialize_char(char),
-        serialize_str(&str),
-        serialize_bytes(&[u8]),
-        serialize_none(),
-        serialize_unit_struct(&'static str),
-        serialize_unit_variant(&'static str, u32, &'static str),
-    );
-
-    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<(), NotBinary> {
-        Err(NotBinary)
-    }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), NotBinary> {
-        Err(NotBinary)
-    }
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), NotBinary> {
-        Err(NotBinary)
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, NotBinary> {
-        Err(NotBinary)
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, NotBinary> {
-        Err(NotBinary)
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, NotBinary> {
-        Err(NotBinary)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, NotBinary> {
-        Err(NotBinary)
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, NotBinary> {
-        Err(NotBinary)
-    }
-    fn serialize_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStruct, NotBinary> {
-        Err(NotBinary)
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, NotBinary> {
-        Err(NotBinary)
     }
 }
