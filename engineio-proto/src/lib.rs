@@ -39,16 +39,22 @@
 //! # Ok::<(), engineio_proto::DecodeError>(())
 //! ```
 
+pub mod client;
 mod error;
+pub mod http;
+mod message;
 mod open;
 mod packet;
 pub mod payload;
+pub mod server;
+mod timer;
 mod version;
 
 pub use bytes::{Bytes, BytesMut};
 pub use bytestring::ByteString;
 
 pub use error::DecodeError;
+pub use message::{CloseReason, Message, UsageError};
 pub use open::OpenPacket;
 pub use packet::{
     decode_binary_packet, decode_text_packet, decode_ws_frame, encode_text_packet, encode_ws_frame,
