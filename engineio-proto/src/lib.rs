@@ -47,6 +47,8 @@ mod open;
 mod packet;
 pub mod payload;
 pub mod server;
+#[cfg(feature = "sim")]
+pub mod sim;
 mod timer;
 mod version;
 
