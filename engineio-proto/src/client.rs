@@ -362,11 +362,10 @@ impl Client {
             return self.finish(CloseReason::HandshakeFailed);
         };
         self.state = State::Open;
-        match self.config.version {
-            ProtocolVersion::V4 => self.arm_watchdog(now, &open),
-            ProtocolVersion::V3 => self
-                .timers
-                .set(PING_DUE, now + Duration::from_millis(open.ping_interval)),
+        self.arm_watchdog(now, &open);
+        if self.config.version == ProtocolVersion::V3 {
+            self.timers
+                .set(PING_DUE, now + Duration::from_millis(open.ping_interval));
         }
         let probe = self.transport == TransportKind::Polling
             && self.config.upgrade
@@ -473,8 +472,8 @@ impl Client {
                     self.finish(CloseReason::PingTimeout);
                 }
                 PING_DUE => {
-                    // v3: the client pings and expects the pong within pingTimeout.
-                    self.outbox.push_back(Packet::Ping(Default::default()));
+                    // v3: the client pings and expects an answer within pingTimeout.
+                    self.outbox.push_front(Packet::Ping(Default::default()));
                     if let Some(open) = &self.handshake {
                         let deadline = now + Duration::from_millis(open.ping_timeout);
                         self.timers.set(HEARTBEAT, deadline);
@@ -487,20 +486,22 @@ impl Client {
     }
 
     fn handle_packet(&mut self, now: Instant, packet: Packet) {
+        // Every packet proves the server alive: the watchdog restarts (the reference 3.x client
+        // does this in v3; in v4 it keeps a backlogged server from being declared dead while
+        // its ping waits behind data).
+        if let Some(open) = self.handshake.clone() {
+            self.arm_watchdog(now, &open);
+        }
         match packet {
             Packet::Message(t) => self.events.push_back(ClientEvent::Message(Message::Text(t))),
             Packet::Binary(b) => self
                 .events
                 .push_back(ClientEvent::Message(Message::Binary(b))),
             Packet::Ping(_) if self.config.version == ProtocolVersion::V4 => {
-                // engineio.md §4.1: answer at once, re-arm the watchdog.
-                self.outbox.push_back(Packet::Pong(Default::default()));
-                if let Some(open) = self.handshake.clone() {
-                    self.arm_watchdog(now, &open);
-                }
+                // engineio.md §4.1: answer at once; heartbeats go ahead of queued data.
+                self.outbox.push_front(Packet::Pong(Default::default()));
             }
             Packet::Pong(_) if self.config.version == ProtocolVersion::V3 => {
-                self.timers.clear(HEARTBEAT);
                 if let Some(open) = &self.handshake {
                     self.timers
                         .set(PING_DUE, now + Duration::from_millis(open.ping_interval));

@@ -683,6 +683,7 @@ impl Sim {
                 }
                 let at = self.now + self.latency();
                 let d = if self.lost() {
+                    self.log(format_args!("  (lost: the request fails)"));
                     Delivery::ClientRequestFailed { client, id: cid }
                 } else {
                     Delivery::ClientResponse {
@@ -791,6 +792,7 @@ impl Sim {
                     self.log(format_args!("C{c}->S {}", describe_request(&request)));
                     let at = self.now + self.latency();
                     let d = if self.lost() {
+                        self.log(format_args!("  (lost: the request fails)"));
                         Delivery::ClientRequestFailed { client: c, id }
                     } else {
                         Delivery::ServerHttp {

@@ -479,8 +479,9 @@ impl Session {
             Packet::Ping(_) if self.version == ProtocolVersion::V3 => {
                 // engineio.md §4.2: answer with a plain `3` (even to `2probe`), re-arm.
                 if !self.pong_queued && self.state == State::Open {
+                    // Heartbeats go ahead of queued data, so a backlog cannot starve them.
                     self.pong_queued = true;
-                    self.queue.push_back(Packet::Pong(Default::default()));
+                    self.queue.push_front(Packet::Pong(Default::default()));
                 }
                 self.arm_v3_deadline(now);
             }
@@ -541,7 +542,8 @@ impl Session {
         while let Some(key) = self.timers.take_due(now) {
             match key {
                 PING_DUE => {
-                    self.queue.push_back(Packet::Ping(Default::default()));
+                    // Ahead of queued data: the pong deadline must not depend on a backlog.
+                    self.queue.push_front(Packet::Ping(Default::default()));
                     self.timers
                         .set(HEARTBEAT_DEADLINE, now + self.config.ping_timeout);
                 }
