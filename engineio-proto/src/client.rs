@@ -16,8 +16,8 @@ use crate::message::{CloseReason, Message, UsageError};
 use crate::packet::text_packet_len;
 use crate::payload::{self, PayloadFormat};
 use crate::timer::{Clock, Timers};
-use crate::{decode_ws_frame, encode_ws_frame, OpenPacket, Packet, ProtocolVersion};
 use crate::WsFrame;
+use crate::{decode_ws_frame, encode_ws_frame, OpenPacket, Packet, ProtocolVersion};
 
 /// Client settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,8 +180,10 @@ impl Client {
                     .push_back(ClientTransmit::Request { id, request });
             }
             TransportKind::WebSocket => {
-                let request =
-                    c.request(TransportKind::WebSocket, HttpRequest::websocket(String::new()));
+                let request = c.request(
+                    TransportKind::WebSocket,
+                    HttpRequest::websocket(String::new()),
+                );
                 c.transmits
                     .push_back(ClientTransmit::OpenWebSocket { request });
             }
@@ -373,8 +375,10 @@ impl Client {
         self.handshake = Some(open.clone());
         self.events.push_back(ClientEvent::Open(open));
         if probe {
-            let request =
-                self.request(TransportKind::WebSocket, HttpRequest::websocket(String::new()));
+            let request = self.request(
+                TransportKind::WebSocket,
+                HttpRequest::websocket(String::new()),
+            );
             self.upgrade = Upgrade::Connecting;
             self.timers
                 .set(UPGRADE_DEADLINE, now + self.config.upgrade_timeout);
@@ -493,7 +497,9 @@ impl Client {
             self.arm_watchdog(now, &open);
         }
         match packet {
-            Packet::Message(t) => self.events.push_back(ClientEvent::Message(Message::Text(t))),
+            Packet::Message(t) => self
+                .events
+                .push_back(ClientEvent::Message(Message::Text(t))),
             Packet::Binary(b) => self
                 .events
                 .push_back(ClientEvent::Message(Message::Binary(b))),
@@ -569,7 +575,8 @@ impl Client {
             (State::Open | State::Closing, TransportKind::Polling) => {
                 let paused = self.upgrade == Upgrade::Pausing;
                 if self.get.is_none() && self.state == State::Open && !paused {
-                    let request = self.request(TransportKind::Polling, HttpRequest::get(String::new()));
+                    let request =
+                        self.request(TransportKind::Polling, HttpRequest::get(String::new()));
                     let id = self.next_id();
                     self.get = Some(id);
                     self.transmits
@@ -620,7 +627,10 @@ impl Client {
             PayloadFormat::Binary => "application/octet-stream",
         };
         let request = self
-            .request(TransportKind::Polling, HttpRequest::post(String::new(), body))
+            .request(
+                TransportKind::Polling,
+                HttpRequest::post(String::new(), body),
+            )
             .with_header("content-type", content_type);
         let id = self.next_id();
         self.post = Some(id);

@@ -205,7 +205,8 @@ impl HttpResponse {
 impl fmt::Debug for HttpResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("HttpResponse");
-        d.field("status", &self.status).field("headers", &self.headers);
+        d.field("status", &self.status)
+            .field("headers", &self.headers);
         match self.body_text() {
             Some(text) => d.field("body", &text),
             None => d.field("body", &self.body),
@@ -235,16 +236,14 @@ pub(crate) fn percent_decode(s: &str) -> Cow<'_, str> {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' => {
-                match (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
+            b'%' => match (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
+                    continue;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;

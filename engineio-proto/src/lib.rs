@@ -1,8 +1,78 @@
-//! Sans-IO Engine.IO, protocol revisions 4 and 3.
+//! Sans-IO Engine.IO, protocol revisions 4 and 3: codecs and the protocol state machines.
 //!
-//! This crate holds the Engine.IO wire codec: it never touches a socket, a clock or a source of
-//! randomness, so the same bytes in give the same bytes out on any runtime, in a test, or under a
-//! fuzzer.
+//! Nothing here touches a socket, reads a clock or draws OS randomness: every input carries the
+//! time (`now`), randomness comes from the caller, and the same inputs give byte-identical
+//! outputs on any runtime, in a test, or under a fuzzer.
+//!
+//! # The machines
+//!
+//! - Server: an [`server::Engine`] validates each HTTP request and routes it: answer at once,
+//!   open a session once the application agrees ([`server::Incoming`], the reference's
+//!   `allowRequest`), or hand it to the [`server::Session`] it names. Sessions are separate
+//!   values, so a runtime adapter can drive each on its own task; a session reports upgrades and
+//!   closes back to the engine with [`server::Session::poll_engine_update`].
+//! - Client: a [`client::Client`] asks for HTTP requests and a WebSocket and is told how they
+//!   went.
+//! - HTTP is modelled minimally in [`http`]; adapters convert from hyper or async-h1.
+//!
+//! ## The drain rule
+//!
+//! After each input (`handle_request`, `handle_ws_frame`, `handle_ws_closed`,
+//! `handle_request_aborted`, `handle_timeout`, `handle_response`, ...) or command (`send`,
+//! `close`), drain the machine: first `poll_transmit` until `None` (what goes on the wire),
+//! then `poll_event` until `None` (what the application sees; on the server also
+//! `poll_engine_update`), then read `poll_timeout` and call `handle_timeout` when it is
+//! reached. Transmits that belong to a close come out before the `Closed` event. A `now`
+//! earlier than one already seen is treated as the latest one seen.
+//!
+//! ## An in-memory handshake
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use engineio_proto::client::{Client, ClientConfig, ClientEvent, ClientTransmit};
+//! use engineio_proto::server::{Engine, Route, ServerConfig, SessionEvent, Transmit};
+//!
+//! # #[allow(clippy::disallowed_methods)]
+//! let now = Instant::now();
+//! let mut engine = Engine::new(ServerConfig::default(), Box::new(|b: &mut [u8]| b.fill(7)));
+//! let mut config = ClientConfig::default();
+//! config.upgrade = false;
+//! let mut client = Client::new(now, config);
+//!
+//! // The client asks for the handshake GET; the engine routes it; the app accepts.
+//! let Some(ClientTransmit::Request { id: cid, request }) = client.poll_transmit() else { panic!() };
+//! let Route::Handshake(incoming) = engine.handle_request(request).route else { panic!() };
+//! let mut session = engine.accept(now, incoming);
+//! let Some(Transmit::Response { response, .. }) = session.poll_transmit() else { panic!() };
+//! client.handle_response(now, cid, response);
+//! assert!(matches!(client.poll_event(), Some(ClientEvent::Open(_))));
+//!
+//! // The client sends a message. It asks for its long-poll GET and a POST; the adapter keeps
+//! // the pairs (client request id, server request id) to hand each response back.
+//! client.send("hello")?;
+//! let mut pairs = Vec::new();
+//! while let Some(t) = client.poll_transmit() {
+//!     let ClientTransmit::Request { id, request } = t else { panic!() };
+//!     let routed = engine.handle_request(request);
+//!     let Route::Session(_, req) = routed.route else { panic!() };
+//!     pairs.push((id, routed.id));
+//!     session.handle_request(now, req);
+//! }
+//! // The session answers the POST with `ok` and holds the GET: it has nothing to send yet.
+//! let Some(Transmit::Response { request, response }) = session.poll_transmit() else { panic!() };
+//! assert_eq!(response.body_text(), Some("ok"));
+//! let (cid, _) = pairs.iter().find(|(_, sid)| *sid == request).unwrap();
+//! client.handle_response(now, *cid, response);
+//! assert!(session.poll_transmit().is_none());
+//! assert_eq!(session.poll_event(), Some(SessionEvent::Message("hello".into())));
+//!
+//! // The first ping is due one pingInterval after the handshake.
+//! assert_eq!(session.poll_timeout(), Some(now + Duration::from_secs(25)));
+//! # Ok::<(), engineio_proto::UsageError>(())
+//! ```
+//!
+//! For whole conversations on a virtual clock and a faulty network, see the `sim` module
+//! (feature `sim`).
 //!
 //! # The codec
 //!

@@ -54,7 +54,12 @@ fn open_polling(engine: &mut Engine, now: Instant, uri: &str) -> (Session, HttpR
 }
 
 /// Routes `req` to `session` and returns every transmit.
-fn to_session(engine: &mut Engine, s: &mut Session, now: Instant, req: HttpRequest) -> Vec<Transmit> {
+fn to_session(
+    engine: &mut Engine,
+    s: &mut Session,
+    now: Instant,
+    req: HttpRequest,
+) -> Vec<Transmit> {
     let Route::Session(_, sreq) = engine.handle_request(req).route else {
         panic!("not routed to the session")
     };
@@ -80,9 +85,10 @@ fn events(s: &mut Session) -> Vec<SessionEvent> {
 fn responses(ts: &[Transmit]) -> Vec<(u16, String)> {
     ts.iter()
         .filter_map(|t| match t {
-            Transmit::Response { response, .. } => {
-                Some((response.status, response.body_text().unwrap_or("<bin>").to_owned()))
-            }
+            Transmit::Response { response, .. } => Some((
+                response.status,
+                response.body_text().unwrap_or("<bin>").to_owned(),
+            )),
             _ => None,
         })
         .collect()
@@ -130,7 +136,8 @@ fn verification_errors_use_reference_codes() {
             r#"{"code":3,"message":"Bad request"}"#,
         ),
         (
-            HttpRequest::get("/engine.io/?EIO=4&transport=polling").with_header("Origin", "a\u{1}b"),
+            HttpRequest::get("/engine.io/?EIO=4&transport=polling")
+                .with_header("Origin", "a\u{1}b"),
             400,
             r#"{"code":3,"message":"Bad request"}"#,
         ),
@@ -170,7 +177,10 @@ fn disabled_transports_are_unknown() {
     let mut config = ServerConfig::default();
     config.websocket = false;
     let mut e = engine(config);
-    let r = reply(&mut e, HttpRequest::websocket("/engine.io/?EIO=4&transport=websocket"));
+    let r = reply(
+        &mut e,
+        HttpRequest::websocket("/engine.io/?EIO=4&transport=websocket"),
+    );
     assert_eq!(body(&r), r#"{"code":0,"message":"Transport unknown"}"#);
     // And polling handshakes offer no upgrade.
     let (_, r) = open_polling(&mut e, start(), "/engine.io/?EIO=4&transport=polling");
@@ -183,7 +193,10 @@ fn session_limit_answers_503() {
     config.max_sessions = 1;
     let mut e = engine(config);
     let (_s, _) = open_polling(&mut e, start(), "/engine.io/?EIO=4&transport=polling");
-    let r = reply(&mut e, HttpRequest::get("/engine.io/?EIO=4&transport=polling"));
+    let r = reply(
+        &mut e,
+        HttpRequest::get("/engine.io/?EIO=4&transport=polling"),
+    );
     assert_eq!(r.status, 503);
 }
 
@@ -197,7 +210,9 @@ fn polling_responses_carry_reference_headers() {
     assert_eq!(r.header("set-cookie"), None);
     assert_eq!(r.header("access-control-allow-origin"), None);
     let ts = to_session(&mut e, &mut s, now, HttpRequest::post(uri(""), "4x"));
-    let Transmit::Response { response, .. } = &ts[0] else { panic!() };
+    let Transmit::Response { response, .. } = &ts[0] else {
+        panic!()
+    };
     assert_eq!(response.header("content-type"), Some("text/html"));
     assert_eq!(body(response), "ok");
 }
@@ -218,12 +233,21 @@ fn cors_any_and_preflight() {
     );
     assert_eq!(pre.status, 204);
     assert_eq!(pre.header("access-control-allow-origin"), Some("*"));
-    assert_eq!(pre.header("access-control-allow-methods"), Some("GET,HEAD,PUT,PATCH,POST,DELETE"));
-    assert_eq!(pre.header("access-control-allow-headers"), Some("content-type"));
+    assert_eq!(
+        pre.header("access-control-allow-methods"),
+        Some("GET,HEAD,PUT,PATCH,POST,DELETE")
+    );
+    assert_eq!(
+        pre.header("access-control-allow-headers"),
+        Some("content-type")
+    );
     let (_, r) = open_polling(&mut e, start(), "/engine.io/?EIO=4&transport=polling");
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     // Errors carry CORS headers too, so browsers can read them.
-    let r = reply(&mut e, HttpRequest::get("/engine.io/?EIO=4&transport=polling&sid=nope"));
+    let r = reply(
+        &mut e,
+        HttpRequest::get("/engine.io/?EIO=4&transport=polling&sid=nope"),
+    );
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
 }
 
@@ -234,20 +258,30 @@ fn cors_origin_list_with_credentials() {
     let mut e = engine(config);
     let Route::Handshake(inc) = e
         .handle_request(
-            HttpRequest::get("/engine.io/?EIO=4&transport=polling").with_header("origin", "https://ok.example"),
+            HttpRequest::get("/engine.io/?EIO=4&transport=polling")
+                .with_header("origin", "https://ok.example"),
         )
         .route
     else {
         panic!()
     };
     let mut s = e.accept(start(), inc);
-    let Some(Transmit::Response { response, .. }) = s.poll_transmit() else { panic!() };
-    assert_eq!(response.header("access-control-allow-origin"), Some("https://ok.example"));
-    assert_eq!(response.header("access-control-allow-credentials"), Some("true"));
+    let Some(Transmit::Response { response, .. }) = s.poll_transmit() else {
+        panic!()
+    };
+    assert_eq!(
+        response.header("access-control-allow-origin"),
+        Some("https://ok.example")
+    );
+    assert_eq!(
+        response.header("access-control-allow-credentials"),
+        Some("true")
+    );
     assert_eq!(response.header("vary"), Some("Origin"));
     let r = reply(
         &mut e,
-        HttpRequest::get("/engine.io/?EIO=4&transport=polling&sid=x").with_header("origin", "https://evil.example"),
+        HttpRequest::get("/engine.io/?EIO=4&transport=polling&sid=x")
+            .with_header("origin", "https://evil.example"),
     );
     assert_eq!(r.header("access-control-allow-origin"), None);
     let mut mirror = ServerConfig::default();
@@ -257,9 +291,13 @@ fn cors_origin_list_with_credentials() {
     let mut e = engine(mirror);
     let r = reply(
         &mut e,
-        HttpRequest::get("/engine.io/?EIO=4&transport=polling&sid=x").with_header("origin", "https://any.example"),
+        HttpRequest::get("/engine.io/?EIO=4&transport=polling&sid=x")
+            .with_header("origin", "https://any.example"),
     );
-    assert_eq!(r.header("access-control-allow-origin"), Some("https://any.example"));
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://any.example")
+    );
 }
 
 #[test]
@@ -273,13 +311,17 @@ fn sticky_cookie_on_polling_handshake_only() {
         Some(format!("io={SID}; Path=/; HttpOnly; SameSite=Lax"))
     );
     let Route::Handshake(inc) = e
-        .handle_request(HttpRequest::websocket("/engine.io/?EIO=4&transport=websocket"))
+        .handle_request(HttpRequest::websocket(
+            "/engine.io/?EIO=4&transport=websocket",
+        ))
         .route
     else {
         panic!()
     };
     let mut s = e.accept(start(), inc);
-    let Some(Transmit::AcceptWebSocket { headers, .. }) = s.poll_transmit() else { panic!() };
+    let Some(Transmit::AcceptWebSocket { headers, .. }) = s.poll_transmit() else {
+        panic!()
+    };
     assert!(headers.iter().all(|(n, _)| *n != "set-cookie"));
 }
 
@@ -292,7 +334,10 @@ fn other_method_with_sid_gets_500_and_session_survives() {
         method: Method::Other,
         ..HttpRequest::post(uri(""), "4x")
     };
-    assert_eq!(responses(&to_session(&mut e, &mut s, now, put)), [(500, String::new())]);
+    assert_eq!(
+        responses(&to_session(&mut e, &mut s, now, put)),
+        [(500, String::new())]
+    );
     assert!(!s.is_closed());
 }
 
@@ -301,9 +346,16 @@ fn v4_binary_post_gets_400_and_closes() {
     let mut e = engine(ServerConfig::default());
     let now = start();
     let (mut s, _) = open_polling(&mut e, now, "/engine.io/?EIO=4&transport=polling");
-    let post = HttpRequest::post(uri(""), vec![0u8, 1, 0xff, 4]).with_header("content-type", "application/octet-stream");
-    assert_eq!(responses(&to_session(&mut e, &mut s, now, post)), [(400, String::new())]);
-    assert_eq!(events(&mut s), [SessionEvent::Closed(CloseReason::ProtocolError)]);
+    let post = HttpRequest::post(uri(""), vec![0u8, 1, 0xff, 4])
+        .with_header("content-type", "application/octet-stream");
+    assert_eq!(
+        responses(&to_session(&mut e, &mut s, now, post)),
+        [(400, String::new())]
+    );
+    assert_eq!(
+        events(&mut s),
+        [SessionEvent::Closed(CloseReason::ProtocolError)]
+    );
     assert_eq!(e.session_count(), 0);
 }
 
@@ -315,7 +367,11 @@ fn garbage_post_is_answered_ok_and_closes_with_parse_error() {
         let (mut s, _) = open_polling(&mut e, now, "/engine.io/?EIO=4&transport=polling");
         let ts = to_session(&mut e, &mut s, now, HttpRequest::post(uri(""), body));
         assert_eq!(responses(&ts), [(200, "ok".to_owned())], "{body:?}");
-        assert_eq!(events(&mut s), [SessionEvent::Closed(CloseReason::ParseError)], "{body:?}");
+        assert_eq!(
+            events(&mut s),
+            [SessionEvent::Closed(CloseReason::ParseError)],
+            "{body:?}"
+        );
     }
 }
 
@@ -324,7 +380,12 @@ fn unexpected_packets_are_ignored() {
     let mut e = engine(ServerConfig::default());
     let now = start();
     let (mut s, _) = open_polling(&mut e, now, "/engine.io/?EIO=4&transport=polling");
-    let ts = to_session(&mut e, &mut s, now, HttpRequest::post(uri(""), "0\x1e5\x1e6\x1e4x"));
+    let ts = to_session(
+        &mut e,
+        &mut s,
+        now,
+        HttpRequest::post(uri(""), "0\x1e5\x1e6\x1e4x"),
+    );
     assert_eq!(responses(&ts), [(200, "ok".to_owned())]);
     assert_eq!(events(&mut s), [SessionEvent::Message("x".into())]);
 }
@@ -338,7 +399,12 @@ fn now_going_backwards_is_clamped() {
     assert_eq!(due, t0 + ms(25_000));
     // An earlier `now` changes nothing and panics nowhere.
     s.handle_timeout(t0 - Duration::from_secs(50));
-    let ts = to_session(&mut e, &mut s, t0 - Duration::from_secs(60), HttpRequest::get(uri("")));
+    let ts = to_session(
+        &mut e,
+        &mut s,
+        t0 - Duration::from_secs(60),
+        HttpRequest::get(uri("")),
+    );
     assert!(ts.is_empty());
     assert_eq!(s.poll_timeout(), Some(due));
     // Time moves on normally afterwards: the ping goes out on the held poll.
@@ -359,7 +425,12 @@ fn pong_restarts_the_interval_from_its_arrival() {
     let (mut s, _) = open_polling(&mut e, t0, "/engine.io/?EIO=4&transport=polling");
     s.handle_timeout(t0 + ms(25_000));
     let _ = to_session(&mut e, &mut s, t0 + ms(25_000), HttpRequest::get(uri("")));
-    let _ = to_session(&mut e, &mut s, t0 + ms(26_000), HttpRequest::post(uri(""), "3"));
+    let _ = to_session(
+        &mut e,
+        &mut s,
+        t0 + ms(26_000),
+        HttpRequest::post(uri(""), "3"),
+    );
     assert_eq!(s.poll_timeout(), Some(t0 + ms(51_000)));
 }
 
@@ -373,7 +444,10 @@ fn send_after_close_is_a_usage_error() {
     // The close waits for a long-poll, at most close_timeout.
     assert_eq!(s.poll_timeout(), Some(now + ms(30_000)));
     s.handle_timeout(now + ms(30_000));
-    assert_eq!(events(&mut s), [SessionEvent::Closed(CloseReason::ForcedClose)]);
+    assert_eq!(
+        events(&mut s),
+        [SessionEvent::Closed(CloseReason::ForcedClose)]
+    );
 }
 
 #[test]
@@ -384,10 +458,23 @@ fn v3_ping_flood_queues_one_pong() {
     let now = start();
     let (mut s, _) = open_polling(&mut e, now, "/engine.io/?EIO=3&transport=polling");
     for _ in 0..100 {
-        let _ = to_session(&mut e, &mut s, now, HttpRequest::post(format!("/engine.io/?EIO=3&transport=polling&sid={SID}"), "1:21:21:2"));
+        let _ = to_session(
+            &mut e,
+            &mut s,
+            now,
+            HttpRequest::post(
+                format!("/engine.io/?EIO=3&transport=polling&sid={SID}"),
+                "1:21:21:2",
+            ),
+        );
     }
     assert_eq!(s.buffered_packets(), 1);
-    let ts = to_session(&mut e, &mut s, now, HttpRequest::get(format!("/engine.io/?EIO=3&transport=polling&sid={SID}")));
+    let ts = to_session(
+        &mut e,
+        &mut s,
+        now,
+        HttpRequest::get(format!("/engine.io/?EIO=3&transport=polling&sid={SID}")),
+    );
     assert_eq!(responses(&ts), [(200, "1:3".to_owned())]);
 }
 
@@ -400,7 +487,10 @@ fn second_websocket_for_a_session_is_refused() {
     let ts = to_session(&mut e, &mut s, now, HttpRequest::websocket(ws.clone()));
     assert!(matches!(ts[..], [Transmit::AcceptWebSocket { .. }]));
     let ts = to_session(&mut e, &mut s, now, HttpRequest::websocket(ws.clone()));
-    assert_eq!(responses(&ts), [(400, r#"{"code":3,"message":"Bad request"}"#.to_owned())]);
+    assert_eq!(
+        responses(&ts),
+        [(400, r#"{"code":3,"message":"Bad request"}"#.to_owned())]
+    );
     // After the upgrade the engine refuses by itself.
     s.handle_ws_frame(now, WsFrame::Text("2probe".into()));
     s.handle_ws_frame(now, WsFrame::Text("5".into()));
@@ -425,7 +515,9 @@ fn probe_websocket_with_other_packet_is_closed_and_polling_goes_on() {
 }
 
 fn client_handshake(c: &mut Client, now: Instant, body: &str) -> Vec<ClientEvent> {
-    let Some(ClientTransmit::Request { id, .. }) = c.poll_transmit() else { panic!() };
+    let Some(ClientTransmit::Request { id, .. }) = c.poll_transmit() else {
+        panic!()
+    };
     c.handle_response(now, id, HttpResponse::new(200).with_body(body.to_owned()));
     std::iter::from_fn(|| c.poll_event()).collect()
 }
@@ -443,7 +535,11 @@ fn client_reports_version_mismatch_on_a_v3_body() {
     let mut config = ClientConfig::default();
     config.version = ProtocolVersion::V3;
     let mut c = Client::new(now, config);
-    let ev = client_handshake(&mut c, now, r#"0{"sid":"x","upgrades":[],"pingInterval":25000,"pingTimeout":5000}"#);
+    let ev = client_handshake(
+        &mut c,
+        now,
+        r#"0{"sid":"x","upgrades":[],"pingInterval":25000,"pingTimeout":5000}"#,
+    );
     assert_eq!(ev, [ClientEvent::Closed(CloseReason::VersionMismatch)]);
 }
 
@@ -453,11 +549,18 @@ fn client_watchdog_closes_without_ping() {
     let mut config = ClientConfig::default();
     config.upgrade = false;
     let mut c = Client::new(now, config);
-    let ev = client_handshake(&mut c, now, r#"0{"sid":"x","upgrades":[],"pingInterval":300,"pingTimeout":200}"#);
+    let ev = client_handshake(
+        &mut c,
+        now,
+        r#"0{"sid":"x","upgrades":[],"pingInterval":300,"pingTimeout":200}"#,
+    );
     assert!(matches!(ev[..], [ClientEvent::Open(_)]));
     assert_eq!(c.poll_timeout(), Some(now + ms(500)));
     c.handle_timeout(now + ms(500));
-    assert_eq!(c.poll_event(), Some(ClientEvent::Closed(CloseReason::PingTimeout)));
+    assert_eq!(
+        c.poll_event(),
+        Some(ClientEvent::Closed(CloseReason::PingTimeout))
+    );
 }
 
 #[test]
@@ -466,7 +569,11 @@ fn client_accepts_handshake_without_max_payload_and_batches_everything() {
     let mut config = ClientConfig::default();
     config.upgrade = false;
     let mut c = Client::new(now, config);
-    let _ = client_handshake(&mut c, now, r#"0{"sid":"x","upgrades":[],"pingInterval":300,"pingTimeout":200}"#);
+    let _ = client_handshake(
+        &mut c,
+        now,
+        r#"0{"sid":"x","upgrades":[],"pingInterval":300,"pingTimeout":200}"#,
+    );
     for _ in 0..3 {
         c.send("x".repeat(1000)).unwrap();
     }
@@ -474,7 +581,9 @@ fn client_accepts_handshake_without_max_payload_and_batches_everything() {
     let posts: Vec<usize> = ts
         .iter()
         .filter_map(|t| match t {
-            ClientTransmit::Request { request, .. } if request.method == Method::Post => Some(request.body.len()),
+            ClientTransmit::Request { request, .. } if request.method == Method::Post => {
+                Some(request.body.len())
+            }
             _ => None,
         })
         .collect();

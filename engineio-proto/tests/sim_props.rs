@@ -73,7 +73,18 @@ fn setup() -> impl Strategy<Value = Setup> {
         any::<u64>(),
     )
         .prop_map(
-            |(version, transport, upgrade, b64, latency_min, jitter, lossy, loss, max_payload, seed)| Setup {
+            |(
+                version,
+                transport,
+                upgrade,
+                b64,
+                latency_min,
+                jitter,
+                lossy,
+                loss,
+                max_payload,
+                seed,
+            )| Setup {
                 version,
                 transport,
                 upgrade,
@@ -134,8 +145,14 @@ fn run(setup: &Setup, ops: &[Op]) -> Result<(), TestCaseError> {
     // A fault in the last moments: the other side must notice within its heartbeat deadline
     // (300 + 500 ms) plus the network's latency.
     sim.run_until(Duration::from_secs(2), |sim| {
-        let client = sim.client_events(c).iter().any(|e| matches!(e, ClientEvent::Closed(_)));
-        let server = sim.server_events(c).iter().any(|e| matches!(e, SessionEvent::Closed(_)))
+        let client = sim
+            .client_events(c)
+            .iter()
+            .any(|e| matches!(e, ClientEvent::Closed(_)));
+        let server = sim
+            .server_events(c)
+            .iter()
+            .any(|e| matches!(e, SessionEvent::Closed(_)))
             || sim.sid_of(c).is_none();
         client == server
     });
@@ -156,9 +173,15 @@ fn run(setup: &Setup, ops: &[Op]) -> Result<(), TestCaseError> {
             _ => None,
         })
         .collect();
-    let client_closed = sim.client_events(c).iter().any(|e| matches!(e, ClientEvent::Closed(_)));
+    let client_closed = sim
+        .client_events(c)
+        .iter()
+        .any(|e| matches!(e, ClientEvent::Closed(_)));
     // A handshake lost on the way never opened a session: nothing to close on the server.
-    let server_closed = sim.server_events(c).iter().any(|e| matches!(e, SessionEvent::Closed(_)))
+    let server_closed = sim
+        .server_events(c)
+        .iter()
+        .any(|e| matches!(e, SessionEvent::Closed(_)))
         || sim.sid_of(c).is_none();
     let transcript = || sim.transcript().join("\n");
 
@@ -176,9 +199,19 @@ fn run(setup: &Setup, ops: &[Op]) -> Result<(), TestCaseError> {
         client_sent.len(),
         transcript()
     );
-    prop_assert_eq!(client_closed, server_closed, "only one side closed\n{}", transcript());
+    prop_assert_eq!(
+        client_closed,
+        server_closed,
+        "only one side closed\n{}",
+        transcript()
+    );
     if !setup.lossy {
-        prop_assert!(!client_closed, "closed without faults: {:?}\n{}", sim.client_events(c), transcript());
+        prop_assert!(
+            !client_closed,
+            "closed without faults: {:?}\n{}",
+            sim.client_events(c),
+            transcript()
+        );
     }
     if !client_closed {
         prop_assert_eq!(client_got.len(), server_sent.len(), "{}", transcript());
@@ -196,5 +229,22 @@ proptest! {
         ops in prop::collection::vec(op(), 0..60),
     ) {
         run(&setup, &ops)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// The fuzz target `engineio_sessions` as a property: arbitrary operation sequences
+    /// (requests, frames, time jumps, sends, closes, aborts) keep every invariant.
+    #[test]
+    fn arbitrary_server_operations_keep_invariants(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+        use arbitrary::{Arbitrary, Unstructured};
+        use engineio_proto::sim::server_ops::{run, ServerOp};
+        let mut u = Unstructured::new(&bytes);
+        let ops = Vec::<ServerOp>::arbitrary(&mut u).unwrap_or_default();
+        if let Err(e) = run(start(), &ops) {
+            return Err(TestCaseError::fail(format!("{e}\n{ops:#?}")));
+        }
     }
 }

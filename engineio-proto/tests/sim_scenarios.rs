@@ -57,7 +57,11 @@ fn client_closed(events: &[ClientEvent]) -> Option<CloseReason> {
 
 fn assert_transcript(sim: &Sim, expected: &str) {
     let got = sim.transcript().join("\n");
-    let expected: Vec<&str> = expected.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let expected: Vec<&str> = expected
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     assert_eq!(got, expected.join("\n"), "\n--- got ---\n{got}\n");
 }
 
@@ -172,9 +176,15 @@ fn upgrade_flushes_held_poll_with_noop() {
     assert_eq!(s.server_messages(c), ["after"]);
     // The sid now lives on the WebSocket: polling requests for it are refused (code 3).
     let raw = s.add_raw();
-    s.raw_request(raw, HttpRequest::get(format!("/engine.io/?EIO=4&transport=polling&sid={SID1}")));
+    s.raw_request(
+        raw,
+        HttpRequest::get(format!("/engine.io/?EIO=4&transport=polling&sid={SID1}")),
+    );
     s.run_for(ms(20));
-    assert_eq!(s.raw_received(raw), [r#"400 {"code":3,"message":"Bad request"}"#]);
+    assert_eq!(
+        s.raw_received(raw),
+        [r#"400 {"code":3,"message":"Bad request"}"#]
+    );
 }
 
 #[test]
@@ -226,7 +236,10 @@ fn heartbeat_v3_still_enforced_after_upgrade() {
     let raw = s.add_raw();
     s.raw_request(raw, HttpRequest::get("/engine.io/?EIO=3&transport=polling"));
     s.run_for(ms(20));
-    s.raw_ws_open(raw, &format!("/engine.io/?EIO=3&transport=websocket&sid={SID1}"));
+    s.raw_ws_open(
+        raw,
+        &format!("/engine.io/?EIO=3&transport=websocket&sid={SID1}"),
+    );
     s.raw_ws_send(raw, WsFrame::Text("2probe".into()));
     s.raw_ws_send(raw, WsFrame::Text("5".into()));
     s.run_for(ms(40));
@@ -234,7 +247,11 @@ fn heartbeat_v3_still_enforced_after_upgrade() {
     let t0 = s.elapsed();
     s.run_until(ms(5000), |s| s.engine().session_count() == 0);
     // Handshake at 5 ms; no ping ever: closed at 5 + 300 + 200.
-    assert!(s.elapsed() >= ms(505) && s.elapsed() < ms(515), "{:?} {t0:?}", s.elapsed());
+    assert!(
+        s.elapsed() >= ms(505) && s.elapsed() < ms(515),
+        "{:?} {t0:?}",
+        s.elapsed()
+    );
     s.run_for(ms(20));
     assert_eq!(s.raw_received(raw).last().unwrap(), "WS closed");
 }
@@ -245,16 +262,24 @@ fn missing_pong_closes_after_ping_interval_plus_timeout() {
     let raw = s.add_raw();
     s.raw_request(raw, HttpRequest::get("/engine.io/?EIO=4&transport=polling"));
     s.run_for(ms(20));
-    s.raw_request(raw, HttpRequest::get(format!("/engine.io/?EIO=4&transport=polling&sid={SID1}")));
+    s.raw_request(
+        raw,
+        HttpRequest::get(format!("/engine.io/?EIO=4&transport=polling&sid={SID1}")),
+    );
     s.run_until(ms(5000), |s| s.engine().session_count() == 0);
     // Session opened at 5 ms: ping at 305, no pong, closed at 505.
     assert_eq!(s.elapsed(), ms(505));
     assert_eq!(s.raw_received(raw)[1], "200 2");
-    s.raw_request(raw, HttpRequest::get(format!("/engine.io/?EIO=4&transport=polling&sid={SID1}")));
+    s.raw_request(
+        raw,
+        HttpRequest::get(format!("/engine.io/?EIO=4&transport=polling&sid={SID1}")),
+    );
     s.run_for(ms(20));
-    assert_eq!(s.raw_received(raw)[2], r#"400 {"code":1,"message":"Session ID unknown"}"#);
+    assert_eq!(
+        s.raw_received(raw)[2],
+        r#"400 {"code":1,"message":"Session ID unknown"}"#
+    );
 }
-
 
 #[test]
 fn second_concurrent_get_closes_session() {
@@ -272,7 +297,10 @@ fn second_concurrent_get_closes_session() {
     assert_eq!(s.engine().session_count(), 0);
     s.raw_request(raw, HttpRequest::get(uri));
     s.run_for(ms(20));
-    assert_eq!(s.raw_received(raw)[3], r#"400 {"code":1,"message":"Session ID unknown"}"#);
+    assert_eq!(
+        s.raw_received(raw)[3],
+        r#"400 {"code":1,"message":"Session ID unknown"}"#
+    );
 }
 
 #[test]
@@ -284,9 +312,15 @@ fn oversized_post_gets_413_and_session_survives() {
     s.raw_request(raw, HttpRequest::get("/engine.io/?EIO=4&transport=polling"));
     s.run_for(ms(20));
     let uri = format!("/engine.io/?EIO=4&transport=polling&sid={SID1}");
-    s.raw_request(raw, HttpRequest::post(uri.clone(), format!("4{}", "x".repeat(1000))));
+    s.raw_request(
+        raw,
+        HttpRequest::post(uri.clone(), format!("4{}", "x".repeat(1000))),
+    );
     s.run_for(ms(20));
-    s.raw_request(raw, HttpRequest::post(uri.clone(), format!("4{}", "x".repeat(999))));
+    s.raw_request(
+        raw,
+        HttpRequest::post(uri.clone(), format!("4{}", "x".repeat(999))),
+    );
     s.run_for(ms(20));
     assert_eq!(&s.raw_received(raw)[1..], ["413", "200 ok"]);
     assert_eq!(s.engine().session_count(), 1);
@@ -296,8 +330,14 @@ fn oversized_post_gets_413_and_session_survives() {
 fn unknown_sid_gets_code_1() {
     let mut s = sim(fast());
     let raw = s.add_raw();
-    s.raw_request(raw, HttpRequest::get("/engine.io/?EIO=4&transport=polling&sid=nope"));
-    s.raw_request(raw, HttpRequest::post("/engine.io/?EIO=4&transport=polling&sid=nope", "4x"));
+    s.raw_request(
+        raw,
+        HttpRequest::get("/engine.io/?EIO=4&transport=polling&sid=nope"),
+    );
+    s.raw_request(
+        raw,
+        HttpRequest::post("/engine.io/?EIO=4&transport=polling&sid=nope", "4x"),
+    );
     s.raw_ws_open(raw, "/engine.io/?EIO=4&transport=websocket&sid=nope");
     s.run_for(ms(20));
     let code1 = r#"400 {"code":1,"message":"Session ID unknown"}"#;
@@ -312,7 +352,10 @@ fn several_posts_during_an_upgrade_are_all_delivered() {
     s.run_for(ms(20));
     let uri = format!("/engine.io/?EIO=4&transport=polling&sid={SID1}");
     s.raw_request(raw, HttpRequest::get(uri.clone()));
-    s.raw_ws_open(raw, &format!("/engine.io/?EIO=4&transport=websocket&sid={SID1}"));
+    s.raw_ws_open(
+        raw,
+        &format!("/engine.io/?EIO=4&transport=websocket&sid={SID1}"),
+    );
     s.run_for(ms(20));
     s.raw_ws_send(raw, WsFrame::Text("2probe".into()));
     for i in 0..3 {
@@ -330,13 +373,26 @@ fn several_posts_during_an_upgrade_are_all_delivered() {
         .collect();
     assert_eq!(
         &sid_events[1..],
-        ["S->C0 WS 101", "S->C0 WS 3probe", "S->C0 200 6", "S->C0 200 ok", "S->C0 200 ok", "S->C0 200 ok"]
+        [
+            "S->C0 WS 101",
+            "S->C0 WS 3probe",
+            "S->C0 200 6",
+            "S->C0 200 ok",
+            "S->C0 200 ok",
+            "S->C0 200 ok"
+        ]
     );
     let got: Vec<&SessionEvent> = s.session_events(SID1).iter().collect();
     let text = |t: &'static str| SessionEvent::Message(Message::from(t));
     assert_eq!(
         got,
-        [&text("m0"), &text("m1"), &text("m2"), &SessionEvent::Upgraded, &text("m3")]
+        [
+            &text("m0"),
+            &text("m1"),
+            &text("m2"),
+            &SessionEvent::Upgraded,
+            &text("m3")
+        ]
     );
     assert_eq!(s.engine().session_count(), 1);
 }
@@ -350,15 +406,24 @@ fn abandoned_upgrade_is_reclaimed_and_polling_goes_on() {
     let raw = s.add_raw();
     s.raw_request(raw, HttpRequest::get("/engine.io/?EIO=4&transport=polling"));
     s.run_for(ms(20));
-    s.raw_ws_open(raw, &format!("/engine.io/?EIO=4&transport=websocket&sid={SID1}"));
+    s.raw_ws_open(
+        raw,
+        &format!("/engine.io/?EIO=4&transport=websocket&sid={SID1}"),
+    );
     s.run_for(ms(20));
     s.raw_ws_send(raw, WsFrame::Text("2probe".into()));
     s.run_for(ms(1100));
-    assert_eq!(&s.raw_received(raw)[1..], ["WS 101", "WS 3probe", "WS closed"]);
+    assert_eq!(
+        &s.raw_received(raw)[1..],
+        ["WS 101", "WS 3probe", "WS closed"]
+    );
     // Polling still works, and a new probe may start.
     let uri = format!("/engine.io/?EIO=4&transport=polling&sid={SID1}");
     s.raw_request(raw, HttpRequest::post(uri, "4still here"));
-    s.raw_ws_open(raw, &format!("/engine.io/?EIO=4&transport=websocket&sid={SID1}"));
+    s.raw_ws_open(
+        raw,
+        &format!("/engine.io/?EIO=4&transport=websocket&sid={SID1}"),
+    );
     s.run_for(ms(20));
     assert_eq!(&s.raw_received(raw)[4..], ["200 ok", "WS 101"]);
 }
@@ -369,7 +434,10 @@ fn probe_websocket_closed_by_client_keeps_polling() {
     let raw = s.add_raw();
     s.raw_request(raw, HttpRequest::get("/engine.io/?EIO=4&transport=polling"));
     s.run_for(ms(20));
-    s.raw_ws_open(raw, &format!("/engine.io/?EIO=4&transport=websocket&sid={SID1}"));
+    s.raw_ws_open(
+        raw,
+        &format!("/engine.io/?EIO=4&transport=websocket&sid={SID1}"),
+    );
     s.run_for(ms(20));
     s.raw_ws_close(raw);
     s.run_for(ms(20));
@@ -391,7 +459,10 @@ fn v3_binary_payloads_without_b64() {
     s.run_for(ms(40));
     let t = s.transcript().join("\n");
     // Server: XHR2 binary payload (engineio.md §6.3 vector); client POST likewise.
-    assert!(t.contains("S->C0 200 <hex 0006ff3468656c6c6f0105ff0401020304>"), "{t}");
+    assert!(
+        t.contains("S->C0 200 <hex 0006ff3468656c6c6f0105ff0401020304>"),
+        "{t}"
+    );
     assert!(t.contains("POST /engine.io/?EIO=3&transport=polling&sid=AQEBAQEBAQEBAQEBAQEB <hex 0003ff3434780104ff04010203>"), "{t}");
     assert_eq!(s.server_messages(c), ["4x", "<binary 010203>"]);
     assert_eq!(s.client_messages(c), ["hello", "<binary 01020304>"]);
@@ -420,10 +491,19 @@ fn client_close_over_polling_releases_held_get_with_noop() {
     s.client_close(c);
     s.run_for(ms(20));
     let t = s.transcript().join("\n");
-    assert!(t.contains("POST /engine.io/?EIO=4&transport=polling&sid=AQEBAQEBAQEBAQEBAQEB 1"), "{t}");
+    assert!(
+        t.contains("POST /engine.io/?EIO=4&transport=polling&sid=AQEBAQEBAQEBAQEBAQEB 1"),
+        "{t}"
+    );
     assert!(t.contains("S->C0 200 6"), "{t}");
-    assert_eq!(closed(s.server_events(c)), Some(CloseReason::TransportClose));
-    assert_eq!(client_closed(s.client_events(c)), Some(CloseReason::ForcedClose));
+    assert_eq!(
+        closed(s.server_events(c)),
+        Some(CloseReason::TransportClose)
+    );
+    assert_eq!(
+        client_closed(s.client_events(c)),
+        Some(CloseReason::ForcedClose)
+    );
     assert_eq!(s.engine().session_count(), 0);
 }
 
@@ -439,7 +519,10 @@ fn server_close_over_polling_sends_queued_then_close() {
     assert!(t.contains("S->C0 200 4bye\\x1e1"), "{t}");
     assert_eq!(s.client_messages(c), ["bye"]);
     assert_eq!(closed(s.server_events(c)), Some(CloseReason::ForcedClose));
-    assert_eq!(client_closed(s.client_events(c)), Some(CloseReason::TransportClose));
+    assert_eq!(
+        client_closed(s.client_events(c)),
+        Some(CloseReason::TransportClose)
+    );
 }
 
 #[test]
@@ -451,7 +534,10 @@ fn server_close_over_websocket_flushes_then_closes() {
     s.server_close(c);
     s.run_for(ms(20));
     assert_eq!(s.client_messages(c), ["bye"]);
-    assert_eq!(client_closed(s.client_events(c)), Some(CloseReason::TransportClose));
+    assert_eq!(
+        client_closed(s.client_events(c)),
+        Some(CloseReason::TransportClose)
+    );
     assert_eq!(s.engine().session_count(), 0);
 }
 
@@ -461,7 +547,10 @@ fn aborted_long_poll_closes_session() {
     let raw = s.add_raw();
     s.raw_request(raw, HttpRequest::get("/engine.io/?EIO=4&transport=polling"));
     s.run_for(ms(20));
-    s.raw_request(raw, HttpRequest::get(format!("/engine.io/?EIO=4&transport=polling&sid={SID1}")));
+    s.raw_request(
+        raw,
+        HttpRequest::get(format!("/engine.io/?EIO=4&transport=polling&sid={SID1}")),
+    );
     s.run_for(ms(20));
     s.raw_abort(raw);
     s.run_for(ms(20));
@@ -474,8 +563,14 @@ fn handshake_rejected_by_application_gets_403() {
     s.accept_handshakes = false;
     let c = s.add_client(client(ProtocolVersion::V4, TransportKind::Polling, false));
     s.run_for(ms(20));
-    assert!(s.transcript().join("\n").contains(r#"S->C0 403 {"code":4,"message":"Forbidden"}"#));
-    assert_eq!(client_closed(s.client_events(c)), Some(CloseReason::HandshakeFailed));
+    assert!(s
+        .transcript()
+        .join("\n")
+        .contains(r#"S->C0 403 {"code":4,"message":"Forbidden"}"#));
+    assert_eq!(
+        client_closed(s.client_events(c)),
+        Some(CloseReason::HandshakeFailed)
+    );
 }
 
 #[test]
@@ -489,7 +584,10 @@ fn eio3_refused_unless_allowed_and_client_reports_version_mismatch() {
         .transcript()
         .join("\n")
         .contains(r#"S->C0 400 {"code":5,"message":"Unsupported protocol version"}"#));
-    assert_eq!(client_closed(s.client_events(c)), Some(CloseReason::VersionMismatch));
+    assert_eq!(
+        client_closed(s.client_events(c)),
+        Some(CloseReason::VersionMismatch)
+    );
 }
 
 #[test]
@@ -533,7 +631,10 @@ fn messages_keep_order_across_upgrade() {
     }
     s.run_for(ms(100));
     assert_eq!(s.client(c).transport(), TransportKind::WebSocket);
-    assert_eq!(s.server_messages(c), (0..40).map(|i| format!("m{i}")).collect::<Vec<_>>());
+    assert_eq!(
+        s.server_messages(c),
+        (0..40).map(|i| format!("m{i}")).collect::<Vec<_>>()
+    );
     assert_eq!(s.client_messages(c), sent);
 }
 
@@ -548,7 +649,10 @@ fn send_refused_when_buffer_full() {
     for _ in 0..3 {
         s.server_send(c, "x").unwrap();
     }
-    assert_eq!(s.server_send(c, "x"), Err(engineio_proto::UsageError::BufferFull));
+    assert_eq!(
+        s.server_send(c, "x"),
+        Err(engineio_proto::UsageError::BufferFull)
+    );
     s.run_for(ms(20));
     assert_eq!(s.client_messages(c).len(), 3);
     s.server_send(c, "x").unwrap();
@@ -570,8 +674,14 @@ fn long_poll_replies_stay_under_max_payload() {
     for line in &s.transcript()[2..] {
         assert!(line.matches("\\x1e").count() <= 1, "{line}");
     }
-    assert!(s.transcript().iter().any(|l| l.contains("S->C0 200 4xxx") && l.contains("\\x1e")));
-    assert!(s.transcript().iter().any(|l| l.contains("POST") && l.contains("\\x1e")));
+    assert!(s
+        .transcript()
+        .iter()
+        .any(|l| l.contains("S->C0 200 4xxx") && l.contains("\\x1e")));
+    assert!(s
+        .transcript()
+        .iter()
+        .any(|l| l.contains("POST") && l.contains("\\x1e")));
     assert_eq!(s.client_messages(c).len(), 5);
     assert_eq!(s.server_messages(c).len(), 5);
 }

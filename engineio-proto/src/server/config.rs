@@ -244,14 +244,19 @@ impl ErrorCode {
         message: Option<&str>,
         cors: Vec<(&'static str, HeaderValue)>,
     ) -> HttpResponse {
-        let status = if self == ErrorCode::Forbidden { 403 } else { 400 };
+        let status = if self == ErrorCode::Forbidden {
+            403
+        } else {
+            400
+        };
         let body = serde_json::json!({
             "code": self as u8,
             "message": message.unwrap_or(self.message()),
         });
         let mut res = HttpResponse::new(status).with_body(body.to_string());
         res.headers = cors;
-        res.headers.push(("content-type", "application/json".into()));
+        res.headers
+            .push(("content-type", "application/json".into()));
         res
     }
 }

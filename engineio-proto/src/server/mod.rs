@@ -21,8 +21,8 @@ use bytestring::ByteString;
 pub use config::{CookieConfig, CorsConfig, CorsOrigins, ErrorCode, ServerConfig};
 pub use session::{Session, SessionEvent, Transmit};
 
-pub use crate::http::{RequestId, TransportKind};
 use crate::http::{HeaderValue, HttpRequest, HttpResponse, Method};
+pub use crate::http::{RequestId, TransportKind};
 use crate::ProtocolVersion;
 
 /// A session id: 20 characters of base64url on this server; any string a peer sends.
@@ -251,7 +251,10 @@ impl Engine {
         if (transport == TransportKind::WebSocket) != request.websocket {
             return fail(ErrorCode::BadRequest, cors);
         }
-        if request.header("origin").is_some_and(|o| !valid_header_value(o)) {
+        if request
+            .header("origin")
+            .is_some_and(|o| !valid_header_value(o))
+        {
             return fail(ErrorCode::BadRequest, cors);
         }
         // JSONP (`j`) served only ancient browsers; refused rather than half-implemented.
@@ -316,7 +319,11 @@ impl Engine {
 
     /// Refuses a handshake: 403 with `{"code":4,"message":...}` (`message` defaults to
     /// `Forbidden`), as the reference's `allowRequest` does.
-    pub fn reject(&mut self, incoming: Incoming, message: Option<&str>) -> (RequestId, HttpResponse) {
+    pub fn reject(
+        &mut self,
+        incoming: Incoming,
+        message: Option<&str>,
+    ) -> (RequestId, HttpResponse) {
         (
             incoming.id,
             ErrorCode::Forbidden.response(message, incoming.cors),
@@ -340,5 +347,6 @@ impl Engine {
 
 /// The reference refuses `Origin` values with characters HTTP forbids in header values.
 fn valid_header_value(v: &str) -> bool {
-    v.chars().all(|c| c == '\t' || (' '..='~').contains(&c) || c as u32 >= 0x80)
+    v.chars()
+        .all(|c| c == '\t' || (' '..='~').contains(&c) || c as u32 >= 0x80)
 }

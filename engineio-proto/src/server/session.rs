@@ -13,8 +13,8 @@ use crate::message::{CloseReason, Message, UsageError};
 use crate::packet::text_packet_len;
 use crate::payload::{self, PayloadFormat};
 use crate::timer::{Clock, Timers};
-use crate::{decode_ws_frame, encode_ws_frame, DecodeError, OpenPacket, Packet, ProtocolVersion};
 use crate::WsFrame;
+use crate::{decode_ws_frame, encode_ws_frame, DecodeError, OpenPacket, Packet, ProtocolVersion};
 
 /// Output of a session, pulled with [`Session::poll_transmit`].
 #[derive(Debug)]
@@ -275,7 +275,8 @@ impl Session {
                 self.state = State::Closing;
                 self.queue.push_back(Packet::Close);
                 self.timers.clear_all();
-                self.timers.set(CLOSE_DEADLINE, now + self.config.close_timeout);
+                self.timers
+                    .set(CLOSE_DEADLINE, now + self.config.close_timeout);
             }
         }
     }
@@ -336,12 +337,8 @@ impl Session {
         cors: Vec<(&'static str, HeaderValue)>,
     ) {
         let format = PayloadFormat::from_content_type(request.header("content-type"));
-        let packets = payload::decode_payload(
-            self.version,
-            format,
-            request.body,
-            self.config.max_payload,
-        );
+        let packets =
+            payload::decode_payload(self.version, format, request.body, self.config.max_payload);
         let ok = |cors: Vec<(&'static str, HeaderValue)>| {
             let mut res = HttpResponse::new(200).with_body("ok");
             res.headers = cors;
@@ -472,7 +469,9 @@ impl Session {
     /// A packet on the session's transport (polling POST, or its WebSocket).
     fn handle_main_packet(&mut self, now: Instant, packet: Packet) {
         match packet {
-            Packet::Message(text) => self.events.push_back(SessionEvent::Message(Message::Text(text))),
+            Packet::Message(text) => self
+                .events
+                .push_back(SessionEvent::Message(Message::Text(text))),
             Packet::Binary(data) => self
                 .events
                 .push_back(SessionEvent::Message(Message::Binary(data))),
@@ -485,14 +484,20 @@ impl Session {
                 }
                 self.arm_v3_deadline(now);
             }
-            Packet::Pong(_) if self.version == ProtocolVersion::V4 => {
-                if self.timers.get(HEARTBEAT_DEADLINE).is_some() {
-                    self.timers.clear(HEARTBEAT_DEADLINE);
-                    self.timers.set(PING_DUE, now + self.config.ping_interval);
-                }
+            // A pong answering our ping restarts the interval from its arrival (§4.1); a stray
+            // pong changes nothing.
+            Packet::Pong(_)
+                if self.version == ProtocolVersion::V4
+                    && self.timers.get(HEARTBEAT_DEADLINE).is_some() =>
+            {
+                self.timers.clear(HEARTBEAT_DEADLINE);
+                self.timers.set(PING_DUE, now + self.config.ping_interval);
             }
+            Packet::Pong(_) if self.version == ProtocolVersion::V4 => {}
             // engineio.md §4: "invalid heartbeat direction".
-            Packet::Ping(_) | Packet::Pong(_) => self.finish_close(CloseReason::ProtocolError, false),
+            Packet::Ping(_) | Packet::Pong(_) => {
+                self.finish_close(CloseReason::ProtocolError, false)
+            }
             // engineio.md §9: the client closes. Honoured on WebSocket too (faster, still
             // conformant).
             Packet::Close => {
@@ -549,14 +554,12 @@ impl Session {
                 }
                 HEARTBEAT_DEADLINE => self.finish_close(CloseReason::PingTimeout, false),
                 UPGRADE_DEADLINE => self.cancel_probe(),
-                NOOP_TICK => {
-                    if self.upgrade == Upgrade::Probed {
-                        if self.queue.is_empty() {
-                            self.release_held_get_with_noop();
-                        }
-                        self.timers
-                            .set(NOOP_TICK, now + self.config.upgrade_noop_interval);
+                NOOP_TICK if self.upgrade == Upgrade::Probed => {
+                    if self.queue.is_empty() {
+                        self.release_held_get_with_noop();
                     }
+                    self.timers
+                        .set(NOOP_TICK, now + self.config.upgrade_noop_interval);
                 }
                 CLOSE_DEADLINE => {
                     let reason = self.close_reason;
@@ -664,7 +667,8 @@ impl Session {
         let format = payload::encode_payload(self.version, packets, self.binary, &mut self.buf);
         let mut res = HttpResponse::new(200).with_body(self.buf.split().freeze());
         res.headers = cors;
-        res.headers.push(("content-type", format.content_type().into()));
+        res.headers
+            .push(("content-type", format.content_type().into()));
         res.headers.push(("cache-control", "no-store".into()));
         res
     }
@@ -697,7 +701,8 @@ impl Session {
     }
 
     fn reply(&mut self, request: RequestId, response: HttpResponse) {
-        self.transmits.push_back(Transmit::Response { request, response });
+        self.transmits
+            .push_back(Transmit::Response { request, response });
     }
 
     /// Ends the session. `ws_gone`: the WebSocket is already closed (or its close is queued).

@@ -23,6 +23,8 @@
 //! assert!(sim.client_events(c).iter().any(|e| matches!(e, ClientEvent::Upgraded)));
 //! ```
 
+pub mod server_ops;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -260,7 +262,14 @@ impl Sim {
         self.log(format_args!("C{c}->S {}", describe_request(&request)));
         let id = RequestId(self.seq);
         let at = self.now + self.latency();
-        self.schedule(at, Delivery::ServerHttp { client: c, id, request });
+        self.schedule(
+            at,
+            Delivery::ServerHttp {
+                client: c,
+                id,
+                request,
+            },
+        );
     }
 
     /// Aborts raw connection `c`'s requests that wait for an answer (the TCP connection
@@ -282,14 +291,32 @@ impl Sim {
         slot.ws_live = true;
         let gen = slot.ws_gen;
         let request = HttpRequest::websocket(uri);
-        self.schedule_ws(c, gen, true, Delivery::ServerWsOpen { client: c, gen, request });
+        self.schedule_ws(
+            c,
+            gen,
+            true,
+            Delivery::ServerWsOpen {
+                client: c,
+                gen,
+                request,
+            },
+        );
     }
 
     /// Sends a frame on raw connection `c`'s WebSocket.
     pub fn raw_ws_send(&mut self, c: usize, frame: WsFrame) {
         self.log(format_args!("C{c}->S WS {}", describe_frame(&frame)));
         let gen = self.clients[c].ws_gen;
-        self.schedule_ws(c, gen, true, Delivery::ServerWsFrame { client: c, gen, frame });
+        self.schedule_ws(
+            c,
+            gen,
+            true,
+            Delivery::ServerWsFrame {
+                client: c,
+                gen,
+                frame,
+            },
+        );
     }
 
     /// Closes raw connection `c`'s WebSocket.
@@ -307,7 +334,10 @@ impl Sim {
 
     /// The client machine of connection `c` (panics for a raw connection).
     pub fn client(&self, c: usize) -> &Client {
-        self.clients[c].client.as_ref().expect("not a raw connection")
+        self.clients[c]
+            .client
+            .as_ref()
+            .expect("not a raw connection")
     }
 
     /// The session of client `c`, once its handshake was accepted.
@@ -336,7 +366,10 @@ impl Sim {
 
     /// Sends a message from the server to client `c`'s session.
     pub fn server_send(&mut self, c: usize, msg: impl Into<Message>) -> Result<(), UsageError> {
-        let sid = self.clients[c].sid.clone().ok_or(UsageError::NotConnected)?;
+        let sid = self.clients[c]
+            .sid
+            .clone()
+            .ok_or(UsageError::NotConnected)?;
         let session = self.sessions.get_mut(&sid).ok_or(UsageError::Closed)?;
         let r = session.send(msg);
         self.drain_session(&sid);
@@ -409,7 +442,10 @@ impl Sim {
     }
 
     fn machine(&mut self, c: usize) -> &mut Client {
-        self.clients[c].client.as_mut().expect("not a raw connection")
+        self.clients[c]
+            .client
+            .as_mut()
+            .expect("not a raw connection")
     }
 
     /// Runs until `d` of virtual time has passed (or 1 000 000 steps, then panics: a
@@ -446,7 +482,11 @@ impl Sim {
 
     fn next_event_time(&self) -> Option<Instant> {
         let net = self.queue.keys().next().map(|(t, _)| *t);
-        let sessions = self.sessions.values().filter_map(Session::poll_timeout).min();
+        let sessions = self
+            .sessions
+            .values()
+            .filter_map(Session::poll_timeout)
+            .min();
         let clients = self
             .clients
             .iter()
@@ -631,9 +671,9 @@ impl Sim {
     /// `cid`, server-side id `sid_req`).
     fn route(&mut self, client: usize, cid: RequestId, server_id: RequestId, route: Route) {
         let now = self.now;
-        if !self.origins.contains_key(&server_id) {
-            self.origins.insert(server_id, Origin::Http { client, id: cid });
-        }
+        self.origins
+            .entry(server_id)
+            .or_insert(Origin::Http { client, id: cid });
         match route {
             Route::Reply(response) => self.answer(server_id, response),
             Route::Handshake(incoming) => {
@@ -719,7 +759,12 @@ impl Sim {
                     if let Some(Origin::Ws { client, gen }) = self.origins.remove(&request) {
                         self.log(format_args!("S->C{} WS 101", client_label(client)));
                         self.session_ws.insert(sid.clone(), (client, gen));
-                        self.schedule_ws(client, gen, false, Delivery::ClientWsOpen { client, gen });
+                        self.schedule_ws(
+                            client,
+                            gen,
+                            false,
+                            Delivery::ClientWsOpen { client, gen },
+                        );
                     }
                 }
                 Transmit::WsFrame(frame) => {
@@ -748,7 +793,12 @@ impl Sim {
                             client_label(client),
                             code.map(|c| format!(" {c}")).unwrap_or_default()
                         ));
-                        self.schedule_ws(client, gen, false, Delivery::ClientWsClosed { client, gen });
+                        self.schedule_ws(
+                            client,
+                            gen,
+                            false,
+                            Delivery::ClientWsClosed { client, gen },
+                        );
                     }
                 }
             }
@@ -809,11 +859,16 @@ impl Sim {
                     slot.ws_gen += 1;
                     slot.ws_live = true;
                     let gen = slot.ws_gen;
-                    self.schedule_ws(c, gen, true, Delivery::ServerWsOpen {
-                        client: c,
+                    self.schedule_ws(
+                        c,
                         gen,
-                        request,
-                    });
+                        true,
+                        Delivery::ServerWsOpen {
+                            client: c,
+                            gen,
+                            request,
+                        },
+                    );
                 }
                 ClientTransmit::WsFrame(frame) => {
                     self.log(format_args!("C{c}->S WS {}", describe_frame(&frame)));
@@ -821,11 +876,16 @@ impl Sim {
                     if self.lost() {
                         self.break_ws(c, gen);
                     } else {
-                        self.schedule_ws(c, gen, true, Delivery::ServerWsFrame {
-                            client: c,
+                        self.schedule_ws(
+                            c,
                             gen,
-                            frame,
-                        });
+                            true,
+                            Delivery::ServerWsFrame {
+                                client: c,
+                                gen,
+                                frame,
+                            },
+                        );
                     }
                 }
                 ClientTransmit::CloseWebSocket => {
