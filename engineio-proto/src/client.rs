@@ -41,6 +41,9 @@ pub struct ClientConfig {
     pub b64: bool,
     /// How long the probe WebSocket may take to answer `3probe` (default 10 s).
     pub upgrade_timeout: Duration,
+    /// How long the handshake may take before the connection is given up with
+    /// [`CloseReason::HandshakeFailed`] (default 20 s, the Socket.IO client's `timeout`).
+    pub connect_timeout: Duration,
     /// The largest response body or WebSocket message accepted (default 100 MB); a larger
     /// one closes the connection with [`CloseReason::ParseError`].
     pub max_payload: usize,
@@ -59,6 +62,7 @@ impl Default for ClientConfig {
             upgrade: true,
             b64: false,
             upgrade_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(20),
             max_payload: 100_000_000,
             max_buffered_packets: 1024,
         }
@@ -126,6 +130,7 @@ enum Upgrade {
 const HEARTBEAT: usize = 0;
 const PING_DUE: usize = 1;
 const UPGRADE_DEADLINE: usize = 2;
+const CONNECT_DEADLINE: usize = 3;
 
 /// One Engine.IO client connection.
 #[derive(Debug)]
@@ -143,7 +148,7 @@ pub struct Client {
     post_closes: bool,
     next_request: u64,
     outbox: VecDeque<Packet>,
-    timers: Timers<3>,
+    timers: Timers<4>,
     transmits: VecDeque<ClientTransmit>,
     events: VecDeque<ClientEvent>,
     buf: BytesMut,
@@ -171,6 +176,8 @@ impl Client {
             events: VecDeque::new(),
             buf: BytesMut::new(),
         };
+        c.timers
+            .set(CONNECT_DEADLINE, now + c.config.connect_timeout);
         match c.transport {
             TransportKind::Polling => {
                 let request = c.request(TransportKind::Polling, HttpRequest::get(String::new()));
@@ -364,6 +371,7 @@ impl Client {
             return self.finish(CloseReason::HandshakeFailed);
         };
         self.state = State::Open;
+        self.timers.clear(CONNECT_DEADLINE);
         self.arm_watchdog(now, &open);
         if self.config.version == ProtocolVersion::V3 {
             self.timers
@@ -484,6 +492,12 @@ impl Client {
                     }
                 }
                 UPGRADE_DEADLINE => self.cancel_probe(),
+                CONNECT_DEADLINE => {
+                    if self.transport == TransportKind::WebSocket {
+                        self.transmits.push_back(ClientTransmit::CloseWebSocket);
+                    }
+                    self.finish(CloseReason::HandshakeFailed);
+                }
                 _ => {}
             }
         }

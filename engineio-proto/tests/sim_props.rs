@@ -248,3 +248,25 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// The fuzz target `engineio_client` as a property: a hostile server never makes the
+    /// client panic, double-book a transport, or hang once silent.
+    #[test]
+    fn arbitrary_server_behaviour_keeps_client_invariants(
+        v4 in any::<bool>(),
+        websocket in any::<bool>(),
+        bytes in prop::collection::vec(any::<u8>(), 0..4096),
+    ) {
+        use arbitrary::{Arbitrary, Unstructured};
+        use engineio_proto::sim::client_ops::{run, ClientOp};
+        let mut u = Unstructured::new(&bytes);
+        let ops = Vec::<ClientOp>::arbitrary(&mut u).unwrap_or_default();
+        let version = if v4 { ProtocolVersion::V4 } else { ProtocolVersion::V3 };
+        if let Err(e) = run(start(), version, websocket, &ops) {
+            return Err(TestCaseError::fail(format!("{e}\n{ops:#?}")));
+        }
+    }
+}

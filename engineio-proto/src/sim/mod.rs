@@ -23,6 +23,7 @@
 //! assert!(sim.client_events(c).iter().any(|e| matches!(e, ClientEvent::Upgraded)));
 //! ```
 
+pub mod client_ops;
 pub mod server_ops;
 
 use std::collections::{BTreeMap, HashMap};
