@@ -65,15 +65,17 @@ pub fn run(
     websocket: bool,
     ops: &[ClientOp],
 ) -> Result<(), String> {
-    let mut config = ClientConfig::default();
-    config.version = version;
-    config.transport = if websocket {
-        TransportKind::WebSocket
-    } else {
-        TransportKind::Polling
+    let config = ClientConfig {
+        version,
+        transport: if websocket {
+            TransportKind::WebSocket
+        } else {
+            TransportKind::Polling
+        },
+        max_buffered_packets: 32,
+        max_payload: 4096,
+        ..ClientConfig::default()
     };
-    config.max_buffered_packets = 32;
-    config.max_payload = 4096;
     let mut now = start;
     let mut client = Client::new(now, config);
     let mut in_flight: Vec<(RequestId, Method)> = Vec::new();
