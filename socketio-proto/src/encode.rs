@@ -37,6 +37,16 @@ pub struct Encoded {
 }
 
 impl Encoded {
+    /// An encoded packet from its text and attachments (as a broadcast backend carries them).
+    pub fn from_parts(text: ByteString, attachments: Vec<Bytes>) -> Self {
+        Encoded { text, attachments }
+    }
+
+    /// Whether this is an EVENT or BINARY_EVENT packet.
+    pub fn is_event(&self) -> bool {
+        matches!(self.text.as_bytes().first(), Some(b'2' | b'5'))
+    }
+
     /// The Socket.IO packet text (the data of an Engine.IO message).
     pub fn text(&self) -> &ByteString {
         &self.text
@@ -45,6 +55,23 @@ impl Encoded {
     /// The binary attachments, to send right after the text, in order.
     pub fn attachments(&self) -> &[Bytes] {
         &self.attachments
+    }
+
+    /// This EVENT with one more string argument at the end: connection state recovery appends
+    /// the packet's offset this way (`42["a",1]` -> `42["a",1,"off"]`). `None` if the packet
+    /// is not an event with an argument list.
+    pub fn with_last_arg(&self, arg: &str) -> Option<Encoded> {
+        let body = self.text.strip_suffix(']')?;
+        let json = serde_json::to_string(arg).ok()?;
+        let mut text = String::with_capacity(self.text.len() + json.len() + 1);
+        text.push_str(body);
+        text.push(',');
+        text.push_str(&json);
+        text.push(']');
+        Some(Encoded {
+            text: ByteString::from(text),
+            attachments: self.attachments.clone(),
+        })
     }
 
     /// The Engine.IO messages to send, in order: the text, then each attachment.

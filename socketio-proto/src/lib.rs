@@ -39,11 +39,14 @@
 //! ```
 
 mod binary;
+pub mod client;
 mod decode;
 mod encode;
 mod error;
 mod json;
 mod packet;
+pub mod rooms;
+pub mod server;
 mod shape;
 
 pub use binary::Binary;

@@ -104,6 +104,12 @@ impl Nsp {
     }
 }
 
+impl std::borrow::Borrow<str> for Nsp {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl From<&str> for Nsp {
     fn from(name: &str) -> Self {
         Nsp(ByteString::from(name))
@@ -123,7 +129,10 @@ impl std::fmt::Display for Nsp {
 }
 
 /// An acknowledgement id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct AckId(pub u64);
 
 /// The event name of an EVENT: a JSON string, or (as the reference accepts) a number, kept as

@@ -1,0 +1,709 @@
+//! The client side: namespaces multiplexed over one Engine.IO connection at a time, acks with
+//! timeouts, an offline buffer, reconnection with backoff, connection state recovery.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use engineio_proto::{CloseReason, Message};
+use serde::Serialize;
+
+use crate::{
+    AckId, Decoder, DecoderConfig, EncodeError, Encoded, Encoder, EncoderConfig, Nsp, Packet,
+    PacketKind, ProtocolVersion,
+};
+
+/// Reconnection policy (the reference client's defaults).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct ReconnectPolicy {
+    /// Whether to reconnect after losing the Engine.IO connection (default true).
+    pub enabled: bool,
+    /// The first delay (default 1 s); it doubles with each attempt.
+    pub initial_delay: Duration,
+    /// The largest delay (default 5 s).
+    pub max_delay: Duration,
+    /// Jitter: each delay moves by up to this fraction, either way (default 0.5).
+    pub randomization: f64,
+    /// Attempts before giving up; `None` (the default) never gives up.
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        ReconnectPolicy {
+            enabled: true,
+            initial_delay: Duration::from_millis(1000),
+            max_delay: Duration::from_millis(5000),
+            randomization: 0.5,
+            max_attempts: None,
+        }
+    }
+}
+
+impl ReconnectPolicy {
+    /// The delay before attempt `attempt` (1-based), with `random` in `[0, 1)`: doubling from
+    /// `initial_delay`, moved by up to `randomization` of itself, capped at `max_delay` (the
+    /// reference's `Backoff`).
+    pub fn delay(&self, attempt: u32, random: f64) -> Duration {
+        let base = self.initial_delay.as_secs_f64() * 2f64.powi(attempt.saturating_sub(1).min(62) as i32);
+        let deviation = (random * self.randomization * base).max(0.0);
+        // The reference picks the direction from another digit of the same random number.
+        let ms = if ((random * 10.0) as u32) & 1 == 0 {
+            base - deviation
+        } else {
+            base + deviation
+        };
+        Duration::from_secs_f64(ms.clamp(0.0, self.max_delay.as_secs_f64()))
+    }
+}
+
+/// Client settings.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The protocol revision (v5 over Engine.IO v4 by default).
+    pub version: ProtocolVersion,
+    /// Emits kept per namespace while not connected; further emits are refused (default 1024).
+    pub max_offline_packets: usize,
+    /// Acks waiting at once; further `emit_with_ack` calls are refused (default 4096).
+    pub max_pending_acks: usize,
+    /// Binary attachments per packet (default 10).
+    pub max_attachments: usize,
+    /// Reconnection.
+    pub reconnect: ReconnectPolicy,
+    /// Seed of the jitter of reconnection delays.
+    pub seed: u64,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            version: ProtocolVersion::V5,
+            max_offline_packets: 1024,
+            max_pending_acks: 4096,
+            max_attachments: 10,
+            reconnect: ReconnectPolicy::default(),
+            seed: 0x5eed,
+        }
+    }
+}
+
+/// Why a namespace socket of the client ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientDisconnectReason {
+    /// The server sent DISCONNECT (no reconnection for that namespace).
+    ServerDisconnect,
+    /// The application disconnected it.
+    ClientDisconnect,
+    /// The Engine.IO connection ended (reconnection follows when enabled).
+    Transport(CloseReason),
+    /// The server sent something that does not decode; the connection is closed.
+    ParseError,
+}
+
+/// What the client reports, pulled with [`ClientConn::poll_event`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// A namespace is connected.
+    Connected {
+        /// The namespace.
+        nsp: Nsp,
+        /// The socket id the server gave.
+        sid: String,
+        /// Whether the server recovered the previous session (same id; missed events were
+        /// delivered before this event).
+        recovered: bool,
+    },
+    /// The server refused a namespace (its CONNECT_ERROR payload).
+    ConnectError {
+        /// The namespace.
+        nsp: Nsp,
+        /// The payload: `{"message":…,"data":…}` in v5, a string or object in v4.
+        data: serde_json::Value,
+    },
+    /// An event. When `packet.ack_id()` is set, the server waits for [`ClientConn::ack`].
+    Event {
+        /// The namespace.
+        nsp: Nsp,
+        /// The packet.
+        packet: Packet,
+    },
+    /// The server answered an ack request.
+    Ack {
+        /// The namespace.
+        nsp: Nsp,
+        /// The ack id.
+        id: AckId,
+        /// The answer.
+        packet: Packet,
+    },
+    /// An ack request that will not be answered.
+    AckTimedOut {
+        /// The namespace.
+        nsp: Nsp,
+        /// The ack id.
+        id: AckId,
+    },
+    /// A namespace socket ended.
+    Disconnected {
+        /// The namespace.
+        nsp: Nsp,
+        /// Why.
+        reason: ClientDisconnectReason,
+    },
+    /// Close the Engine.IO connection (the application closed, or the server broke the
+    /// protocol); report its end with [`ClientConn::handle_engine_closed`] as usual.
+    CloseEngine,
+    /// A reconnection is planned after `delay`.
+    ReconnectScheduled {
+        /// The attempt number, from 1.
+        attempt: u32,
+        /// The delay.
+        delay: Duration,
+    },
+    /// Time to open a new Engine.IO connection; report it with
+    /// [`ClientConn::handle_engine_open`] or [`ClientConn::handle_engine_closed`].
+    Reconnect,
+    /// The reconnection attempts are exhausted.
+    ReconnectFailed,
+}
+
+/// Why an emit was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The namespace was never asked for (call [`ClientConn::connect`]) or was left.
+    #[error("not connected to the namespace")]
+    NotConnected,
+    /// The offline buffer is full.
+    #[error("the offline buffer is full")]
+    BufferFull,
+    /// Too many acks are pending.
+    #[error("too many pending acks")]
+    TooManyPendingAcks,
+    /// The client was closed.
+    #[error("the client is closed")]
+    Closed,
+    /// The packet could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NsState {
+    /// Not asked for, or given up (server DISCONNECT, CONNECT_ERROR, app disconnect).
+    Idle,
+    /// Wanted; CONNECT not sent (no Engine.IO connection).
+    Waiting,
+    /// CONNECT sent.
+    Connecting,
+    Connected,
+}
+
+#[derive(Debug)]
+struct Namespace {
+    state: NsState,
+    auth: Option<serde_json::Value>,
+    sid: Option<String>,
+    pid: Option<String>,
+    offset: Option<String>,
+    /// Emits waiting for the connection, in order.
+    offline: VecDeque<Encoded>,
+    /// Events that arrived before the CONNECT reply (recovery replays).
+    early: Vec<Packet>,
+    next_ack: u64,
+}
+
+/// The Socket.IO client: namespaces over one Engine.IO connection at a time.
+///
+/// Feed it the Engine.IO connection's opening, messages and end, and timeouts. After each input
+/// or command drain [`ClientConn::poll_transmit`] (messages for the Engine.IO client, in
+/// order), then [`ClientConn::poll_event`], then read [`ClientConn::poll_timeout`].
+#[derive(Debug)]
+pub struct ClientConn {
+    config: ClientConfig,
+    decoder: Decoder,
+    encoder: Encoder,
+    engine_open: bool,
+    namespaces: BTreeMap<Nsp, Namespace>,
+    ack_deadlines: BTreeMap<(Instant, u64), (Nsp, AckId)>,
+    acks: HashMap<(Nsp, AckId), (Instant, u64)>,
+    ack_seq: u64,
+    attempts: u32,
+    reconnect_at: Option<Instant>,
+    rng: u64,
+    closed: bool,
+    last_now: Instant,
+    transmits: VecDeque<Message>,
+    events: VecDeque<ClientEvent>,
+}
+
+impl ClientConn {
+    /// A client; ask for namespaces with [`ClientConn::connect`], then open the Engine.IO
+    /// connection and report it with [`ClientConn::handle_engine_open`].
+    pub fn new(now: Instant, config: ClientConfig) -> Self {
+        ClientConn {
+            decoder: Decoder::new(DecoderConfig::default().with_max_attachments(config.max_attachments)),
+            encoder: Encoder::new(EncoderConfig::default().with_max_attachments(config.max_attachments)),
+            rng: config.seed,
+            config,
+            engine_open: false,
+            namespaces: BTreeMap::new(),
+            ack_deadlines: BTreeMap::new(),
+            acks: HashMap::new(),
+            ack_seq: 0,
+            attempts: 0,
+            reconnect_at: None,
+            closed: false,
+            last_now: now,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    fn advance(&mut self, now: Instant) -> Instant {
+        if now > self.last_now {
+            self.last_now = now;
+        }
+        self.last_now
+    }
+
+    /// Whether `nsp` is connected.
+    pub fn is_connected(&self, nsp: &Nsp) -> bool {
+        self.namespaces
+            .get(nsp)
+            .is_some_and(|n| n.state == NsState::Connected)
+    }
+
+    /// The socket id of `nsp`, once connected.
+    pub fn sid(&self, nsp: &Nsp) -> Option<&str> {
+        self.namespaces.get(nsp)?.sid.as_deref()
+    }
+
+    /// Emits waiting in `nsp`'s offline buffer.
+    pub fn offline_len(&self, nsp: &Nsp) -> usize {
+        self.namespaces.get(nsp).map_or(0, |n| n.offline.len())
+    }
+
+    /// Asks to join `nsp` with an optional auth object (v5; v4 clients cannot send one). The
+    /// CONNECT goes out now if the Engine.IO connection is open, else when it opens.
+    pub fn connect(&mut self, nsp: impl Into<Nsp>, auth: Option<serde_json::Value>) {
+        let nsp = nsp.into();
+        if self.closed {
+            return;
+        }
+        let ns = self.namespaces.entry(nsp.clone()).or_insert_with(|| Namespace {
+            state: NsState::Idle,
+            auth: None,
+            sid: None,
+            pid: None,
+            offset: None,
+            offline: VecDeque::new(),
+            early: Vec::new(),
+            next_ack: 0,
+        });
+        ns.auth = auth;
+        if ns.state == NsState::Idle {
+            ns.state = NsState::Waiting;
+            if self.engine_open {
+                self.send_connect(&nsp);
+            }
+        }
+    }
+
+    fn send_connect(&mut self, nsp: &Nsp) {
+        let version = self.config.version;
+        let Some(ns) = self.namespaces.get_mut(nsp) else {
+            return;
+        };
+        ns.state = NsState::Connecting;
+        ns.early.clear();
+        if version == ProtocolVersion::V4 {
+            // v4: `/` is joined by the server on its own; others send `0/nsp,`.
+            if !nsp.is_main() {
+                let packet = self.encoder.connect::<()>(nsp, None);
+                if let Ok(p) = packet {
+                    queue(&mut self.transmits, &p);
+                }
+            }
+            return;
+        }
+        // socketio.md §7: pid and offset first, then the auth keys.
+        let mut payload = serde_json::Map::new();
+        if let (Some(pid), Some(offset)) = (&ns.pid, &ns.offset) {
+            payload.insert("pid".into(), pid.clone().into());
+            payload.insert("offset".into(), offset.clone().into());
+        }
+        if let Some(serde_json::Value::Object(auth)) = &ns.auth {
+            for (k, v) in auth {
+                payload.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        let packet = if payload.is_empty() && ns.auth.is_none() {
+            self.encoder.connect::<()>(nsp, None)
+        } else {
+            self.encoder.connect(nsp, Some(&payload))
+        };
+        if let Ok(p) = packet {
+            queue(&mut self.transmits, &p);
+        }
+    }
+
+    /// Handles the Engine.IO connection opening: the CONNECTs of every wanted namespace go out.
+    pub fn handle_engine_open(&mut self, now: Instant) {
+        self.advance(now);
+        if self.closed {
+            return;
+        }
+        self.engine_open = true;
+        self.reconnect_at = None;
+        self.attempts = 0;
+        self.decoder = Decoder::new(DecoderConfig::default().with_max_attachments(self.config.max_attachments));
+        let wanted: Vec<Nsp> = self
+            .namespaces
+            .iter()
+            .filter(|(_, n)| n.state != NsState::Idle)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for nsp in wanted {
+            self.send_connect(&nsp);
+        }
+    }
+
+    /// Handles the end (or a failed opening) of the Engine.IO connection: connected namespaces
+    /// report it, and a reconnection is planned when the policy allows.
+    pub fn handle_engine_closed(&mut self, now: Instant, reason: CloseReason) {
+        let now = self.advance(now);
+        self.engine_open = false;
+        self.transmits.clear();
+        for (nsp, ns) in &mut self.namespaces {
+            if matches!(ns.state, NsState::Connected | NsState::Connecting) {
+                if ns.state == NsState::Connected {
+                    self.events.push_back(ClientEvent::Disconnected {
+                        nsp: nsp.clone(),
+                        reason: ClientDisconnectReason::Transport(reason),
+                    });
+                }
+                ns.state = NsState::Waiting;
+            }
+        }
+        let wanted = self.namespaces.values().any(|n| n.state == NsState::Waiting);
+        if self.closed || !wanted || !self.config.reconnect.enabled {
+            return;
+        }
+        self.attempts += 1;
+        if self
+            .config
+            .reconnect
+            .max_attempts
+            .is_some_and(|max| self.attempts > max)
+        {
+            self.events.push_back(ClientEvent::ReconnectFailed);
+            return;
+        }
+        let random = self.next_random();
+        let delay = self.config.reconnect.delay(self.attempts, random);
+        self.reconnect_at = Some(now + delay);
+        self.events.push_back(ClientEvent::ReconnectScheduled {
+            attempt: self.attempts,
+            delay,
+        });
+    }
+
+    fn next_random(&mut self) -> f64 {
+        // SplitMix64 over the configured seed: deterministic jitter.
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Handles one message of the Engine.IO connection.
+    pub fn handle_message(&mut self, now: Instant, message: Message) {
+        self.advance(now);
+        if !self.engine_open {
+            return;
+        }
+        let decoded = match message {
+            Message::Text(t) => self.decoder.decode_text(t),
+            Message::Binary(b) => self.decoder.decode_binary(b),
+        };
+        match decoded {
+            Ok(Some(p)) => self.handle_packet(p),
+            Ok(None) => {}
+            Err(_) => self.fatal(),
+        }
+    }
+
+    /// The server broke the protocol: namespaces end with `parse error` (and will reconnect
+    /// once the Engine.IO connection is reported closed).
+    fn fatal(&mut self) {
+        self.events.push_back(ClientEvent::CloseEngine);
+        for (nsp, ns) in &mut self.namespaces {
+            if ns.state == NsState::Connected {
+                self.events.push_back(ClientEvent::Disconnected {
+                    nsp: nsp.clone(),
+                    reason: ClientDisconnectReason::ParseError,
+                });
+            }
+            if ns.state != NsState::Idle {
+                ns.state = NsState::Waiting;
+            }
+        }
+        // Nothing more is read from this Engine.IO connection; the adapter closes it.
+        self.engine_open = false;
+    }
+
+    fn handle_packet(&mut self, packet: Packet) {
+        let nsp = packet.nsp_owned();
+        let Some(ns) = self.namespaces.get_mut(&nsp) else {
+            return; // a namespace we never asked for: ignored
+        };
+        match packet.kind() {
+            PacketKind::Connect if ns.state == NsState::Connecting => {
+                let sid = match self.config.version {
+                    ProtocolVersion::V5 => {
+                        #[derive(serde::Deserialize)]
+                        struct Ack {
+                            sid: String,
+                            pid: Option<String>,
+                        }
+                        match packet.data_owned::<Ack>() {
+                            Some(Ok(ack)) => {
+                                let recovered = ack.pid.is_some() && ack.pid == ns.pid;
+                                if !recovered {
+                                    ns.offset = None;
+                                }
+                                ns.pid = ack.pid;
+                                (ack.sid, recovered)
+                            }
+                            // No sid: a v2 server, or garbage.
+                            _ => return self.fatal(),
+                        }
+                    }
+                    ProtocolVersion::V4 => (String::new(), false),
+                };
+                let ns = self.namespaces.get_mut(&nsp).expect("present");
+                ns.state = NsState::Connected;
+                ns.sid = Some(sid.0.clone());
+                let early = std::mem::take(&mut ns.early);
+                let offline = std::mem::take(&mut ns.offline);
+                self.events.push_back(ClientEvent::Connected {
+                    nsp: nsp.clone(),
+                    sid: sid.0,
+                    recovered: sid.1,
+                });
+                for p in early {
+                    self.events.push_back(ClientEvent::Event {
+                        nsp: nsp.clone(),
+                        packet: p,
+                    });
+                }
+                for p in offline {
+                    queue(&mut self.transmits, &p);
+                }
+            }
+            PacketKind::ConnectError if ns.state == NsState::Connecting => {
+                ns.state = NsState::Idle;
+                let data = match packet.data_owned::<serde_json::Value>() {
+                    Some(Ok(v)) => v,
+                    _ => serde_json::Value::Null,
+                };
+                self.events.push_back(ClientEvent::ConnectError { nsp, data });
+            }
+            PacketKind::Disconnect if ns.state == NsState::Connected => {
+                ns.state = NsState::Idle;
+                self.events.push_back(ClientEvent::Disconnected {
+                    nsp,
+                    reason: ClientDisconnectReason::ServerDisconnect,
+                });
+            }
+            PacketKind::Event | PacketKind::BinaryEvent => {
+                if packet.payload_json().is_none() {
+                    return;
+                }
+                if packet.validate().is_err() {
+                    return self.fatal();
+                }
+                if ns.pid.is_some() {
+                    // Recovery: the last argument, if a string, is the packet's offset.
+                    if let Ok(args) = packet.args_value() {
+                        if let Some(serde_json::Value::String(o)) = args.last() {
+                            ns.offset = Some(o.clone());
+                        }
+                    }
+                }
+                match ns.state {
+                    NsState::Connected => self.events.push_back(ClientEvent::Event { nsp, packet }),
+                    NsState::Connecting if ns.early.len() < self.config.max_offline_packets => {
+                        ns.early.push(packet);
+                    }
+                    _ => {}
+                }
+            }
+            PacketKind::Ack | PacketKind::BinaryAck => {
+                if packet.validate().is_err() {
+                    return self.fatal();
+                }
+                let Some(id) = packet.ack_id() else { return };
+                if let Some(key) = self.acks.remove(&(nsp.clone(), id)) {
+                    self.ack_deadlines.remove(&key);
+                    self.events.push_back(ClientEvent::Ack { nsp, id, packet });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Handles expired timers: ack timeouts and the reconnection delay.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.advance(now);
+        if self.reconnect_at.is_some_and(|t| t <= now) {
+            self.reconnect_at = None;
+            self.events.push_back(ClientEvent::Reconnect);
+        }
+        while let Some(entry) = self.ack_deadlines.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let (nsp, id) = entry.remove();
+            self.acks.remove(&(nsp.clone(), id));
+            self.events.push_back(ClientEvent::AckTimedOut { nsp, id });
+        }
+    }
+
+    /// When to call [`ClientConn::handle_timeout`] next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let ack = self.ack_deadlines.keys().next().map(|(t, _)| *t);
+        [ack, self.reconnect_at].into_iter().flatten().min()
+    }
+
+    /// The next message for the Engine.IO client, or `None`.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Message> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event, or `None`.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// Sends `packet` on `nsp` now when connected, or keeps it in the offline buffer.
+    fn send_or_buffer(&mut self, nsp: &Nsp, packet: Encoded) -> Result<(), ClientError> {
+        let limit = self.config.max_offline_packets;
+        let ns = self.namespaces.get_mut(nsp).ok_or(ClientError::NotConnected)?;
+        match ns.state {
+            NsState::Idle => Err(ClientError::NotConnected),
+            NsState::Connected if self.engine_open => {
+                queue(&mut self.transmits, &packet);
+                Ok(())
+            }
+            _ if ns.offline.len() >= limit => Err(ClientError::BufferFull),
+            _ => {
+                ns.offline.push_back(packet);
+                Ok(())
+            }
+        }
+    }
+
+    fn check(&self, nsp: &Nsp) -> Result<(), ClientError> {
+        if self.closed {
+            return Err(ClientError::Closed);
+        }
+        match self.namespaces.get(nsp) {
+            Some(ns) if ns.state != NsState::Idle => Ok(()),
+            _ => Err(ClientError::NotConnected),
+        }
+    }
+
+    /// Emits `event` on `nsp` (kept in the offline buffer while not connected). Reserved
+    /// event names are refused.
+    pub fn emit<T: ?Sized + Serialize>(&mut self, nsp: &Nsp, event: &str, args: &T) -> Result<(), ClientError> {
+        self.check(nsp)?;
+        let packet = self.encoder.event(nsp, event, args, None)?;
+        self.send_or_buffer(nsp, packet)
+    }
+
+    /// Emits `event` asking for an ack within `timeout`; returns the ack id. The answer comes
+    /// as [`ClientEvent::Ack`] or [`ClientEvent::AckTimedOut`].
+    pub fn emit_with_ack<T: ?Sized + Serialize>(
+        &mut self,
+        now: Instant,
+        nsp: &Nsp,
+        event: &str,
+        args: &T,
+        timeout: Duration,
+    ) -> Result<AckId, ClientError> {
+        let now = self.advance(now);
+        self.check(nsp)?;
+        if self.acks.len() >= self.config.max_pending_acks {
+            return Err(ClientError::TooManyPendingAcks);
+        }
+        let ns = self.namespaces.get_mut(nsp).ok_or(ClientError::NotConnected)?;
+        let id = AckId(ns.next_ack);
+        let packet = self.encoder.event(nsp, event, args, Some(id))?;
+        self.send_or_buffer(nsp, packet)?;
+        if let Some(ns) = self.namespaces.get_mut(nsp) {
+            ns.next_ack += 1;
+        }
+        let key = (now + timeout, self.ack_seq);
+        self.ack_seq += 1;
+        self.acks.insert((nsp.clone(), id), key);
+        self.ack_deadlines.insert(key, (nsp.clone(), id));
+        Ok(id)
+    }
+
+    /// Answers the server's ack request `id` on `nsp` (BINARY_ACK when `args` carry binary).
+    pub fn ack<T: ?Sized + Serialize>(&mut self, nsp: &Nsp, id: AckId, args: &T) -> Result<(), ClientError> {
+        if !self.is_connected(nsp) || !self.engine_open {
+            return Err(ClientError::NotConnected);
+        }
+        let packet = self.encoder.ack(nsp, id, args)?;
+        queue(&mut self.transmits, &packet);
+        Ok(())
+    }
+
+    /// Leaves `nsp`: DISCONNECT goes out if it was connected; no reconnection for it.
+    pub fn disconnect(&mut self, nsp: &Nsp) {
+        let Some(ns) = self.namespaces.get_mut(nsp) else {
+            return;
+        };
+        let was = ns.state;
+        ns.state = NsState::Idle;
+        ns.offline.clear();
+        if was == NsState::Connected || was == NsState::Connecting {
+            if self.engine_open {
+                let p = self.encoder.disconnect(nsp);
+                queue(&mut self.transmits, &p);
+            }
+        }
+        if was == NsState::Connected {
+            self.events.push_back(ClientEvent::Disconnected {
+                nsp: nsp.clone(),
+                reason: ClientDisconnectReason::ClientDisconnect,
+            });
+        }
+    }
+
+    /// Leaves every namespace and asks for the Engine.IO connection to close; no
+    /// reconnection follows.
+    pub fn close(&mut self) {
+        let nsps: Vec<Nsp> = self.namespaces.keys().cloned().collect();
+        for nsp in &nsps {
+            self.disconnect(nsp);
+        }
+        self.closed = true;
+        self.reconnect_at = None;
+        self.events.push_back(ClientEvent::CloseEngine);
+    }
+}
+
+fn queue(transmits: &mut VecDeque<Message>, packet: &Encoded) {
+    transmits.extend(packet.engineio_packets().filter_map(Message::from_packet));
+}

@@ -1,0 +1,233 @@
+//! Rooms: a pure two-way index (room -> members, member -> rooms) per namespace, used to plan
+//! broadcasts.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
+
+use bytestring::ByteString;
+use serde::{Deserialize, Serialize};
+
+/// A socket id: 20 characters of base64url in v5, derived from the Engine.IO sid in v4.
+/// Every socket is a member of the room named by its id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SocketId(ByteString);
+
+impl SocketId {
+    /// A socket id from its text.
+    pub fn new(id: impl Into<ByteString>) -> Self {
+        SocketId(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SocketId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A room name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Room(ByteString);
+
+impl Room {
+    /// The room's name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Room {
+    fn from(s: &str) -> Self {
+        Room(s.into())
+    }
+}
+
+impl From<String> for Room {
+    fn from(s: String) -> Self {
+        Room(s.into())
+    }
+}
+
+impl From<&SocketId> for Room {
+    fn from(id: &SocketId) -> Self {
+        Room(id.0.clone())
+    }
+}
+
+impl fmt::Display for Room {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A change of the index, as the JS in-memory adapter reports them (`create-room`,
+/// `delete-room`, `join-room`, `leave-room`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RoomEvent {
+    /// A room got its first member.
+    Created(Room),
+    /// A room lost its last member.
+    Deleted(Room),
+    /// A socket joined a room.
+    Joined(Room, SocketId),
+    /// A socket left a room.
+    Left(Room, SocketId),
+}
+
+/// The rooms of one namespace.
+///
+/// Iteration orders are sorted, so plans are deterministic.
+#[derive(Debug, Default, Clone)]
+pub struct Rooms {
+    rooms: BTreeMap<Room, BTreeSet<SocketId>>,
+    sockets: BTreeMap<SocketId, BTreeSet<Room>>,
+    events: VecDeque<RoomEvent>,
+    /// Whether to record [`RoomEvent`]s (off by default: nobody may be reading them).
+    record: bool,
+}
+
+impl Rooms {
+    /// An empty index.
+    pub fn new() -> Self {
+        Rooms::default()
+    }
+
+    /// Records [`RoomEvent`]s for [`Rooms::poll_event`] from now on.
+    pub fn record_events(&mut self, on: bool) {
+        self.record = on;
+        if !on {
+            self.events.clear();
+        }
+    }
+
+    /// Adds a socket (joining the room named by its id).
+    pub fn add_socket(&mut self, socket: &SocketId) {
+        self.join(socket, Room::from(socket));
+    }
+
+    /// Whether the socket is known.
+    pub fn contains_socket(&self, socket: &SocketId) -> bool {
+        self.sockets.contains_key(socket)
+    }
+
+    /// Joins `socket` to `room` (nothing happens if it is a member already).
+    pub fn join(&mut self, socket: &SocketId, room: Room) {
+        let members = self.rooms.entry(room.clone()).or_default();
+        let created = members.is_empty();
+        let inserted = members.insert(socket.clone());
+        if created {
+            self.push(RoomEvent::Created(room.clone()));
+        }
+        if inserted {
+            self.sockets
+                .entry(socket.clone())
+                .or_default()
+                .insert(room.clone());
+            self.push(RoomEvent::Joined(room, socket.clone()));
+        }
+    }
+
+    /// Removes `socket` from `room`.
+    pub fn leave(&mut self, socket: &SocketId, room: &Room) {
+        let Some(members) = self.rooms.get_mut(room) else {
+            return;
+        };
+        if !members.remove(socket) {
+            return;
+        }
+        let empty = members.is_empty();
+        if let Some(rooms) = self.sockets.get_mut(socket) {
+            rooms.remove(room);
+        }
+        self.push(RoomEvent::Left(room.clone(), socket.clone()));
+        if empty {
+            self.rooms.remove(room);
+            self.push(RoomEvent::Deleted(room.clone()));
+        }
+    }
+
+    /// Removes `socket` from every room (on disconnect) and forgets it; returns the rooms it
+    /// was in.
+    pub fn remove_socket(&mut self, socket: &SocketId) -> BTreeSet<Room> {
+        let rooms = self.sockets.get(socket).cloned().unwrap_or_default();
+        for room in &rooms {
+            self.leave(socket, room);
+        }
+        self.sockets.remove(socket);
+        rooms
+    }
+
+    /// The rooms `socket` is in.
+    pub fn rooms_of(&self, socket: &SocketId) -> impl Iterator<Item = &Room> {
+        self.sockets.get(socket).into_iter().flatten()
+    }
+
+    /// The members of `room`.
+    pub fn members(&self, room: &Room) -> impl Iterator<Item = &SocketId> {
+        self.rooms.get(room).into_iter().flatten()
+    }
+
+    /// Every socket.
+    pub fn sockets(&self) -> impl Iterator<Item = &SocketId> {
+        self.sockets.keys()
+    }
+
+    /// Every room with at least one member.
+    pub fn room_names(&self) -> impl Iterator<Item = &Room> {
+        self.rooms.keys()
+    }
+
+    /// The sockets a broadcast reaches: members of any of `rooms` (every socket when `rooms`
+    /// is empty), minus members of any of `except`; each once, sorted.
+    pub fn targets(&self, rooms: &[Room], except: &[Room]) -> Vec<SocketId> {
+        let excluded = |s: &SocketId| {
+            except
+                .iter()
+                .any(|r| self.rooms.get(r).is_some_and(|m| m.contains(s)))
+        };
+        if rooms.is_empty() {
+            return self.sockets.keys().filter(|s| !excluded(s)).cloned().collect();
+        }
+        let mut out = BTreeSet::new();
+        for room in rooms {
+            for s in self.members(room) {
+                if !excluded(s) {
+                    out.insert(s.clone());
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// Whether a socket in `socket_rooms` is reached by a broadcast to `rooms` except
+    /// `except` (used to replay stored packets on recovery).
+    pub fn matches<'a>(
+        socket_rooms: impl Iterator<Item = &'a Room> + Clone,
+        rooms: &[Room],
+        except: &[Room],
+    ) -> bool {
+        let mut sr = socket_rooms;
+        let included = rooms.is_empty() || sr.clone().any(|r| rooms.contains(r));
+        included && !sr.any(|r| except.contains(r))
+    }
+
+    /// The next recorded change, or `None`.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<RoomEvent> {
+        self.events.pop_front()
+    }
+
+    fn push(&mut self, e: RoomEvent) {
+        if self.record {
+            self.events.push_back(e);
+        }
+    }
+}

@@ -1,0 +1,700 @@
+//! One Engine.IO session seen by the Socket.IO server: namespace sockets, events, acks.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engineio_proto::{CloseReason, Message};
+use serde::Serialize;
+
+use super::{BroadcastAck, ConnId, Delivery, ServerConfig};
+use crate::rooms::SocketId;
+use crate::{
+    AckId, Decoder, DecoderConfig, EncodeError, Encoded, Encoder, EncoderConfig, Nsp, Packet,
+    PacketKind, ProtocolVersion,
+};
+
+/// A namespace CONNECT waiting for the application's decision: [`super::Server::accept`] or
+/// [`ServerConn::reject`] (after [`super::Server::resolve`] checked the namespace exists).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a CONNECT must be accepted or rejected"]
+pub struct ConnectRequest {
+    nsp: Nsp,
+    auth: serde_json::Value,
+    query: Option<String>,
+}
+
+impl ConnectRequest {
+    /// The namespace asked for.
+    pub fn nsp(&self) -> &Nsp {
+        &self.nsp
+    }
+
+    /// The auth payload (`{}` when the client sent none; v4 clients never send one).
+    pub fn auth(&self) -> &serde_json::Value {
+        &self.auth
+    }
+
+    /// v4 clients: the query string they put after the namespace (`/admin?token=abc`).
+    pub fn query(&self) -> Option<&str> {
+        self.query.as_deref()
+    }
+
+    /// The `pid` and `offset` a reconnecting client presents, when both are strings.
+    pub(super) fn recovery_claim(&self) -> Option<(&str, &str)> {
+        Some((
+            self.auth.get("pid")?.as_str()?,
+            self.auth.get("offset")?.as_str()?,
+        ))
+    }
+}
+
+/// Why a namespace socket ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The client sent DISCONNECT for the namespace.
+    ClientNamespaceDisconnect,
+    /// The application disconnected the socket.
+    ServerNamespaceDisconnect,
+    /// The client broke the protocol; the connection is closed.
+    ParseError,
+    /// The Engine.IO session ended.
+    Transport(CloseReason),
+}
+
+impl DisconnectReason {
+    /// The reason as the reference names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
+            DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
+            DisconnectReason::ParseError => "parse error",
+            DisconnectReason::Transport(r) => r.as_str(),
+        }
+    }
+
+    /// Whether the reference keeps the session for recovery after this reason.
+    pub(super) fn keeps_session(self) -> bool {
+        matches!(
+            self,
+            DisconnectReason::Transport(
+                CloseReason::TransportError
+                    | CloseReason::TransportClose
+                    | CloseReason::ForcedClose
+                    | CloseReason::PingTimeout
+                    | CloseReason::ServerShutdown
+            )
+        )
+    }
+}
+
+/// Why an ack will never come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AckFailure {
+    /// Its timeout passed.
+    Timeout,
+    /// The socket disconnected first.
+    Disconnected,
+}
+
+/// What a connection reports, pulled with [`ServerConn::poll_event`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ConnEvent {
+    /// A client asks to join a namespace: pass it to [`super::Server::resolve`].
+    Connect(ConnectRequest),
+    /// An event for a socket. When `packet.ack_id()` is set, answer with [`ServerConn::ack`].
+    Event {
+        /// The namespace.
+        nsp: Nsp,
+        /// The socket.
+        socket: SocketId,
+        /// The packet: event name, ack id, arguments (parsed on demand).
+        packet: Packet,
+    },
+    /// The client answered an ack request.
+    Ack {
+        /// The namespace.
+        nsp: Nsp,
+        /// The socket.
+        socket: SocketId,
+        /// The ack id.
+        id: AckId,
+        /// The packet carrying the answer's arguments.
+        packet: Packet,
+    },
+    /// An ack request that will not be answered.
+    AckFailed {
+        /// The namespace.
+        nsp: Nsp,
+        /// The socket.
+        socket: SocketId,
+        /// The ack id.
+        id: AckId,
+        /// Why.
+        reason: AckFailure,
+    },
+    /// A socket ended.
+    Disconnected {
+        /// The namespace.
+        nsp: Nsp,
+        /// The socket.
+        socket: SocketId,
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// The connection is over: close the Engine.IO session (if it is not closed already).
+    Closed(DisconnectReason),
+}
+
+/// News for [`super::Server::handle_update`], pulled with [`ServerConn::poll_server_update`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerUpdate {
+    /// A socket left its namespace.
+    Left {
+        /// The namespace.
+        nsp: Nsp,
+        /// The socket.
+        socket: SocketId,
+        /// Its recovery session id.
+        pid: Option<String>,
+        /// Why.
+        reason: DisconnectReason,
+    },
+}
+
+/// A message for the Engine.IO session, pulled with [`ServerConn::poll_transmit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The message (a packet text, or one of its attachments).
+    pub message: Message,
+    /// Whether the transport may compress it.
+    pub compress: bool,
+}
+
+/// Why an emit was refused; the connection is unchanged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmitError {
+    /// No socket of this connection is in the namespace.
+    #[error("not connected to the namespace")]
+    NotConnected,
+    /// The connection is closed.
+    #[error("the connection is closed")]
+    Closed,
+    /// Too many acks are pending ([`ServerConfig::max_pending_acks`]).
+    #[error("too many pending acks")]
+    TooManyPendingAcks,
+    /// The packet could not be encoded (reserved event name, too many attachments, ...).
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+}
+
+#[derive(Debug)]
+struct SocketState {
+    id: SocketId,
+    pid: Option<String>,
+}
+
+/// The Socket.IO side of one Engine.IO session on the server.
+///
+/// Feed it the session's messages ([`ServerConn::handle_message`]), its end
+/// ([`ServerConn::handle_engine_closed`]) and timeouts. After each input or command drain
+/// [`ServerConn::poll_transmit`] (hand each message to the Engine.IO session, in order), then
+/// [`ServerConn::poll_event`] and [`ServerConn::poll_server_update`], then read
+/// [`ServerConn::poll_timeout`].
+#[derive(Debug)]
+pub struct ServerConn {
+    id: ConnId,
+    version: ProtocolVersion,
+    config: Arc<ServerConfig>,
+    decoder: Decoder,
+    encoder: Encoder,
+    sockets: BTreeMap<Nsp, SocketState>,
+    /// CONNECTs handed to the application, not decided yet.
+    connecting: BTreeSet<Nsp>,
+    last_now: Instant,
+    connect_deadline: Option<Instant>,
+    /// Pending acks, by deadline, and the index to find them by (namespace, id).
+    ack_deadlines: BTreeMap<(Instant, u64), (Nsp, AckId)>,
+    acks: HashMap<(Nsp, AckId), (Instant, u64)>,
+    ack_seq: u64,
+    transmits: VecDeque<Outgoing>,
+    events: VecDeque<ConnEvent>,
+    updates: VecDeque<ServerUpdate>,
+    closed: bool,
+}
+
+impl ServerConn {
+    /// The Socket.IO side of a new Engine.IO session `id` (its sid), speaking `version`.
+    ///
+    /// v4 clients are joined to `/` without asking: a [`ConnEvent::Connect`] for `/` is ready
+    /// at once.
+    pub fn new(now: Instant, id: ConnId, version: ProtocolVersion, config: Arc<ServerConfig>) -> Self {
+        let mut conn = ServerConn {
+            id,
+            version,
+            decoder: Decoder::new(DecoderConfig::default().with_max_attachments(config.max_attachments)),
+            encoder: Encoder::new(EncoderConfig::default().with_max_attachments(config.max_attachments)),
+            sockets: BTreeMap::new(),
+            connecting: BTreeSet::new(),
+            last_now: now,
+            connect_deadline: Some(now + config.connect_timeout),
+            ack_deadlines: BTreeMap::new(),
+            acks: HashMap::new(),
+            ack_seq: 0,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            updates: VecDeque::new(),
+            closed: false,
+            config,
+        };
+        if version == ProtocolVersion::V4 {
+            conn.connecting.insert(Nsp::main());
+            conn.events.push_back(ConnEvent::Connect(ConnectRequest {
+                nsp: Nsp::main(),
+                auth: serde_json::Value::Object(Default::default()),
+                query: None,
+            }));
+        }
+        conn
+    }
+
+    /// The connection id.
+    pub fn id(&self) -> &ConnId {
+        &self.id
+    }
+
+    /// The protocol revision.
+    pub fn version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    /// The socket of this connection in `nsp`, if joined.
+    pub fn socket(&self, nsp: &Nsp) -> Option<&SocketId> {
+        self.sockets.get(nsp).map(|s| &s.id)
+    }
+
+    /// The namespaces joined.
+    pub fn namespaces(&self) -> impl Iterator<Item = (&Nsp, &SocketId)> {
+        self.sockets.iter().map(|(n, s)| (n, &s.id))
+    }
+
+    /// Whether the connection is over.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Acks waiting for the client.
+    pub fn pending_acks(&self) -> usize {
+        self.acks.len()
+    }
+
+    fn advance(&mut self, now: Instant) -> Instant {
+        if now > self.last_now {
+            self.last_now = now;
+        }
+        self.last_now
+    }
+
+    /// Handles one message of the Engine.IO session.
+    pub fn handle_message(&mut self, now: Instant, message: Message) {
+        let now = self.advance(now);
+        if self.closed {
+            return;
+        }
+        let decoded = match message {
+            Message::Text(t) => self.decoder.decode_text(t),
+            Message::Binary(b) => self.decoder.decode_binary(b),
+        };
+        match decoded {
+            Ok(Some(packet)) => self.handle_packet(now, packet),
+            Ok(None) => {}
+            // socketio.md §3.3: every decoder error closes the connection.
+            Err(_) => self.fatal(),
+        }
+    }
+
+    fn handle_packet(&mut self, now: Instant, packet: Packet) {
+        let nsp = packet.nsp_owned();
+        let joined = self.sockets.contains_key(&nsp);
+        match packet.kind() {
+            PacketKind::Connect => {
+                if joined || self.connecting.contains(&nsp) {
+                    // v4 clients may send `0` for `/`, which they were joined to already.
+                    if self.version == ProtocolVersion::V4 && nsp.is_main() {
+                        return;
+                    }
+                    // socketio.md §4.2: a second CONNECT closes the connection.
+                    return self.fatal();
+                }
+                let auth = match packet.data_owned::<serde_json::Value>() {
+                    Some(Ok(v)) => v,
+                    Some(Err(_)) => return self.fatal(),
+                    None => serde_json::Value::Object(Default::default()),
+                };
+                self.connecting.insert(nsp.clone());
+                self.events.push_back(ConnEvent::Connect(ConnectRequest {
+                    nsp,
+                    auth,
+                    query: packet.query().map(str::to_owned),
+                }));
+            }
+            // socketio.md §4.2: anything but CONNECT for a namespace not joined closes (v4:
+            // 2.x servers ignored it).
+            _ if !joined => {
+                if self.version == ProtocolVersion::V5 {
+                    self.fatal();
+                }
+            }
+            PacketKind::Disconnect => {
+                self.remove_socket(&nsp, DisconnectReason::ClientNamespaceDisconnect);
+            }
+            PacketKind::Event | PacketKind::BinaryEvent => {
+                if packet.payload_json().is_none() {
+                    return; // `42`: accepted by the decoder, ignored (socketio.md §3.4)
+                }
+                // Arguments are parsed lazily; a syntax error must still be fatal.
+                if packet.validate().is_err() {
+                    return self.fatal();
+                }
+                let socket = self.sockets[&nsp].id.clone();
+                self.events.push_back(ConnEvent::Event {
+                    nsp,
+                    socket,
+                    packet,
+                });
+            }
+            PacketKind::Ack | PacketKind::BinaryAck => {
+                if packet.validate().is_err() {
+                    return self.fatal();
+                }
+                let Some(id) = packet.ack_id() else { return };
+                // Unknown ids are ignored (socketio.md §4.2).
+                if let Some(key) = self.acks.remove(&(nsp.clone(), id)) {
+                    self.ack_deadlines.remove(&key);
+                    let socket = self.sockets[&nsp].id.clone();
+                    self.events.push_back(ConnEvent::Ack {
+                        nsp,
+                        socket,
+                        id,
+                        packet,
+                    });
+                }
+            }
+            // A CONNECT_ERROR from a client closes the connection.
+            PacketKind::ConnectError => self.fatal(),
+        }
+        let _ = now;
+    }
+
+    /// A protocol violation: every socket ends with `parse error` and the connection closes.
+    fn fatal(&mut self) {
+        self.close_all(DisconnectReason::ParseError);
+    }
+
+    fn close_all(&mut self, reason: DisconnectReason) {
+        if self.closed {
+            return;
+        }
+        let nsps: Vec<Nsp> = self.sockets.keys().cloned().collect();
+        for nsp in nsps {
+            self.remove_socket(&nsp, reason);
+        }
+        self.connecting.clear();
+        self.closed = true;
+        self.connect_deadline = None;
+        self.events.push_back(ConnEvent::Closed(reason));
+    }
+
+    fn remove_socket(&mut self, nsp: &Nsp, reason: DisconnectReason) {
+        let Some(state) = self.sockets.remove(nsp) else {
+            return;
+        };
+        // Its pending acks fail now.
+        let failed: Vec<AckId> = self
+            .acks
+            .keys()
+            .filter(|(n, _)| n == nsp)
+            .map(|(_, id)| *id)
+            .collect();
+        for id in failed {
+            if let Some(key) = self.acks.remove(&(nsp.clone(), id)) {
+                self.ack_deadlines.remove(&key);
+            }
+            self.events.push_back(ConnEvent::AckFailed {
+                nsp: nsp.clone(),
+                socket: state.id.clone(),
+                id,
+                reason: AckFailure::Disconnected,
+            });
+        }
+        self.events.push_back(ConnEvent::Disconnected {
+            nsp: nsp.clone(),
+            socket: state.id.clone(),
+            reason,
+        });
+        self.updates.push_back(ServerUpdate::Left {
+            nsp: nsp.clone(),
+            socket: state.id,
+            pid: state.pid,
+            reason,
+        });
+    }
+
+    /// Handles the end of the Engine.IO session: every socket disconnects with its reason.
+    pub fn handle_engine_closed(&mut self, now: Instant, reason: CloseReason) {
+        self.advance(now);
+        self.close_all(DisconnectReason::Transport(reason));
+    }
+
+    /// Handles expired timers (ack timeouts, the connect timeout).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.advance(now);
+        if self.closed {
+            return;
+        }
+        if self.connect_deadline.is_some_and(|d| d <= now) {
+            // socketio.md §4.2: no namespace joined in time.
+            self.connect_deadline = None;
+            if self.sockets.is_empty() {
+                self.transmits.clear();
+                return self.close_all(DisconnectReason::Transport(CloseReason::ForcedClose));
+            }
+        }
+        while let Some(entry) = self.ack_deadlines.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let (nsp, id) = entry.remove();
+            self.acks.remove(&(nsp.clone(), id));
+            if let Some(socket) = self.sockets.get(&nsp).map(|s| s.id.clone()) {
+                self.events.push_back(ConnEvent::AckFailed {
+                    nsp,
+                    socket,
+                    id,
+                    reason: AckFailure::Timeout,
+                });
+            }
+        }
+    }
+
+    /// When to call [`ServerConn::handle_timeout`] next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let ack = self.ack_deadlines.keys().next().map(|(t, _)| *t);
+        [ack, self.connect_deadline].into_iter().flatten().min()
+    }
+
+    /// The next message for the Engine.IO session, or `None`.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Outgoing> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event, or `None`.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<ConnEvent> {
+        self.events.pop_front()
+    }
+
+    /// The next update for [`super::Server::handle_update`], or `None`.
+    #[must_use]
+    pub fn poll_server_update(&mut self) -> Option<ServerUpdate> {
+        self.updates.pop_front()
+    }
+
+    fn queue(&mut self, packet: &Encoded, compress: bool) {
+        for message in packet.engineio_packets().filter_map(Message::from_packet) {
+            self.transmits.push_back(Outgoing { message, compress });
+        }
+    }
+
+    /// Called by [`super::Server::accept`]: replays what the socket missed, then replies.
+    pub(super) fn accepted(
+        &mut self,
+        now: Instant,
+        req: ConnectRequest,
+        socket: SocketId,
+        pid: Option<String>,
+        replay: Vec<Encoded>,
+    ) {
+        let now = self.advance(now);
+        let _ = now;
+        if self.closed || !self.connecting.remove(&req.nsp) {
+            return;
+        }
+        self.connect_deadline = None;
+        for packet in &replay {
+            self.queue(packet, false);
+        }
+        let reply = match self.version {
+            // v4: `0` / `0/admin,` without payload.
+            ProtocolVersion::V4 => self.encoder.connect::<()>(&req.nsp, None),
+            ProtocolVersion::V5 => {
+                #[derive(Serialize)]
+                struct Ack<'a> {
+                    sid: &'a str,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    pid: Option<&'a str>,
+                }
+                self.encoder.connect(
+                    &req.nsp,
+                    Some(&Ack {
+                        sid: socket.as_str(),
+                        pid: pid.as_deref(),
+                    }),
+                )
+            }
+        };
+        if let Ok(reply) = reply {
+            self.queue(&reply, false);
+        }
+        self.sockets.insert(req.nsp, SocketState { id: socket, pid });
+    }
+
+    /// Refuses a CONNECT: CONNECT_ERROR with `message` and optional `data` (v5:
+    /// `{"message":…,"data":…}`; v4: `data`, or `message` when there is none, as the current
+    /// reference answers EIO3 clients). The Engine.IO session stays open.
+    pub fn reject(&mut self, req: ConnectRequest, message: &str, data: Option<serde_json::Value>) {
+        if !self.connecting.remove(&req.nsp) || self.closed {
+            return;
+        }
+        let payload = match (self.version, data) {
+            (ProtocolVersion::V4, Some(data)) => data,
+            (ProtocolVersion::V4, None) => serde_json::Value::String(message.to_owned()),
+            (ProtocolVersion::V5, data) => {
+                let mut obj = serde_json::Map::new();
+                obj.insert("message".into(), message.into());
+                if let Some(data) = data {
+                    obj.insert("data".into(), data);
+                }
+                serde_json::Value::Object(obj)
+            }
+        };
+        if let Ok(packet) = self.encoder.connect_error(&req.nsp, &payload) {
+            self.queue(&packet, false);
+        }
+    }
+
+    /// `{"message":"Invalid namespace"}`, an object even for v4 clients (as the current
+    /// reference answers).
+    pub(super) fn reject_invalid_namespace(&mut self, req: ConnectRequest) {
+        if !self.connecting.remove(&req.nsp) || self.closed {
+            return;
+        }
+        let payload = serde_json::json!({"message": "Invalid namespace"});
+        if let Ok(packet) = self.encoder.connect_error(&req.nsp, &payload) {
+            self.queue(&packet, false);
+        }
+    }
+
+    fn check_nsp(&self, nsp: &Nsp) -> Result<(), EmitError> {
+        if self.closed {
+            Err(EmitError::Closed)
+        } else if !self.sockets.contains_key(nsp) {
+            Err(EmitError::NotConnected)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Emits `event` with `args` to this connection's socket in `nsp` (arguments read as in
+    /// [`Encoder::event`]). Reserved event names are refused.
+    pub fn emit<T: ?Sized + Serialize>(&mut self, nsp: &Nsp, event: &str, args: &T) -> Result<(), EmitError> {
+        self.check_nsp(nsp)?;
+        let packet = self.encoder.event(nsp, event, args, None)?;
+        self.queue(&packet, false);
+        Ok(())
+    }
+
+    /// Emits `event` asking for an ack `id` (from [`super::Server::next_ack_id`]) within
+    /// `timeout`; the answer arrives as [`ConnEvent::Ack`], or [`ConnEvent::AckFailed`].
+    pub fn emit_with_ack<T: ?Sized + Serialize>(
+        &mut self,
+        now: Instant,
+        nsp: &Nsp,
+        event: &str,
+        args: &T,
+        id: AckId,
+        timeout: Duration,
+    ) -> Result<(), EmitError> {
+        let now = self.advance(now);
+        self.check_nsp(nsp)?;
+        if self.acks.len() >= self.config.max_pending_acks {
+            return Err(EmitError::TooManyPendingAcks);
+        }
+        let packet = self.encoder.event(nsp, event, args, Some(id))?;
+        self.queue(&packet, false);
+        self.register_ack(now, nsp, id, timeout);
+        Ok(())
+    }
+
+    fn register_ack(&mut self, now: Instant, nsp: &Nsp, id: AckId, timeout: Duration) {
+        let key = (now + timeout, self.ack_seq);
+        self.ack_seq += 1;
+        if let Some(old) = self.acks.insert((nsp.clone(), id), key) {
+            self.ack_deadlines.remove(&old);
+        }
+        self.ack_deadlines.insert(key, (nsp.clone(), id));
+    }
+
+    /// Sends a packet encoded elsewhere (once for many connections) to the socket in `nsp`.
+    pub fn emit_encoded(&mut self, nsp: &Nsp, packet: &Encoded) -> Result<(), EmitError> {
+        self.check_nsp(nsp)?;
+        self.queue(packet, false);
+        Ok(())
+    }
+
+    /// Hands this connection its part of a broadcast ([`super::Server::plan`]). `writable`
+    /// says whether the Engine.IO session can take it now; a volatile broadcast is dropped
+    /// when it cannot. Returns whether it was queued.
+    pub fn deliver(&mut self, now: Instant, delivery: &Delivery, writable: bool) -> bool {
+        let now = self.advance(now);
+        if self.check_nsp(&delivery.nsp).is_err() || (delivery.flags.volatile && !writable) {
+            return false;
+        }
+        if let Some(BroadcastAck { id, timeout_ms }) = delivery.ack {
+            if self.acks.len() >= self.config.max_pending_acks {
+                return false;
+            }
+            self.register_ack(now, &delivery.nsp, id, Duration::from_millis(timeout_ms));
+        }
+        self.queue(&delivery.packet, delivery.flags.compress);
+        true
+    }
+
+    /// Answers the client's ack request `id` in `nsp` (BINARY_ACK when `args` carry binary).
+    pub fn ack<T: ?Sized + Serialize>(&mut self, nsp: &Nsp, id: AckId, args: &T) -> Result<(), EmitError> {
+        self.check_nsp(nsp)?;
+        let packet = self.encoder.ack(nsp, id, args)?;
+        self.queue(&packet, false);
+        Ok(())
+    }
+
+    /// Disconnects the socket in `nsp`: DISCONNECT goes out; the Engine.IO session stays.
+    pub fn disconnect(&mut self, nsp: &Nsp) -> Result<(), EmitError> {
+        self.check_nsp(nsp)?;
+        let packet = self.encoder.disconnect(nsp);
+        self.queue(&packet, false);
+        self.remove_socket(nsp, DisconnectReason::ServerNamespaceDisconnect);
+        Ok(())
+    }
+
+    /// Disconnects every socket (DISCONNECT for each namespace) and ends the connection:
+    /// [`ConnEvent::Closed`] follows, for the adapter to close the Engine.IO session after
+    /// sending what is queued.
+    pub fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        let nsps: Vec<Nsp> = self.sockets.keys().cloned().collect();
+        for nsp in &nsps {
+            let packet = self.encoder.disconnect(nsp);
+            self.queue(&packet, false);
+        }
+        self.close_all(DisconnectReason::ServerNamespaceDisconnect);
+    }
+}
