@@ -45,7 +45,8 @@ impl ReconnectPolicy {
     /// `initial_delay`, moved by up to `randomization` of itself, capped at `max_delay` (the
     /// reference's `Backoff`).
     pub fn delay(&self, attempt: u32, random: f64) -> Duration {
-        let base = self.initial_delay.as_secs_f64() * 2f64.powi(attempt.saturating_sub(1).min(62) as i32);
+        let base =
+            self.initial_delay.as_secs_f64() * 2f64.powi(attempt.saturating_sub(1).min(62) as i32);
         let deviation = (random * self.randomization * base).max(0.0);
         // The reference picks the direction from another digit of the same random number.
         let ms = if ((random * 10.0) as u32) & 1 == 0 {
@@ -227,6 +228,8 @@ pub struct ClientConn {
     decoder: Decoder,
     encoder: Encoder,
     engine_open: bool,
+    /// v4 socket ids are derived from it.
+    engine_sid: String,
     namespaces: BTreeMap<Nsp, Namespace>,
     ack_deadlines: BTreeMap<(Instant, u64), (Nsp, AckId)>,
     acks: HashMap<(Nsp, AckId), (Instant, u64)>,
@@ -245,11 +248,16 @@ impl ClientConn {
     /// connection and report it with [`ClientConn::handle_engine_open`].
     pub fn new(now: Instant, config: ClientConfig) -> Self {
         ClientConn {
-            decoder: Decoder::new(DecoderConfig::default().with_max_attachments(config.max_attachments)),
-            encoder: Encoder::new(EncoderConfig::default().with_max_attachments(config.max_attachments)),
+            decoder: Decoder::new(
+                DecoderConfig::default().with_max_attachments(config.max_attachments),
+            ),
+            encoder: Encoder::new(
+                EncoderConfig::default().with_max_attachments(config.max_attachments),
+            ),
             rng: config.seed,
             config,
             engine_open: false,
+            engine_sid: String::new(),
             namespaces: BTreeMap::new(),
             ack_deadlines: BTreeMap::new(),
             acks: HashMap::new(),
@@ -294,16 +302,19 @@ impl ClientConn {
         if self.closed {
             return;
         }
-        let ns = self.namespaces.entry(nsp.clone()).or_insert_with(|| Namespace {
-            state: NsState::Idle,
-            auth: None,
-            sid: None,
-            pid: None,
-            offset: None,
-            offline: VecDeque::new(),
-            early: Vec::new(),
-            next_ack: 0,
-        });
+        let ns = self
+            .namespaces
+            .entry(nsp.clone())
+            .or_insert_with(|| Namespace {
+                state: NsState::Idle,
+                auth: None,
+                sid: None,
+                pid: None,
+                offset: None,
+                offline: VecDeque::new(),
+                early: Vec::new(),
+                next_ack: 0,
+            });
         ns.auth = auth;
         if ns.state == NsState::Idle {
             ns.state = NsState::Waiting;
@@ -351,16 +362,20 @@ impl ClientConn {
         }
     }
 
-    /// Handles the Engine.IO connection opening: the CONNECTs of every wanted namespace go out.
-    pub fn handle_engine_open(&mut self, now: Instant) {
+    /// Handles the Engine.IO connection opening (its session id is `engine_sid`): the
+    /// CONNECTs of every wanted namespace go out.
+    pub fn handle_engine_open(&mut self, now: Instant, engine_sid: &str) {
         self.advance(now);
         if self.closed {
             return;
         }
+        self.engine_sid = engine_sid.to_owned();
         self.engine_open = true;
         self.reconnect_at = None;
         self.attempts = 0;
-        self.decoder = Decoder::new(DecoderConfig::default().with_max_attachments(self.config.max_attachments));
+        self.decoder = Decoder::new(
+            DecoderConfig::default().with_max_attachments(self.config.max_attachments),
+        );
         let wanted: Vec<Nsp> = self
             .namespaces
             .iter()
@@ -389,7 +404,10 @@ impl ClientConn {
                 ns.state = NsState::Waiting;
             }
         }
-        let wanted = self.namespaces.values().any(|n| n.state == NsState::Waiting);
+        let wanted = self
+            .namespaces
+            .values()
+            .any(|n| n.state == NsState::Waiting);
         if self.closed || !wanted || !self.config.reconnect.enabled {
             return;
         }
@@ -485,7 +503,9 @@ impl ClientConn {
                             _ => return self.fatal(),
                         }
                     }
-                    ProtocolVersion::V4 => (String::new(), false),
+                    // socketio.md §8: v4 ids are derived, the Engine.IO sid for `/`.
+                    ProtocolVersion::V4 if nsp.is_main() => (self.engine_sid.clone(), false),
+                    ProtocolVersion::V4 => (format!("{}#{}", nsp.as_str(), self.engine_sid), false),
                 };
                 let ns = self.namespaces.get_mut(&nsp).expect("present");
                 ns.state = NsState::Connected;
@@ -513,7 +533,8 @@ impl ClientConn {
                     Some(Ok(v)) => v,
                     _ => serde_json::Value::Null,
                 };
-                self.events.push_back(ClientEvent::ConnectError { nsp, data });
+                self.events
+                    .push_back(ClientEvent::ConnectError { nsp, data });
             }
             PacketKind::Disconnect if ns.state == NsState::Connected => {
                 ns.state = NsState::Idle;
@@ -597,7 +618,10 @@ impl ClientConn {
     /// Sends `packet` on `nsp` now when connected, or keeps it in the offline buffer.
     fn send_or_buffer(&mut self, nsp: &Nsp, packet: Encoded) -> Result<(), ClientError> {
         let limit = self.config.max_offline_packets;
-        let ns = self.namespaces.get_mut(nsp).ok_or(ClientError::NotConnected)?;
+        let ns = self
+            .namespaces
+            .get_mut(nsp)
+            .ok_or(ClientError::NotConnected)?;
         match ns.state {
             NsState::Idle => Err(ClientError::NotConnected),
             NsState::Connected if self.engine_open => {
@@ -624,7 +648,12 @@ impl ClientConn {
 
     /// Emits `event` on `nsp` (kept in the offline buffer while not connected). Reserved
     /// event names are refused.
-    pub fn emit<T: ?Sized + Serialize>(&mut self, nsp: &Nsp, event: &str, args: &T) -> Result<(), ClientError> {
+    pub fn emit<T: ?Sized + Serialize>(
+        &mut self,
+        nsp: &Nsp,
+        event: &str,
+        args: &T,
+    ) -> Result<(), ClientError> {
         self.check(nsp)?;
         let packet = self.encoder.event(nsp, event, args, None)?;
         self.send_or_buffer(nsp, packet)
@@ -645,7 +674,10 @@ impl ClientConn {
         if self.acks.len() >= self.config.max_pending_acks {
             return Err(ClientError::TooManyPendingAcks);
         }
-        let ns = self.namespaces.get_mut(nsp).ok_or(ClientError::NotConnected)?;
+        let ns = self
+            .namespaces
+            .get_mut(nsp)
+            .ok_or(ClientError::NotConnected)?;
         let id = AckId(ns.next_ack);
         let packet = self.encoder.event(nsp, event, args, Some(id))?;
         self.send_or_buffer(nsp, packet)?;
@@ -660,7 +692,12 @@ impl ClientConn {
     }
 
     /// Answers the server's ack request `id` on `nsp` (BINARY_ACK when `args` carry binary).
-    pub fn ack<T: ?Sized + Serialize>(&mut self, nsp: &Nsp, id: AckId, args: &T) -> Result<(), ClientError> {
+    pub fn ack<T: ?Sized + Serialize>(
+        &mut self,
+        nsp: &Nsp,
+        id: AckId,
+        args: &T,
+    ) -> Result<(), ClientError> {
         if !self.is_connected(nsp) || !self.engine_open {
             return Err(ClientError::NotConnected);
         }

@@ -48,6 +48,8 @@ mod packet;
 pub mod rooms;
 pub mod server;
 mod shape;
+#[cfg(feature = "sim")]
+pub mod sim;
 
 pub use binary::Binary;
 pub use decode::{ArgsError, Decoder, DecoderConfig, Packet, RawArgs};

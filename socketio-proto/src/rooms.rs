@@ -194,7 +194,12 @@ impl Rooms {
                 .any(|r| self.rooms.get(r).is_some_and(|m| m.contains(s)))
         };
         if rooms.is_empty() {
-            return self.sockets.keys().filter(|s| !excluded(s)).cloned().collect();
+            return self
+                .sockets
+                .keys()
+                .filter(|s| !excluded(s))
+                .cloned()
+                .collect();
         }
         let mut out = BTreeSet::new();
         for room in rooms {

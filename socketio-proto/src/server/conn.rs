@@ -11,7 +11,7 @@ use super::{BroadcastAck, ConnId, Delivery, ServerConfig};
 use crate::rooms::SocketId;
 use crate::{
     AckId, Decoder, DecoderConfig, EncodeError, Encoded, Encoder, EncoderConfig, Nsp, Packet,
-    PacketKind, ProtocolVersion,
+    PacketKind, ProtocolVersion, RawArgs,
 };
 
 /// A namespace CONNECT waiting for the application's decision: [`super::Server::accept`] or
@@ -233,12 +233,21 @@ impl ServerConn {
     ///
     /// v4 clients are joined to `/` without asking: a [`ConnEvent::Connect`] for `/` is ready
     /// at once.
-    pub fn new(now: Instant, id: ConnId, version: ProtocolVersion, config: Arc<ServerConfig>) -> Self {
+    pub fn new(
+        now: Instant,
+        id: ConnId,
+        version: ProtocolVersion,
+        config: Arc<ServerConfig>,
+    ) -> Self {
         let mut conn = ServerConn {
             id,
             version,
-            decoder: Decoder::new(DecoderConfig::default().with_max_attachments(config.max_attachments)),
-            encoder: Encoder::new(EncoderConfig::default().with_max_attachments(config.max_attachments)),
+            decoder: Decoder::new(
+                DecoderConfig::default().with_max_attachments(config.max_attachments),
+            ),
+            encoder: Encoder::new(
+                EncoderConfig::default().with_max_attachments(config.max_attachments),
+            ),
             sockets: BTreeMap::new(),
             connecting: BTreeSet::new(),
             last_now: now,
@@ -552,7 +561,8 @@ impl ServerConn {
         if let Ok(reply) = reply {
             self.queue(&reply, false);
         }
-        self.sockets.insert(req.nsp, SocketState { id: socket, pid });
+        self.sockets
+            .insert(req.nsp, SocketState { id: socket, pid });
     }
 
     /// Refuses a CONNECT: CONNECT_ERROR with `message` and optional `data` (v5:
@@ -603,7 +613,12 @@ impl ServerConn {
 
     /// Emits `event` with `args` to this connection's socket in `nsp` (arguments read as in
     /// [`Encoder::event`]). Reserved event names are refused.
-    pub fn emit<T: ?Sized + Serialize>(&mut self, nsp: &Nsp, event: &str, args: &T) -> Result<(), EmitError> {
+    pub fn emit<T: ?Sized + Serialize>(
+        &mut self,
+        nsp: &Nsp,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
         self.check_nsp(nsp)?;
         let packet = self.encoder.event(nsp, event, args, None)?;
         self.queue(&packet, false);
@@ -667,9 +682,22 @@ impl ServerConn {
     }
 
     /// Answers the client's ack request `id` in `nsp` (BINARY_ACK when `args` carry binary).
-    pub fn ack<T: ?Sized + Serialize>(&mut self, nsp: &Nsp, id: AckId, args: &T) -> Result<(), EmitError> {
+    pub fn ack<T: ?Sized + Serialize>(
+        &mut self,
+        nsp: &Nsp,
+        id: AckId,
+        args: &T,
+    ) -> Result<(), EmitError> {
         self.check_nsp(nsp)?;
         let packet = self.encoder.ack(nsp, id, args)?;
+        self.queue(&packet, false);
+        Ok(())
+    }
+
+    /// Answers ack request `id` with arguments passed on unparsed.
+    pub fn ack_raw(&mut self, nsp: &Nsp, id: AckId, args: &RawArgs) -> Result<(), EmitError> {
+        self.check_nsp(nsp)?;
+        let packet = self.encoder.ack_raw(nsp, id, args);
         self.queue(&packet, false);
         Ok(())
     }

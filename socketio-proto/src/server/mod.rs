@@ -47,6 +47,12 @@ impl ConnId {
     }
 }
 
+impl std::borrow::Borrow<str> for ConnId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -360,7 +366,11 @@ impl Server {
     /// Checks a CONNECT against the namespaces: an unknown one is refused on the spot
     /// (CONNECT_ERROR `{"message":"Invalid namespace"}`) and `None` returned; otherwise the
     /// request comes back for the application (middlewares) to accept or reject.
-    pub fn resolve(&mut self, conn: &mut ServerConn, req: ConnectRequest) -> Option<ConnectRequest> {
+    pub fn resolve(
+        &mut self,
+        conn: &mut ServerConn,
+        req: ConnectRequest,
+    ) -> Option<ConnectRequest> {
         if self.has_namespace(req.nsp().as_str()) {
             Some(req)
         } else {
@@ -489,7 +499,14 @@ impl Server {
             let offset = store.next_offset();
             if let Some(with) = packet.with_last_arg(&offset) {
                 packet = with;
-                store.push(now, &nsp, offset, &broadcast.rooms, &broadcast.except, &packet);
+                store.push(
+                    now,
+                    &nsp,
+                    offset,
+                    &broadcast.rooms,
+                    &broadcast.except,
+                    &packet,
+                );
             }
         }
         let targets = self.sockets(&nsp, &broadcast.rooms, &broadcast.except);

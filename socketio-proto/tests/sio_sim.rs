@@ -1,0 +1,735 @@
+//! Socket.IO simulation scenarios: our Socket.IO client and server over our Engine.IO client
+//! and server, on a virtual clock with seeded faults. Each name states the rule checked.
+
+use std::time::{Duration, Instant};
+
+use engineio_proto::client::ClientConfig as EioClientConfig;
+use engineio_proto::http::TransportKind;
+use engineio_proto::server::ServerConfig as EioServerConfig;
+use engineio_proto::sim::NetConfig;
+use socketio_proto::client::{ClientConfig, ClientDisconnectReason, ClientEvent};
+use socketio_proto::server::{
+    AckFailure, Broadcast, ConnEvent, DisconnectReason, RecoveryConfig, ServerConfig,
+};
+use socketio_proto::sim::SioSim;
+use socketio_proto::{AckId, Binary, Encoder, Nsp, ProtocolVersion};
+
+#[allow(clippy::disallowed_methods)]
+fn start() -> Instant {
+    Instant::now()
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn eio_server() -> EioServerConfig {
+    let mut c = EioServerConfig::default();
+    c.ping_interval = ms(300);
+    c.ping_timeout = ms(200);
+    c.allow_eio3 = true;
+    c.path = "/socket.io/".into();
+    c
+}
+
+fn eio_client(version: ProtocolVersion, transport: TransportKind) -> EioClientConfig {
+    let mut c = EioClientConfig::default();
+    c.path = "/socket.io/".into();
+    c.version = match version {
+        ProtocolVersion::V5 => engineio_proto::ProtocolVersion::V4,
+        ProtocolVersion::V4 => engineio_proto::ProtocolVersion::V3,
+    };
+    c.transport = transport;
+    c
+}
+
+fn client(version: ProtocolVersion) -> ClientConfig {
+    let mut c = ClientConfig::default();
+    c.version = version;
+    c
+}
+
+fn sim(config: ServerConfig) -> SioSim {
+    SioSim::new(start(), eio_server(), config, NetConfig::default(), 3)
+}
+
+const BOTH: [ProtocolVersion; 2] = [ProtocolVersion::V5, ProtocolVersion::V4];
+
+fn connected(s: &SioSim, c: usize) -> Vec<(String, String, bool)> {
+    s.client_events(c)
+        .iter()
+        .filter_map(|(_, e)| match e {
+            ClientEvent::Connected {
+                nsp,
+                sid,
+                recovered,
+            } => Some((nsp.as_str().to_owned(), sid.clone(), *recovered)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Event names and arguments a client received on `nsp`, as JSON text.
+fn client_received(s: &SioSim, c: usize, nsp: &str) -> Vec<String> {
+    s.client_events(c)
+        .iter()
+        .filter_map(|(_, e)| match e {
+            ClientEvent::Event { nsp: n, packet } if n.as_str() == nsp => {
+                Some(serde_json::to_string(&packet.args_value().unwrap()).unwrap())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn server_received(s: &SioSim) -> Vec<(String, String)> {
+    s.server_events()
+        .iter()
+        .filter_map(|(_, _, e)| match e {
+            ConnEvent::Event { nsp, packet, .. } => Some((
+                nsp.as_str().to_owned(),
+                format!(
+                    "{}{}",
+                    packet.event_name().unwrap(),
+                    serde_json::to_string(&packet.args_value().unwrap()).unwrap()
+                ),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn multiplexed_namespaces_get_their_own_socket_ids() {
+    for v in BOTH {
+        let mut s = sim(ServerConfig::default());
+        let c = s.add_client(
+            client(v),
+            eio_client(v, TransportKind::Polling),
+            &["/", "/admin"],
+        );
+        s.run_for(ms(100));
+        let got = connected(&s, c);
+        assert_eq!(got.len(), 2, "{v:?} {got:?}");
+        assert_ne!(got[0].1, got[1].1);
+        let eio_sid = s
+            .eio
+            .sid_of(s.eio_index(c).unwrap())
+            .unwrap()
+            .as_str()
+            .to_owned();
+        match v {
+            // v5: fresh ids, never the Engine.IO sid (pitfall 18).
+            ProtocolVersion::V5 => assert!(got
+                .iter()
+                .all(|(_, sid, _)| sid.len() == 20 && *sid != eio_sid)),
+            // v4: derived on both sides.
+            ProtocolVersion::V4 => {
+                let sids: Vec<&str> = got.iter().map(|(_, sid, _)| sid.as_str()).collect();
+                assert!(sids.contains(&eio_sid.as_str()));
+                assert!(sids.contains(&format!("/admin#{eio_sid}").as_str()));
+            }
+        }
+        // Events on each namespace reach their own socket.
+        for nsp in ["/", "/admin"] {
+            let n = Nsp::from(nsp);
+            s.with_client(c, |cl, _| cl.emit(&n, "ping", &(nsp,)).unwrap());
+        }
+        s.run_for(ms(50));
+        assert_eq!(
+            server_received(&s),
+            [
+                ("/".to_owned(), r#"ping["/"]"#.to_owned()),
+                ("/admin".to_owned(), r#"ping["/admin"]"#.to_owned())
+            ]
+        );
+    }
+}
+
+#[test]
+fn v4_wire_format_for_namespaces_and_acks() {
+    let mut s = sim(ServerConfig::default());
+    let v = ProtocolVersion::V4;
+    let c = s.add_client(
+        client(v),
+        eio_client(v, TransportKind::WebSocket),
+        &["/", "/admin"],
+    );
+    s.run_for(ms(60));
+    let admin = Nsp::from("/admin");
+    s.with_client(c, |cl, now| {
+        cl.emit_with_ack(now, &admin, "q", &(1,), ms(500)).unwrap()
+    });
+    s.run_for(ms(60));
+    let t = s.eio.transcript().join("\n");
+    // `/` is joined by the server on its own; `/admin` is asked for without payload.
+    assert!(
+        t.contains("S->C0 WS 40\n") || t.ends_with("S->C0 WS 40"),
+        "{t}"
+    );
+    assert!(t.contains("C0->S WS 40/admin,\n"), "{t}");
+    assert!(t.contains("S->C0 WS 40/admin,\n"), "{t}");
+    assert!(t.contains(r#"C0->S WS 42/admin,0["q",1]"#), "{t}");
+    assert!(t.contains(r#"S->C0 WS 43/admin,0[1]"#), "{t}");
+}
+
+#[test]
+fn ack_timeout_fires_when_server_never_answers() {
+    for v in BOTH {
+        let mut s = sim(ServerConfig::default());
+        s.auto_ack = false;
+        let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
+        s.run_for(ms(50));
+        let root = Nsp::main();
+        let at = s.eio.elapsed();
+        let id = s.with_client(c, |cl, now| {
+            cl.emit_with_ack(now, &root, "q", &(), ms(400)).unwrap()
+        });
+        s.run_for(ms(1000));
+        let timed_out: Vec<Duration> = s
+            .client_events(c)
+            .iter()
+            .filter(|(_, e)| matches!(e, ClientEvent::AckTimedOut { id: i, .. } if *i == id))
+            .map(|(t, _)| *t)
+            .collect();
+        assert_eq!(timed_out, [at + ms(400)], "{v:?}");
+        assert!(!s
+            .client_events(c)
+            .iter()
+            .any(|(_, e)| matches!(e, ClientEvent::Ack { .. })));
+    }
+}
+
+#[test]
+fn server_ack_requests_are_answered_by_the_client_or_time_out() {
+    for v in BOTH {
+        let mut s = sim(ServerConfig::default());
+        let c = s.add_client(client(v), eio_client(v, TransportKind::Polling), &["/"]);
+        s.run_for(ms(100));
+        let root = Nsp::main();
+        let (id0, id1) = s
+            .with_conn(c, |server, conn, now| {
+                let a = server.next_ack_id(&root);
+                conn.emit_with_ack(now, &root, "question", &(42,), a, ms(300))
+                    .unwrap();
+                let b = server.next_ack_id(&root);
+                conn.emit_with_ack(now, &root, "ignored", &(), b, ms(300))
+                    .unwrap();
+                (a, b)
+            })
+            .unwrap();
+        assert_eq!(
+            (id0, id1),
+            (AckId(0), AckId(1)),
+            "per-namespace counter from 0"
+        );
+        s.run_for(ms(50));
+        // The client answers the first request only (the thing rust_socketio users fork for).
+        let pending: Vec<AckId> = s
+            .client_events(c)
+            .iter()
+            .filter_map(|(_, e)| match e {
+                ClientEvent::Event { packet, .. } if packet.event_name() == Some("question") => {
+                    packet.ack_id()
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(pending, [id0]);
+        s.with_client(c, |cl, _| cl.ack(&root, id0, &("yes",)).unwrap());
+        s.run_for(ms(400));
+        let outcomes: Vec<String> = s
+            .server_events()
+            .iter()
+            .filter_map(|(_, _, e)| match e {
+                ConnEvent::Ack { id, packet, .. } => {
+                    Some(format!("ack {} {}", id.0, packet.payload_json().unwrap()))
+                }
+                ConnEvent::AckFailed { id, reason, .. } => {
+                    Some(format!("failed {} {reason:?}", id.0))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(outcomes, [r#"ack 0 ["yes"]"#, "failed 1 Timeout"], "{v:?}");
+    }
+}
+
+#[test]
+fn binary_acks_round_trip() {
+    for v in BOTH {
+        let mut s = sim(ServerConfig::default());
+        let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
+        s.run_for(ms(50));
+        let root = Nsp::main();
+        let file = Binary::from(vec![1u8, 2, 3]);
+        s.with_client(c, |cl, now| {
+            cl.emit_with_ack(now, &root, "upload", &("a", &file), ms(500))
+                .unwrap()
+        });
+        s.run_for(ms(50));
+        let t = s.eio.transcript().join("\n");
+        assert!(
+            t.contains(r#"C0->S WS 451-0["upload","a",{"_placeholder":true,"num":0}]"#),
+            "{t}"
+        );
+        assert!(
+            t.contains(r#"S->C0 WS 461-0["a",{"_placeholder":true,"num":0}]"#),
+            "{t}"
+        );
+        let ack = s
+            .client_events(c)
+            .iter()
+            .find_map(|(_, e)| match e {
+                ClientEvent::Ack { packet, .. } => Some(packet.clone()),
+                _ => None,
+            })
+            .expect("ack");
+        let (name, data): (String, Binary) = ack.args().unwrap();
+        assert_eq!((name.as_str(), &data[..]), ("a", &[1u8, 2, 3][..]));
+    }
+}
+
+#[test]
+fn broadcast_to_room_except_room() {
+    let mut s = sim(ServerConfig::default());
+    let v = ProtocolVersion::V5;
+    let clients: Vec<usize> = (0..3)
+        .map(|_| s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]))
+        .collect();
+    s.run_for(ms(60));
+    let root = Nsp::main();
+    let rooms: [&[&str]; 3] = [&["a"], &["a", "b"], &["b"]];
+    for (c, rs) in clients.iter().zip(rooms) {
+        s.with_conn(*c, |server, conn, _| {
+            let socket = conn.socket(&root).unwrap().clone();
+            for r in rs {
+                server.join(&root, &socket, *r);
+            }
+        });
+    }
+    let packet = Encoder::default()
+        .event(&root, "news", &("x",), None)
+        .unwrap();
+    let (plan, delivered) = s.broadcast(&Broadcast::new(&root, &packet).to("a").except("b"));
+    assert_eq!((plan.targets.len(), delivered), (1, 1));
+    // Every member of "a" or "b" except those in "b"... and one to everyone.
+    let (_, all) = s.broadcast(&Broadcast::new(&root, &packet));
+    assert_eq!(all, 3);
+    s.run_for(ms(50));
+    let got: Vec<usize> = clients
+        .iter()
+        .map(|c| client_received(&s, *c, "/").len())
+        .collect();
+    assert_eq!(got, [2, 1, 1]);
+}
+
+#[test]
+fn broadcast_with_acks_collects_every_recipient() {
+    let mut s = sim(ServerConfig::default());
+    let v = ProtocolVersion::V5;
+    let clients: Vec<usize> = (0..3)
+        .map(|_| s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]))
+        .collect();
+    s.run_for(ms(60));
+    let root = Nsp::main();
+    let id = s.server.next_ack_id(&root);
+    let packet = Encoder::default()
+        .event(&root, "vote", &(), Some(id))
+        .unwrap();
+    let (plan, delivered) = s.broadcast(&Broadcast::new(&root, &packet).with_ack(id, ms(300)));
+    assert_eq!(delivered, 3);
+    s.run_for(ms(20));
+    // Two of three answer.
+    for c in &clients[..2] {
+        s.with_client(*c, |cl, _| cl.ack(&root, id, &("yes",)).unwrap());
+    }
+    s.run_for(ms(400));
+    let mut acked = 0;
+    let mut failed = 0;
+    for (_, _, e) in s.server_events() {
+        match e {
+            ConnEvent::Ack { id: i, .. } if *i == id => acked += 1,
+            ConnEvent::AckFailed {
+                id: i,
+                reason: AckFailure::Timeout,
+                ..
+            } if *i == id => failed += 1,
+            _ => {}
+        }
+    }
+    assert_eq!((acked, failed), (2, 1));
+    assert_eq!(plan.targets.len(), 3);
+}
+
+#[test]
+fn volatile_broadcasts_are_dropped_under_back_pressure() {
+    let mut eio = eio_server();
+    eio.max_buffered_packets = 4;
+    let mut s = SioSim::new(
+        start(),
+        eio,
+        ServerConfig::default(),
+        NetConfig::default(),
+        3,
+    );
+    let v = ProtocolVersion::V5;
+    let mut cfg = eio_client(v, TransportKind::Polling);
+    cfg.upgrade = false;
+    let c = s.add_client(client(v), cfg, &["/"]);
+    s.run_for(ms(100));
+    let root = Nsp::main();
+    let packet = Encoder::default().event(&root, "tick", &(), None).unwrap();
+    // No long-poll lands between these: the session's buffer fills up.
+    let delivered: Vec<usize> = (0..10)
+        .map(|_| s.broadcast(&Broadcast::new(&root, &packet).volatile()).1)
+        .collect();
+    // The first answers the held long-poll; four fill the session's buffer; the rest are
+    // dropped.
+    assert_eq!(delivered, [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]);
+    let taken: usize = delivered.iter().sum();
+    s.run_for(ms(100));
+    assert_eq!(client_received(&s, c, "/").len(), taken);
+}
+
+#[test]
+fn recovery_replays_missed_packets_once_and_in_order() {
+    let mut config = ServerConfig::default();
+    config.recovery = Some(RecoveryConfig::default());
+    let mut s = sim(config);
+    let v = ProtocolVersion::V5;
+    let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
+    s.run_for(ms(60));
+    let root = Nsp::main();
+    let mut enc = Encoder::default();
+    let mut send = |s: &mut SioSim, n: u32| {
+        let p = enc.event(&root, "m", &(n,), None).unwrap();
+        s.broadcast(&Broadcast::new(&root, &p));
+    };
+    send(&mut s, 0);
+    s.run_for(ms(20));
+    let first = connected(&s, c)[0].clone();
+    // The server drops the connection; while the client is away two more go out.
+    s.with_conn(c, |_, conn, _| {
+        conn.handle_engine_closed(start(), engineio_proto::CloseReason::TransportClose)
+    });
+    s.eio.server_close(s.eio_index(c).unwrap());
+    s.run_for(ms(20));
+    send(&mut s, 1);
+    send(&mut s, 2);
+    s.run_for(ms(3000));
+    let got = connected(&s, c);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(
+        got[1],
+        (first.0.clone(), first.1.clone(), true),
+        "same id, recovered"
+    );
+    let msgs = client_received(&s, c, "/");
+    // Each with its offset as last argument; m1 and m2 replayed before the new CONNECT reply
+    // and delivered after the Connected event.
+    let nums: Vec<&str> = msgs.iter().map(|m| &m[1..2]).collect();
+    assert_eq!(nums, ["0", "1", "2"], "{msgs:?}");
+    let t = s.eio.transcript().join("\n");
+    let replay = t.find(r#"42["m",2,"#).unwrap();
+    let reply = t.rfind(r#"S->C1 WS 40{"sid""#).unwrap();
+    assert!(replay < reply, "{t}");
+}
+
+#[test]
+fn recovery_refused_after_a_client_namespace_disconnect() {
+    let mut config = ServerConfig::default();
+    config.recovery = Some(RecoveryConfig::default());
+    let mut s = sim(config);
+    let v = ProtocolVersion::V5;
+    let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
+    s.run_for(ms(60));
+    let root = Nsp::main();
+    let p = Encoder::default().event(&root, "m", &(0,), None).unwrap();
+    s.broadcast(&Broadcast::new(&root, &p));
+    s.run_for(ms(20));
+    s.with_client(c, |cl, _| cl.disconnect(&root));
+    s.run_for(ms(20));
+    s.with_client(c, |cl, _| cl.connect("/", None));
+    s.run_for(ms(50));
+    let got = connected(&s, c);
+    assert_eq!(got.len(), 2);
+    assert!(!got[1].2, "not recovered");
+    assert_ne!(got[0].1, got[1].1);
+}
+
+#[test]
+fn reconnect_backoff_schedule_is_seeded_and_capped() {
+    let run = |seed: u64| {
+        let mut s = sim(ServerConfig::default());
+        s.eio.accept_handshakes = false;
+        let mut cfg = client(ProtocolVersion::V5);
+        cfg.seed = seed;
+        cfg.reconnect.max_attempts = Some(6);
+        let c = s.add_client(
+            cfg,
+            eio_client(ProtocolVersion::V5, TransportKind::Polling),
+            &["/"],
+        );
+        s.run_for(ms(40_000));
+        s.client_events(c)
+            .iter()
+            .filter_map(|(_, e)| match e {
+                ClientEvent::ReconnectScheduled { attempt, delay } => Some((*attempt, *delay)),
+                ClientEvent::ReconnectFailed => Some((0, Duration::ZERO)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let a = run(1);
+    assert_eq!(a, run(1), "same seed, same schedule");
+    assert_ne!(a, run(2), "the jitter comes from the seed");
+    assert_eq!(a.len(), 7, "{a:?}");
+    assert_eq!(a[6], (0, Duration::ZERO), "gives up after max_attempts");
+    for (attempt, delay) in &a[..6] {
+        let base = 1000.0 * 2f64.powi(*attempt as i32 - 1);
+        let d = delay.as_secs_f64() * 1000.0;
+        let (lo, hi) = ((base * 0.5).min(5000.0), (base * 1.5).min(5000.0));
+        assert!(d >= lo - 1e-6 && d <= hi + 1e-6, "{attempt} {d}");
+    }
+}
+
+#[test]
+fn offline_buffer_is_bounded_and_flushed_in_order_on_reconnect() {
+    let mut s = sim(ServerConfig::default());
+    let v = ProtocolVersion::V5;
+    let mut cfg = client(v);
+    cfg.max_offline_packets = 3;
+    let c = s.add_client(cfg, eio_client(v, TransportKind::WebSocket), &["/"]);
+    let root = Nsp::main();
+    // Before the first connection: buffered.
+    s.with_client(c, |cl, _| cl.emit(&root, "m", &(0,)).unwrap());
+    s.run_for(ms(60));
+    s.eio.server_close(s.eio_index(c).unwrap());
+    s.run_for(ms(20));
+    for n in 1..3 {
+        s.with_client(c, |cl, _| cl.emit(&root, "m", &(n,)).unwrap());
+    }
+    s.with_client(c, |cl, _| cl.emit(&root, "m", &(3,)).unwrap());
+    let full = s.with_client(c, |cl, _| cl.emit(&root, "m", &(4,)));
+    assert!(matches!(
+        full,
+        Err(socketio_proto::client::ClientError::BufferFull)
+    ));
+    s.run_for(ms(3000));
+    let got: Vec<String> = server_received(&s).into_iter().map(|(_, e)| e).collect();
+    assert_eq!(got, ["m[0]", "m[1]", "m[2]", "m[3]"]);
+}
+
+#[test]
+fn connect_error_carries_middleware_data_and_unknown_namespace_is_refused() {
+    for v in BOTH {
+        let mut s = sim(ServerConfig::default());
+        s.reject_connect = Some(Box::new(|req| {
+            (req.nsp().as_str() == "/admin").then(|| {
+                (
+                    "not authorized".to_owned(),
+                    Some(serde_json::json!({"content": "retry later"})),
+                )
+            })
+        }));
+        let c = s.add_client(
+            client(v),
+            eio_client(v, TransportKind::WebSocket),
+            &["/", "/admin", "/nope"],
+        );
+        s.run_for(ms(100));
+        let errors: Vec<(String, String)> = s
+            .client_events(c)
+            .iter()
+            .filter_map(|(_, e)| match e {
+                ClientEvent::ConnectError { nsp, data } => {
+                    Some((nsp.as_str().to_owned(), data.to_string()))
+                }
+                _ => None,
+            })
+            .collect();
+        let expected_admin = match v {
+            ProtocolVersion::V5 => {
+                r#"{"message":"not authorized","data":{"content":"retry later"}}"#
+            }
+            ProtocolVersion::V4 => r#"{"content":"retry later"}"#,
+        };
+        assert_eq!(
+            errors,
+            [
+                ("/admin".to_owned(), expected_admin.to_owned()),
+                (
+                    "/nope".to_owned(),
+                    r#"{"message":"Invalid namespace"}"#.to_owned()
+                )
+            ],
+            "{v:?}"
+        );
+        // The Engine.IO connection stays, `/` works.
+        assert_eq!(connected(&s, c).len(), 1);
+    }
+}
+
+#[test]
+fn dynamic_namespaces_by_pattern_and_predicate() {
+    use socketio_proto::server::NspPattern;
+    let mut s = sim(ServerConfig::default());
+    s.server
+        .add_dynamic_namespace(NspPattern::Glob("/room-*".into()));
+    s.server
+        .add_dynamic_namespace(NspPattern::Predicate(Box::new(|n| {
+            n.len() == 4 && n.starts_with("/t")
+        })));
+    let v = ProtocolVersion::V5;
+    let c = s.add_client(
+        client(v),
+        eio_client(v, TransportKind::WebSocket),
+        &["/room-1", "/tab", "/tabs"],
+    );
+    s.run_for(ms(100));
+    let ok: Vec<String> = connected(&s, c).into_iter().map(|(n, _, _)| n).collect();
+    assert_eq!(ok, ["/room-1", "/tab"]);
+    assert!(s.server.namespaces().any(|n| n.as_str() == "/room-1"));
+}
+
+#[test]
+fn connect_timeout_closes_a_connection_that_joins_nothing() {
+    let mut config = ServerConfig::default();
+    config.connect_timeout = ms(1000);
+    let mut s = sim(config);
+    let v = ProtocolVersion::V5;
+    let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &[]);
+    s.run_for(ms(1500));
+    let closed: Vec<Duration> = s
+        .server_events()
+        .iter()
+        .filter(|(_, _, e)| matches!(e, ConnEvent::Closed(_)))
+        .map(|(t, _, _)| *t)
+        .collect();
+    assert_eq!(closed.len(), 1);
+    assert!(closed[0] >= ms(1000) && closed[0] <= ms(1010), "{closed:?}");
+    assert_eq!(s.eio.engine().session_count(), 0);
+    let _ = c;
+}
+
+#[test]
+fn leaving_every_namespace_keeps_the_engine_session() {
+    let mut s = sim(ServerConfig::default());
+    let v = ProtocolVersion::V5;
+    let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
+    s.run_for(ms(60));
+    s.with_client(c, |cl, _| cl.disconnect(&Nsp::main()));
+    s.run_for(ms(2000));
+    assert_eq!(s.eio.engine().session_count(), 1);
+    let reasons: Vec<DisconnectReason> = s
+        .server_events()
+        .iter()
+        .filter_map(|(_, _, e)| match e {
+            ConnEvent::Disconnected { reason, .. } => Some(*reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons, [DisconnectReason::ClientNamespaceDisconnect]);
+    // Joining again gives a new socket.
+    s.with_client(c, |cl, _| cl.connect("/", None));
+    s.run_for(ms(60));
+    assert_eq!(connected(&s, c).len(), 2);
+}
+
+#[test]
+fn server_disconnect_is_not_retried() {
+    let mut s = sim(ServerConfig::default());
+    let v = ProtocolVersion::V5;
+    let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
+    s.run_for(ms(60));
+    s.with_conn(c, |_, conn, _| conn.disconnect(&Nsp::main()).unwrap());
+    s.run_for(ms(3000));
+    let reasons: Vec<ClientDisconnectReason> = s
+        .client_events(c)
+        .iter()
+        .filter_map(|(_, e)| match e {
+            ClientEvent::Disconnected { reason, .. } => Some(*reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons, [ClientDisconnectReason::ServerDisconnect]);
+    assert_eq!(connected(&s, c).len(), 1);
+}
+
+#[test]
+fn fatal_packets_close_the_connection() {
+    let cases: &[&str] = &[
+        r#"42["disconnect"]"#,
+        r#"40"#,
+        r#"44{}"#,
+        r#"42{}"#,
+        r#"41{}"#,
+        r#"42/other,["x"]"#,
+        r#"42["echo",1"#,
+        "4abc",
+    ];
+    for raw in cases {
+        let mut s = sim(ServerConfig::default());
+        let v = ProtocolVersion::V5;
+        let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
+        s.run_for(ms(60));
+        let e = s.eio_index(c).unwrap();
+        s.eio.client_send(e, raw.to_string()).unwrap();
+        s.run_for(ms(60));
+        let closed = s
+            .server_events()
+            .iter()
+            .any(|(_, _, e)| matches!(e, ConnEvent::Closed(DisconnectReason::ParseError)));
+        assert!(closed, "{raw} did not close");
+    }
+}
+
+#[test]
+fn acks_across_loss_resolve_exactly_once() {
+    for seed in 0..8 {
+        let net = NetConfig {
+            latency_min: ms(2),
+            latency_max: ms(30),
+            loss: 0.02,
+        };
+        let mut s = SioSim::new(start(), eio_server(), ServerConfig::default(), net, seed);
+        let v = if seed % 2 == 0 {
+            ProtocolVersion::V5
+        } else {
+            ProtocolVersion::V4
+        };
+        let c = s.add_client(client(v), eio_client(v, TransportKind::Polling), &["/"]);
+        let root = Nsp::main();
+        let mut ids = Vec::new();
+        for i in 0..40 {
+            s.run_for(ms(25));
+            if let Ok(id) = s.with_client(c, |cl, now| {
+                cl.emit_with_ack(now, &root, "q", &(i,), ms(2000))
+            }) {
+                ids.push(id);
+            }
+        }
+        s.run_for(ms(8000));
+        for id in &ids {
+            let outcomes = s
+                .client_events(c)
+                .iter()
+                .filter(|(_, e)| match e {
+                    ClientEvent::Ack { id: i, .. } | ClientEvent::AckTimedOut { id: i, .. } => {
+                        i == id
+                    }
+                    _ => false,
+                })
+                .count();
+            assert_eq!(outcomes, 1, "seed {seed} ack {id:?}");
+        }
+        // Answers carry the request's own arguments (auto-ack echoes them).
+        for (_, e) in s.client_events(c) {
+            if let ClientEvent::Ack { id, packet, .. } = e {
+                let args = packet.args_value().unwrap();
+                assert_eq!(args.len(), 1, "seed {seed} {id:?}");
+            }
+        }
+    }
+}
