@@ -714,11 +714,9 @@ impl ClientConn {
         let was = ns.state;
         ns.state = NsState::Idle;
         ns.offline.clear();
-        if was == NsState::Connected || was == NsState::Connecting {
-            if self.engine_open {
-                let p = self.encoder.disconnect(nsp);
-                queue(&mut self.transmits, &p);
-            }
+        if matches!(was, NsState::Connected | NsState::Connecting) && self.engine_open {
+            let p = self.encoder.disconnect(nsp);
+            queue(&mut self.transmits, &p);
         }
         if was == NsState::Connected {
             self.events.push_back(ClientEvent::Disconnected {

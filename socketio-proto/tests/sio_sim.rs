@@ -659,17 +659,29 @@ fn server_disconnect_is_not_retried() {
 
 #[test]
 fn fatal_packets_close_the_connection() {
-    let cases: &[&str] = &[
-        r#"42["disconnect"]"#,
-        r#"40"#,
-        r#"44{}"#,
-        r#"42{}"#,
-        r#"41{}"#,
-        r#"42/other,["x"]"#,
-        r#"42["echo",1"#,
-        "4abc",
+    // Engine.IO message data (the `4` of the Engine.IO message packet is not part of it):
+    // socketio.md §10.2, after `40` joined `/`.
+    let cases: &[(&str, bool)] = &[
+        (r#"2["echo",1]"#, false),
+        (r#"2"#, false),
+        (r#"2[1,"numeric"]"#, false),
+        (r#"3999[]"#, false),
+        (r#"2["disconnect"]"#, true),
+        (r#"0"#, true),
+        (r#"4{}"#, true),
+        (r#"2{}"#, true),
+        (r#"2[]"#, true),
+        (r#"1{}"#, true),
+        (r#"2/other,["x"]"#, true),
+        (r#"2/admin["x"]"#, true),
+        (r#"2["echo",1"#, true),
+        (r#"2abc["x"]"#, true),
+        ("abc", true),
+        ("", true),
+        (r#"511-["echo"]"#, true),
+        (r#"50-["echo"]"#, true),
     ];
-    for raw in cases {
+    for (raw, fatal) in cases {
         let mut s = sim(ServerConfig::default());
         let v = ProtocolVersion::V5;
         let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
@@ -681,7 +693,12 @@ fn fatal_packets_close_the_connection() {
             .server_events()
             .iter()
             .any(|(_, _, e)| matches!(e, ConnEvent::Closed(DisconnectReason::ParseError)));
-        assert!(closed, "{raw} did not close");
+        assert_eq!(closed, *fatal, "{raw:?}");
+        assert_eq!(
+            s.eio.engine().session_count(),
+            usize::from(!fatal),
+            "{raw:?}"
+        );
     }
 }
 

@@ -7,6 +7,8 @@
 //! [`SioSim::reject_connect`] says otherwise), records every event, and, when
 //! [`SioSim::auto_ack`] is on, answers every ack request with the same arguments.
 
+pub mod ops;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
