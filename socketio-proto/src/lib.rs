@@ -3,6 +3,75 @@
 //! This crate consumes and produces Engine.IO message packets ([`engineio_proto::Packet`]); it
 //! never sees HTTP or WebSocket, a clock or a socket.
 //!
+//! # The machines
+//!
+//! - Server: a [`server::Server`] holds what spans connections (namespaces, static and
+//!   dynamic; [`rooms`]; ack id counters; socket ids; connection state recovery) and a
+//!   [`server::ServerConn`] per Engine.IO session holds that session's namespace sockets, their
+//!   pending acks and the connect timeout. A CONNECT is a decision token
+//!   ([`server::ConnectRequest`]) the application accepts ([`server::Server::accept`]) or
+//!   rejects ([`server::ServerConn::reject`]). Broadcasts are plain values
+//!   ([`server::Broadcast`]) planned once ([`server::Server::plan`]): the packet is encoded
+//!   once and the same bytes go to every recipient.
+//! - Client: a [`client::ClientConn`] multiplexes namespaces over one Engine.IO connection at a
+//!   time, buffers emits while offline, answers the server's ack requests, plans
+//!   reconnections ([`client::ReconnectPolicy`]) and recovers sessions.
+//!
+//! The drain rule is Engine.IO's: after each input or command, drain `poll_transmit` (hand
+//! each message to the Engine.IO session or client, in order; when its buffer is full, keep
+//! the message and retry later: that is back-pressure), then `poll_event` (on the server also
+//! `poll_server_update`, for [`server::Server::handle_update`]), then read `poll_timeout`.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use socketio_proto::client::{ClientConfig, ClientConn, ClientEvent};
+//! use socketio_proto::server::{ConnEvent, ConnId, Server, ServerConfig, ServerConn};
+//! use socketio_proto::{Nsp, ProtocolVersion};
+//!
+//! # #[allow(clippy::disallowed_methods)]
+//! let now = Instant::now();
+//! let mut server = Server::new(ServerConfig::default(), Box::new(|b: &mut [u8]| b.fill(1)));
+//! server.add_namespace("/");
+//! let eio_sid = "eio-session-id";
+//! let mut conn = ServerConn::new(now, ConnId::new(eio_sid), ProtocolVersion::V5, server.config().clone());
+//! let mut client = ClientConn::new(now, ClientConfig::default());
+//!
+//! // The client joins `/` with an auth payload once its Engine.IO connection is open.
+//! client.connect("/", Some(serde_json::json!({"token": "abc"})));
+//! client.handle_engine_open(now, eio_sid);
+//! while let Some(m) = client.poll_transmit() {
+//!     conn.handle_message(now, m);
+//! }
+//! let Some(ConnEvent::Connect(req)) = conn.poll_event() else { panic!() };
+//! assert_eq!(req.auth()["token"], "abc");
+//! let req = server.resolve(&mut conn, req).expect("`/` exists");
+//! let accepted = server.accept(now, &mut conn, req);
+//! while let Some(out) = conn.poll_transmit() {
+//!     client.handle_message(now, out.message);
+//! }
+//! assert!(matches!(client.poll_event(), Some(ClientEvent::Connected { .. })));
+//!
+//! // An emit with an ack, answered by the server application.
+//! let root = Nsp::main();
+//! let id = client.emit_with_ack(now, &root, "hello", &("world",), Duration::from_secs(5))?;
+//! while let Some(m) = client.poll_transmit() {
+//!     conn.handle_message(now, m);
+//! }
+//! let Some(ConnEvent::Event { packet, socket, .. }) = conn.poll_event() else { panic!() };
+//! assert_eq!((packet.event_name(), &socket), (Some("hello"), &accepted.socket));
+//! let (word,): (String,) = packet.args()?;
+//! conn.ack(&root, packet.ack_id().unwrap(), &(word.len(),))?;
+//! while let Some(out) = conn.poll_transmit() {
+//!     client.handle_message(now, out.message);
+//! }
+//! let Some(ClientEvent::Ack { id: got, packet, .. }) = client.poll_event() else { panic!() };
+//! assert_eq!((got, packet.args::<(u32,)>()?), (id, (5,)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Whole conversations over the Engine.IO machines, on a virtual clock and a faulty network,
+//! run in the `sim` module (feature `sim`).
+//!
 //! # The codec
 //!
 //! - [`Decoder`] turns the messages of one Engine.IO connection into [`Packet`]s, collecting

@@ -236,3 +236,62 @@ impl Rooms {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_events_follow_the_js_adapter() {
+        let mut rooms = Rooms::new();
+        rooms.record_events(true);
+        let a = SocketId::new("a");
+        let b = SocketId::new("b");
+        rooms.add_socket(&a);
+        rooms.join(&a, Room::from("r"));
+        rooms.join(&b, Room::from("r"));
+        rooms.join(&a, Room::from("r")); // already a member: nothing
+        rooms.leave(&a, &Room::from("r"));
+        rooms.remove_socket(&b);
+        rooms.remove_socket(&a);
+        let events: Vec<RoomEvent> = std::iter::from_fn(|| rooms.poll_event()).collect();
+        let r = Room::from("r");
+        let ra = Room::from(&a);
+        assert_eq!(
+            events,
+            [
+                RoomEvent::Created(ra.clone()),
+                RoomEvent::Joined(ra.clone(), a.clone()),
+                RoomEvent::Created(r.clone()),
+                RoomEvent::Joined(r.clone(), a.clone()),
+                RoomEvent::Joined(r.clone(), b.clone()),
+                RoomEvent::Left(r.clone(), a.clone()),
+                RoomEvent::Left(r.clone(), b.clone()),
+                RoomEvent::Deleted(r.clone()),
+                RoomEvent::Left(ra.clone(), a.clone()),
+                RoomEvent::Deleted(ra),
+            ]
+        );
+        assert!(rooms.room_names().next().is_none());
+        assert!(rooms.sockets().next().is_none());
+    }
+
+    #[test]
+    fn targets_are_members_minus_excepted_once_each() {
+        let mut rooms = Rooms::new();
+        let ids: Vec<SocketId> = (0..4).map(|i| SocketId::new(format!("s{i}"))).collect();
+        for id in &ids {
+            rooms.add_socket(id);
+        }
+        rooms.join(&ids[0], Room::from("a"));
+        rooms.join(&ids[1], Room::from("a"));
+        rooms.join(&ids[1], Room::from("b"));
+        rooms.join(&ids[2], Room::from("b"));
+        let t = rooms.targets(&[Room::from("a"), Room::from("b")], &[]);
+        assert_eq!(t, ids[..3]);
+        let t = rooms.targets(&[Room::from("a")], &[Room::from("b")]);
+        assert_eq!(t, ids[..1]);
+        let t = rooms.targets(&[], &[Room::from("a")]);
+        assert_eq!(t, [ids[2].clone(), ids[3].clone()]);
+    }
+}

@@ -337,8 +337,13 @@ fn broadcast_with_acks_collects_every_recipient() {
     let packet = Encoder::default()
         .event(&root, "vote", &(), Some(id))
         .unwrap();
-    let (plan, delivered) = s.broadcast(&Broadcast::new(&root, &packet).with_ack(id, ms(300)));
+    let broadcast = Broadcast::new(&root, &packet).with_ack(id, ms(300));
+    // A broadcast is a plain value: it crosses a wire (a Redis adapter) as JSON and back.
+    let json = serde_json::to_string(&broadcast).unwrap();
+    assert_eq!(serde_json::from_str::<Broadcast>(&json).unwrap(), broadcast);
+    let (plan, delivered) = s.broadcast(&broadcast);
     assert_eq!(delivered, 3);
+    let mut collector = socketio_proto::server::AckCollector::new(&plan).unwrap();
     s.run_for(ms(20));
     // Two of three answer.
     for c in &clients[..2] {

@@ -260,6 +260,79 @@ pub struct Plan {
     pub targets: Vec<(ConnId, SocketId)>,
 }
 
+/// Collects the answers to a broadcast that asked every recipient for an ack (the
+/// reference's `timeout(..).emit(.., callback)`): feed it the connections' events; it is
+/// complete when every recipient answered or failed (timed out, disconnected).
+#[derive(Debug, Clone)]
+pub struct AckCollector {
+    nsp: Nsp,
+    id: AckId,
+    waiting: BTreeSet<SocketId>,
+    responses: Vec<(SocketId, crate::Packet)>,
+    failures: Vec<(SocketId, AckFailure)>,
+}
+
+impl AckCollector {
+    /// A collector for `plan`'s recipients; `None` when the broadcast asked for no ack.
+    /// Recipients that did not take the delivery (volatile, full) should be passed to
+    /// [`AckCollector::skip`].
+    pub fn new(plan: &Plan) -> Option<Self> {
+        let ack = plan.delivery.ack?;
+        Some(AckCollector {
+            nsp: plan.delivery.nsp.clone(),
+            id: ack.id,
+            waiting: plan.targets.iter().map(|(_, s)| s.clone()).collect(),
+            responses: Vec::new(),
+            failures: Vec::new(),
+        })
+    }
+
+    /// Stops waiting for `socket` (it was not handed the broadcast).
+    pub fn skip(&mut self, socket: &SocketId) {
+        self.waiting.remove(socket);
+    }
+
+    /// Takes the event if it answers this broadcast; returns whether it did.
+    pub fn handle(&mut self, event: &ConnEvent) -> bool {
+        match event {
+            ConnEvent::Ack {
+                nsp,
+                socket,
+                id,
+                packet,
+            } if *nsp == self.nsp && *id == self.id && self.waiting.remove(socket) => {
+                self.responses.push((socket.clone(), packet.clone()));
+                true
+            }
+            ConnEvent::AckFailed {
+                nsp,
+                socket,
+                id,
+                reason,
+            } if *nsp == self.nsp && *id == self.id && self.waiting.remove(socket) => {
+                self.failures.push((socket.clone(), *reason));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether every recipient answered or failed.
+    pub fn is_complete(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// The answers so far, in arrival order.
+    pub fn responses(&self) -> &[(SocketId, crate::Packet)] {
+        &self.responses
+    }
+
+    /// The recipients that will not answer, and why.
+    pub fn failures(&self) -> &[(SocketId, AckFailure)] {
+        &self.failures
+    }
+}
+
 /// Why a CONNECT was accepted the way it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
