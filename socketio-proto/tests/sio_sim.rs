@@ -350,20 +350,17 @@ fn broadcast_with_acks_collects_every_recipient() {
         s.with_client(*c, |cl, _| cl.ack(&root, id, &("yes",)).unwrap());
     }
     s.run_for(ms(400));
-    let mut acked = 0;
-    let mut failed = 0;
     for (_, _, e) in s.server_events() {
-        match e {
-            ConnEvent::Ack { id: i, .. } if *i == id => acked += 1,
-            ConnEvent::AckFailed {
-                id: i,
-                reason: AckFailure::Timeout,
-                ..
-            } if *i == id => failed += 1,
-            _ => {}
-        }
+        collector.handle(e);
     }
-    assert_eq!((acked, failed), (2, 1));
+    assert!(collector.is_complete());
+    assert_eq!(collector.responses().len(), 2);
+    assert_eq!(collector.failures().len(), 1);
+    assert_eq!(collector.failures()[0].1, AckFailure::Timeout);
+    assert_eq!(
+        collector.responses()[0].1.payload_json(),
+        Some(r#"["yes"]"#)
+    );
     assert_eq!(plan.targets.len(), 3);
 }
 
