@@ -116,6 +116,7 @@ mod message;
 mod open;
 mod packet;
 pub mod payload;
+pub mod rng;
 pub mod server;
 #[cfg(feature = "sim")]
 pub mod sim;

@@ -1,12 +1,14 @@
 //! The client side: namespaces multiplexed over one Engine.IO connection at a time, acks with
 //! timeouts, an offline buffer, reconnection with backoff, connection state recovery.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use engineio_proto::rng::SplitMix64;
 use engineio_proto::{CloseReason, Message};
 use serde::Serialize;
 
+use crate::acks::AckTable;
 use crate::{
     AckId, Decoder, DecoderConfig, EncodeError, Encoded, Encoder, EncoderConfig, Nsp, Packet,
     PacketKind, ProtocolVersion,
@@ -231,12 +233,11 @@ pub struct ClientConn {
     /// v4 socket ids are derived from it.
     engine_sid: String,
     namespaces: BTreeMap<Nsp, Namespace>,
-    ack_deadlines: BTreeMap<(Instant, u64), (Nsp, AckId)>,
-    acks: HashMap<(Nsp, AckId), (Instant, u64)>,
-    ack_seq: u64,
+    acks: AckTable,
     attempts: u32,
     reconnect_at: Option<Instant>,
-    rng: u64,
+    /// Jitter of reconnection delays, from the configured seed.
+    rng: SplitMix64,
     closed: bool,
     last_now: Instant,
     transmits: VecDeque<Message>,
@@ -254,14 +255,12 @@ impl ClientConn {
             encoder: Encoder::new(
                 EncoderConfig::default().with_max_attachments(config.max_attachments),
             ),
-            rng: config.seed,
+            rng: SplitMix64::new(config.seed),
             config,
             engine_open: false,
             engine_sid: String::new(),
             namespaces: BTreeMap::new(),
-            ack_deadlines: BTreeMap::new(),
-            acks: HashMap::new(),
-            ack_seq: 0,
+            acks: AckTable::default(),
             attempts: 0,
             reconnect_at: None,
             closed: false,
@@ -431,13 +430,7 @@ impl ClientConn {
     }
 
     fn next_random(&mut self) -> f64 {
-        // SplitMix64 over the configured seed: deterministic jitter.
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
+        self.rng.next_f64()
     }
 
     /// Handles one message of the Engine.IO connection.
@@ -571,8 +564,7 @@ impl ClientConn {
                     return self.fatal();
                 }
                 let Some(id) = packet.ack_id() else { return };
-                if let Some(key) = self.acks.remove(&(nsp.clone(), id)) {
-                    self.ack_deadlines.remove(&key);
+                if self.acks.remove(&nsp, id) {
                     self.events.push_back(ClientEvent::Ack { nsp, id, packet });
                 }
             }
@@ -587,20 +579,17 @@ impl ClientConn {
             self.reconnect_at = None;
             self.events.push_back(ClientEvent::Reconnect);
         }
-        while let Some(entry) = self.ack_deadlines.first_entry() {
-            if entry.key().0 > now {
-                break;
-            }
-            let (nsp, id) = entry.remove();
-            self.acks.remove(&(nsp.clone(), id));
+        while let Some((nsp, id)) = self.acks.pop_expired(now) {
             self.events.push_back(ClientEvent::AckTimedOut { nsp, id });
         }
     }
 
     /// When to call [`ClientConn::handle_timeout`] next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let ack = self.ack_deadlines.keys().next().map(|(t, _)| *t);
-        [ack, self.reconnect_at].into_iter().flatten().min()
+        [self.acks.next_deadline(), self.reconnect_at]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The next message for the Engine.IO client, or `None`.
@@ -684,10 +673,7 @@ impl ClientConn {
         if let Some(ns) = self.namespaces.get_mut(nsp) {
             ns.next_ack += 1;
         }
-        let key = (now + timeout, self.ack_seq);
-        self.ack_seq += 1;
-        self.acks.insert((nsp.clone(), id), key);
-        self.ack_deadlines.insert(key, (nsp.clone(), id));
+        self.acks.insert(now + timeout, nsp, id);
         Ok(id)
     }
 

@@ -107,6 +107,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod acks;
 mod binary;
 pub mod client;
 mod decode;

@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 use crate::client::{Client, ClientConfig, ClientEvent, ClientTransmit};
 use crate::http::{HttpRequest, HttpResponse, RequestId};
 use crate::message::{Message, UsageError};
+pub use crate::rng::SplitMix64;
 use crate::server::{Engine, Route, ServerConfig, Session, SessionEvent, Sid, Transmit};
 use crate::WsFrame;
 
@@ -56,31 +57,6 @@ impl Default for NetConfig {
             latency_max: Duration::from_millis(5),
             loss: 0.0,
         }
-    }
-}
-
-/// SplitMix64: a small, seedable, good-enough generator for simulated faults and session ids.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// A generator from `seed`.
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A float in `[0, 1)`.
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -286,22 +262,22 @@ impl Sim {
 
     /// Opens a WebSocket from raw connection `c` (closing the previous one, if any).
     pub fn raw_ws_open(&mut self, c: usize, uri: &str) {
-        self.log(format_args!("C{c}->S WS {uri}"));
+        self.open_ws(c, HttpRequest::websocket(uri));
+    }
+
+    /// Connection `c` opens a (new) WebSocket with `request`.
+    fn open_ws(&mut self, c: usize, request: HttpRequest) {
+        self.log(format_args!("C{c}->S WS {}", request.uri));
         let slot = &mut self.clients[c];
         slot.ws_gen += 1;
         slot.ws_live = true;
         let gen = slot.ws_gen;
-        let request = HttpRequest::websocket(uri);
-        self.schedule_ws(
-            c,
+        let open = Delivery::ServerWsOpen {
+            client: c,
             gen,
-            true,
-            Delivery::ServerWsOpen {
-                client: c,
-                gen,
-                request,
-            },
-        );
+            request,
+        };
+        self.schedule_ws(c, gen, true, open);
     }
 
     /// Sends a frame on raw connection `c`'s WebSocket.
@@ -854,23 +830,7 @@ impl Sim {
                     };
                     self.schedule(at, d);
                 }
-                ClientTransmit::OpenWebSocket { request } => {
-                    self.log(format_args!("C{c}->S WS {}", request.uri));
-                    let slot = &mut self.clients[c];
-                    slot.ws_gen += 1;
-                    slot.ws_live = true;
-                    let gen = slot.ws_gen;
-                    self.schedule_ws(
-                        c,
-                        gen,
-                        true,
-                        Delivery::ServerWsOpen {
-                            client: c,
-                            gen,
-                            request,
-                        },
-                    );
-                }
+                ClientTransmit::OpenWebSocket { request } => self.open_ws(c, request),
                 ClientTransmit::WsFrame(frame) => {
                     self.log(format_args!("C{c}->S WS {}", describe_frame(&frame)));
                     let gen = self.clients[c].ws_gen;

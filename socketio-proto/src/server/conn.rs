@@ -1,6 +1,6 @@
 //! One Engine.IO session seen by the Socket.IO server: namespace sockets, events, acks.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -8,6 +8,7 @@ use engineio_proto::{CloseReason, Message};
 use serde::Serialize;
 
 use super::{BroadcastAck, ConnId, Delivery, ServerConfig};
+use crate::acks::AckTable;
 use crate::rooms::SocketId;
 use crate::{
     AckId, Decoder, DecoderConfig, EncodeError, Encoded, Encoder, EncoderConfig, Nsp, Packet,
@@ -218,10 +219,7 @@ pub struct ServerConn {
     connecting: BTreeSet<Nsp>,
     last_now: Instant,
     connect_deadline: Option<Instant>,
-    /// Pending acks, by deadline, and the index to find them by (namespace, id).
-    ack_deadlines: BTreeMap<(Instant, u64), (Nsp, AckId)>,
-    acks: HashMap<(Nsp, AckId), (Instant, u64)>,
-    ack_seq: u64,
+    acks: AckTable,
     transmits: VecDeque<Outgoing>,
     events: VecDeque<ConnEvent>,
     updates: VecDeque<ServerUpdate>,
@@ -252,9 +250,7 @@ impl ServerConn {
             connecting: BTreeSet::new(),
             last_now: now,
             connect_deadline: Some(now + config.connect_timeout),
-            ack_deadlines: BTreeMap::new(),
-            acks: HashMap::new(),
-            ack_seq: 0,
+            acks: AckTable::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             updates: VecDeque::new(),
@@ -383,8 +379,7 @@ impl ServerConn {
                 }
                 let Some(id) = packet.ack_id() else { return };
                 // Unknown ids are ignored (socketio.md §4.2).
-                if let Some(key) = self.acks.remove(&(nsp.clone(), id)) {
-                    self.ack_deadlines.remove(&key);
+                if self.acks.remove(&nsp, id) {
                     let socket = self.sockets[&nsp].id.clone();
                     self.events.push_back(ConnEvent::Ack {
                         nsp,
@@ -424,16 +419,7 @@ impl ServerConn {
             return;
         };
         // Its pending acks fail now.
-        let failed: Vec<AckId> = self
-            .acks
-            .keys()
-            .filter(|(n, _)| n == nsp)
-            .map(|(_, id)| *id)
-            .collect();
-        for id in failed {
-            if let Some(key) = self.acks.remove(&(nsp.clone(), id)) {
-                self.ack_deadlines.remove(&key);
-            }
+        for id in self.acks.remove_nsp(nsp) {
             self.events.push_back(ConnEvent::AckFailed {
                 nsp: nsp.clone(),
                 socket: state.id.clone(),
@@ -474,12 +460,7 @@ impl ServerConn {
                 return self.close_all(DisconnectReason::Transport(CloseReason::ForcedClose));
             }
         }
-        while let Some(entry) = self.ack_deadlines.first_entry() {
-            if entry.key().0 > now {
-                break;
-            }
-            let (nsp, id) = entry.remove();
-            self.acks.remove(&(nsp.clone(), id));
+        while let Some((nsp, id)) = self.acks.pop_expired(now) {
             if let Some(socket) = self.sockets.get(&nsp).map(|s| s.id.clone()) {
                 self.events.push_back(ConnEvent::AckFailed {
                     nsp,
@@ -493,8 +474,10 @@ impl ServerConn {
 
     /// When to call [`ServerConn::handle_timeout`] next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let ack = self.ack_deadlines.keys().next().map(|(t, _)| *t);
-        [ack, self.connect_deadline].into_iter().flatten().min()
+        [self.acks.next_deadline(), self.connect_deadline]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The next message for the Engine.IO session, or `None`.
@@ -643,17 +626,8 @@ impl ServerConn {
         }
         let packet = self.encoder.event(nsp, event, args, Some(id))?;
         self.queue(&packet, false);
-        self.register_ack(now, nsp, id, timeout);
+        self.acks.insert(now + timeout, nsp, id);
         Ok(())
-    }
-
-    fn register_ack(&mut self, now: Instant, nsp: &Nsp, id: AckId, timeout: Duration) {
-        let key = (now + timeout, self.ack_seq);
-        self.ack_seq += 1;
-        if let Some(old) = self.acks.insert((nsp.clone(), id), key) {
-            self.ack_deadlines.remove(&old);
-        }
-        self.ack_deadlines.insert(key, (nsp.clone(), id));
     }
 
     /// Sends a packet encoded elsewhere (once for many connections) to the socket in `nsp`.
@@ -675,7 +649,8 @@ impl ServerConn {
             if self.acks.len() >= self.config.max_pending_acks {
                 return false;
             }
-            self.register_ack(now, &delivery.nsp, id, Duration::from_millis(timeout_ms));
+            self.acks
+                .insert(now + Duration::from_millis(timeout_ms), &delivery.nsp, id);
         }
         self.queue(&delivery.packet, delivery.flags.compress);
         true
