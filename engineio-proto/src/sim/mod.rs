@@ -280,20 +280,25 @@ impl Sim {
         self.schedule_ws(c, gen, true, open);
     }
 
-    /// Sends a frame on raw connection `c`'s WebSocket.
+    /// Sends a frame on raw connection `c`'s WebSocket (never lost: the test wrote it).
     pub fn raw_ws_send(&mut self, c: usize, frame: WsFrame) {
+        self.ws_to_server(c, frame, false);
+    }
+
+    /// A frame from connection `c` to the server; with `lossy`, the network may break the
+    /// WebSocket instead.
+    fn ws_to_server(&mut self, c: usize, frame: WsFrame, lossy: bool) {
         self.log(format_args!("C{c}->S WS {}", describe_frame(&frame)));
         let gen = self.clients[c].ws_gen;
-        self.schedule_ws(
-            c,
+        if lossy && self.lost() {
+            return self.break_ws(c, gen);
+        }
+        let d = Delivery::ServerWsFrame {
+            client: c,
             gen,
-            true,
-            Delivery::ServerWsFrame {
-                client: c,
-                gen,
-                frame,
-            },
-        );
+            frame,
+        };
+        self.schedule_ws(c, gen, true, d);
     }
 
     /// Closes raw connection `c`'s WebSocket.
@@ -831,24 +836,7 @@ impl Sim {
                     self.schedule(at, d);
                 }
                 ClientTransmit::OpenWebSocket { request } => self.open_ws(c, request),
-                ClientTransmit::WsFrame(frame) => {
-                    self.log(format_args!("C{c}->S WS {}", describe_frame(&frame)));
-                    let gen = self.clients[c].ws_gen;
-                    if self.lost() {
-                        self.break_ws(c, gen);
-                    } else {
-                        self.schedule_ws(
-                            c,
-                            gen,
-                            true,
-                            Delivery::ServerWsFrame {
-                                client: c,
-                                gen,
-                                frame,
-                            },
-                        );
-                    }
-                }
+                ClientTransmit::WsFrame(frame) => self.ws_to_server(c, frame, true),
                 ClientTransmit::CloseWebSocket => {
                     self.log(format_args!("C{c}->S WS close"));
                     let gen = self.clients[c].ws_gen;
