@@ -30,7 +30,9 @@ pub enum EncodeError {
 /// An encoded packet: the text message and its attachments, cheap to clone.
 ///
 /// A broadcast encodes once and hands clones (reference counts, no copies) to every recipient.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// It serializes with serde (text, then attachments as byte arrays), so a broadcast backend can
+/// carry it between servers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Encoded {
     text: ByteString,
     attachments: Vec<Bytes>,

@@ -172,10 +172,8 @@ pub struct Broadcast {
     pub flags: BroadcastFlags,
     /// The ack asked for, if any.
     pub ack: Option<BroadcastAck>,
-    /// The packet text.
-    pub text: String,
-    /// The binary attachments.
-    pub attachments: Vec<bytes::Bytes>,
+    /// The packet, encoded once.
+    pub packet: Encoded,
 }
 
 impl Broadcast {
@@ -187,8 +185,7 @@ impl Broadcast {
             except: Vec::new(),
             flags: BroadcastFlags::default(),
             ack: None,
-            text: packet.text().to_string(),
-            attachments: packet.attachments().to_vec(),
+            packet: packet.clone(),
         }
     }
 
@@ -563,10 +560,7 @@ impl Server {
     /// ack that is not volatile gets its offset as last argument and is stored for replay.
     pub fn plan(&mut self, now: Instant, broadcast: &Broadcast) -> Plan {
         let nsp = Nsp::from(broadcast.nsp.as_str());
-        let mut packet = Encoded::from_parts(
-            ByteString::from(broadcast.text.as_str()),
-            broadcast.attachments.clone(),
-        );
+        let mut packet = broadcast.packet.clone();
         let storable = broadcast.ack.is_none() && !broadcast.flags.volatile && packet.is_event();
         if let (Some(store), true) = (&mut self.recovery, storable) {
             let offset = store.next_offset();
