@@ -1,0 +1,492 @@
+//! The Engine.IO server driver: the router, one task per session, the application's handles.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use engineio_proto::http::{HeaderValue, HttpRequest, HttpResponse, RequestId};
+use engineio_proto::server::{
+    Engine, Route, ServerConfig, Session, SessionEvent, SessionRequest, Transmit,
+};
+use engineio_proto::{Message, WsFrame};
+use futures_channel::{mpsc, oneshot};
+use futures_util::future::{select, Either};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+
+use crate::runtime::{BoxFuture, Runtime};
+
+/// Messages the application may queue towards one session before `send` waits.
+const APP_TO_SESSION: usize = 64;
+/// Messages a session may queue towards the application before its driver waits.
+const SESSION_TO_APP: usize = 256;
+/// Frames queued for a WebSocket writer before the driver waits.
+const WS_OUT: usize = 64;
+
+/// What to send on a WebSocket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsOut {
+    /// A frame.
+    Frame(WsFrame),
+    /// Close the WebSocket with this code (`None`: no status code).
+    Close(Option<u16>),
+}
+
+/// What [`EngineIoServer::handle_http`] decided.
+#[derive(Debug)]
+pub enum HttpOutcome {
+    /// Write this response.
+    Response(HttpResponse),
+    /// Complete the WebSocket upgrade (101, with these extra headers), then hand the socket to
+    /// `attach`.
+    Upgrade {
+        /// Extra response headers (CORS).
+        headers: Vec<(&'static str, HeaderValue)>,
+        /// Where the WebSocket goes.
+        attach: WsAttach,
+    },
+}
+
+/// Hands an upgraded WebSocket to its session.
+pub struct WsAttach {
+    inputs: mpsc::Sender<Input>,
+    runtime: Arc<dyn Runtime>,
+}
+
+impl fmt::Debug for WsAttach {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WsAttach").finish_non_exhaustive()
+    }
+}
+
+impl WsAttach {
+    /// Connects the WebSocket: `incoming` yields its frames (ending when it closes or fails),
+    /// `outgoing` takes what the session sends.
+    pub fn attach<I, O>(self, incoming: I, outgoing: O)
+    where
+        I: Stream<Item = WsFrame> + Send + 'static,
+        O: Sink<WsOut> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel::<WsOut>(WS_OUT);
+        let mut inputs = self.inputs;
+        let mut to_session = inputs.clone();
+        self.runtime.spawn(Box::pin(async move {
+            // Writer: frames from the session to the socket; a close ends it.
+            let mut rx = rx;
+            let mut outgoing = Box::pin(outgoing);
+            while let Some(out) = rx.next().await {
+                let close = matches!(out, WsOut::Close(_));
+                if outgoing.send(out).await.is_err() || close {
+                    break;
+                }
+            }
+            let _ = outgoing.close().await;
+        }));
+        self.runtime.spawn(Box::pin(async move {
+            if inputs.send(Input::WsAttached(tx)).await.is_err() {
+                return;
+            }
+            // Reader: frames from the socket to the session, one at a time, in order.
+            let mut incoming = Box::pin(incoming);
+            while let Some(frame) = incoming.next().await {
+                if to_session.send(Input::WsFrame(frame)).await.is_err() {
+                    return;
+                }
+            }
+            let _ = to_session.send(Input::WsClosed).await;
+        }));
+    }
+}
+
+enum Reply {
+    Http(HttpResponse),
+    Upgrade(Vec<(&'static str, HeaderValue)>),
+}
+
+enum Input {
+    Request {
+        req: SessionRequest,
+        reply: oneshot::Sender<Reply>,
+    },
+    Aborted(RequestId),
+    WsAttached(mpsc::Sender<WsOut>),
+    WsFrame(WsFrame),
+    WsClosed,
+    Send(Message, oneshot::Sender<Result<(), SendError>>),
+    Close,
+}
+
+/// Why a message could not be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// The session is closed.
+    Closed,
+    /// The session's outgoing buffer is full.
+    Full,
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SendError::Closed => "the session is closed",
+            SendError::Full => "the session's outgoing buffer is full",
+        })
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// The application's handle on one Engine.IO session.
+#[derive(Debug)]
+pub struct EioSocket {
+    sid: String,
+    inputs: mpsc::Sender<Input>,
+    messages: mpsc::Receiver<Message>,
+}
+
+impl fmt::Debug for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Input")
+    }
+}
+
+impl EioSocket {
+    /// The session id.
+    pub fn sid(&self) -> &str {
+        &self.sid
+    }
+
+    /// The next message from the client; `None` once the session is closed.
+    pub async fn recv(&mut self) -> Option<Message> {
+        self.messages.next().await
+    }
+
+    /// Sends a message to the client.
+    pub async fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
+        let (tx, rx) = oneshot::channel();
+        let mut inputs = self.inputs.clone();
+        inputs
+            .send(Input::Send(message.into(), tx))
+            .await
+            .map_err(|_| SendError::Closed)?;
+        rx.await.unwrap_or(Err(SendError::Closed))
+    }
+
+    /// Closes the session (queued messages are sent first).
+    pub async fn close(&self) {
+        let mut inputs = self.inputs.clone();
+        let _ = inputs.send(Input::Close).await;
+    }
+}
+
+type OnConnection = Box<dyn Fn(EioSocket) + Send + Sync>;
+
+struct Inner {
+    engine: Mutex<Engine>,
+    sessions: Mutex<HashMap<String, mpsc::Sender<Input>>>,
+    runtime: Arc<dyn Runtime>,
+    on_connection: OnConnection,
+}
+
+/// A raw Engine.IO server: no Socket.IO on top.
+#[derive(Clone)]
+pub struct EngineIoServer {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for EngineIoServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineIoServer").finish_non_exhaustive()
+    }
+}
+
+impl EngineIoServer {
+    /// A server with `config` on `runtime`; `on_connection` receives each new session.
+    pub fn new(
+        config: ServerConfig,
+        runtime: Arc<dyn Runtime>,
+        on_connection: impl Fn(EioSocket) + Send + Sync + 'static,
+    ) -> Self {
+        let rt = runtime.clone();
+        let engine = Engine::new(config, Box::new(move |buf: &mut [u8]| rt.fill_random(buf)));
+        EngineIoServer {
+            inner: Arc::new(Inner {
+                engine: Mutex::new(engine),
+                sessions: Mutex::new(HashMap::new()),
+                runtime,
+                on_connection: Box::new(on_connection),
+            }),
+        }
+    }
+
+    /// The server settings.
+    pub fn config(&self) -> ServerConfig {
+        self.lock_engine().config().clone()
+    }
+
+    /// Open sessions.
+    pub fn session_count(&self) -> usize {
+        self.lock_engine().session_count()
+    }
+
+    fn lock_engine(&self) -> std::sync::MutexGuard<'_, Engine> {
+        // A panic while holding the lock cannot leave the engine half-updated in a way that
+        // matters more than refusing service; keep serving.
+        self.inner
+            .engine
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<Input>>> {
+        self.inner
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Handles one HTTP request (body read, at most `max_payload + 1` bytes). Resolves when
+    /// the answer is known: at once for most requests, when the session has something to say
+    /// for a long-poll. Dropping the future before it resolves (the client went away) aborts
+    /// the request, as the protocol requires for a held long-poll.
+    pub async fn handle_http(&self, request: HttpRequest) -> HttpOutcome {
+        let routed = self.lock_engine().handle_request(request);
+        let id = routed.id;
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let inputs = match routed.route {
+            Route::Reply(response) => return HttpOutcome::Response(response),
+            Route::Handshake(incoming) => {
+                let now = self.inner.runtime.now();
+                let session = self.lock_engine().accept(now, incoming);
+                self.spawn_session(session, id, reply_tx)
+            }
+            Route::Session(sid, req) => {
+                let sender = self.sessions().get(sid.as_str()).cloned();
+                let Some(mut sender) = sender else {
+                    // Closed between routing and now.
+                    return HttpOutcome::Response(HttpResponse::new(400));
+                };
+                if sender
+                    .send(Input::Request {
+                        req,
+                        reply: reply_tx,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return HttpOutcome::Response(HttpResponse::new(400));
+                }
+                sender
+            }
+            // A route this driver does not know (a newer engineio-proto): refuse.
+            _ => return HttpOutcome::Response(HttpResponse::new(500)),
+        };
+        let mut guard = AbortGuard {
+            id,
+            inputs: Some(inputs.clone()),
+        };
+        let reply = reply_rx.await;
+        guard.inputs = None;
+        match reply {
+            Ok(Reply::Http(response)) => HttpOutcome::Response(response),
+            Ok(Reply::Upgrade(headers)) => HttpOutcome::Upgrade {
+                headers,
+                attach: WsAttach {
+                    inputs,
+                    runtime: self.inner.runtime.clone(),
+                },
+            },
+            // The session ended without answering.
+            Err(_) => HttpOutcome::Response(HttpResponse::new(400)),
+        }
+    }
+
+    /// Starts the driver of a new session; `first` is the request its first transmit answers.
+    fn spawn_session(
+        &self,
+        session: Session,
+        first: RequestId,
+        reply: oneshot::Sender<Reply>,
+    ) -> mpsc::Sender<Input> {
+        let sid = session.sid().as_str().to_owned();
+        let (inputs_tx, inputs_rx) = mpsc::channel(APP_TO_SESSION);
+        let (app_tx, app_rx) = mpsc::channel(SESSION_TO_APP);
+        self.sessions().insert(sid.clone(), inputs_tx.clone());
+        let mut pending = HashMap::new();
+        pending.insert(first, reply);
+        let driver = Driver {
+            server: self.clone(),
+            session,
+            pending,
+            ws: None,
+            ws_backlog: Vec::new(),
+            app: Some(app_tx),
+        };
+        let span = tracing::info_span!("engineio_session", sid = %sid);
+        self.inner
+            .runtime
+            .spawn(Box::pin(driver.run(inputs_rx, span)));
+        (self.inner.on_connection)(EioSocket {
+            sid,
+            inputs: inputs_tx.clone(),
+            messages: app_rx,
+        });
+        inputs_tx
+    }
+}
+
+/// Aborts a request whose future was dropped before its answer.
+struct AbortGuard {
+    id: RequestId,
+    inputs: Option<mpsc::Sender<Input>>,
+}
+
+impl Drop for AbortGuard {
+    fn drop(&mut self) {
+        if let Some(mut inputs) = self.inputs.take() {
+            let _ = inputs.try_send(Input::Aborted(self.id));
+        }
+    }
+}
+
+struct Driver {
+    server: EngineIoServer,
+    session: Session,
+    pending: HashMap<RequestId, oneshot::Sender<Reply>>,
+    ws: Option<mpsc::Sender<WsOut>>,
+    /// Frames produced before the WebSocket was attached.
+    ws_backlog: Vec<WsOut>,
+    app: Option<mpsc::Sender<Message>>,
+}
+
+impl Driver {
+    async fn run(mut self, mut inputs: mpsc::Receiver<Input>, span: tracing::Span) {
+        let runtime = self.server.inner.runtime.clone();
+        let mut timer: Option<(Instant, BoxFuture)> = None;
+        loop {
+            self.drain().await;
+            if self.session.is_closed() {
+                break;
+            }
+            let deadline = self.session.poll_timeout();
+            if timer.as_ref().map(|(d, _)| *d) != deadline {
+                timer = deadline.map(|d| (d, runtime.sleep_until(d)));
+            }
+            let input = match &mut timer {
+                Some((_, sleep)) => match select(inputs.next(), sleep).await {
+                    Either::Left((input, _)) => input,
+                    Either::Right(_) => {
+                        timer = None;
+                        self.session.handle_timeout(runtime.now());
+                        continue;
+                    }
+                },
+                None => inputs.next().await,
+            };
+            let Some(input) = input else { break };
+            let now = runtime.now();
+            self.handle(now, input);
+        }
+        span.in_scope(|| tracing::debug!("session closed"));
+        self.server.sessions().remove(self.session.sid().as_str());
+        // Requests still queued for this session: it answers them (code 1, unknown sid).
+        inputs.close();
+        while let Ok(input) = inputs.try_recv() {
+            let now = runtime.now();
+            self.handle(now, input);
+            self.drain().await;
+        }
+    }
+
+    fn handle(&mut self, now: Instant, input: Input) {
+        match input {
+            Input::Request { req, reply } => {
+                self.pending.insert(req.id(), reply);
+                self.session.handle_request(now, req);
+            }
+            Input::Aborted(id) => {
+                self.pending.remove(&id);
+                self.session.handle_request_aborted(now, id);
+            }
+            Input::WsAttached(tx) => {
+                let backlog = std::mem::take(&mut self.ws_backlog);
+                let mut tx = tx;
+                for out in backlog {
+                    let _ = tx.try_send(out);
+                }
+                self.ws = Some(tx);
+            }
+            Input::WsFrame(frame) => self.session.handle_ws_frame(now, frame),
+            Input::WsClosed => {
+                self.ws = None;
+                self.session.handle_ws_closed(now);
+            }
+            Input::Send(message, done) => {
+                let r = self.session.send(message).map_err(|e| match e {
+                    engineio_proto::UsageError::BufferFull => SendError::Full,
+                    _ => SendError::Closed,
+                });
+                let _ = done.send(r);
+            }
+            Input::Close => self.session.close(now),
+        }
+    }
+
+    /// Transmits, then events, then engine updates (the drain rule).
+    async fn drain(&mut self) {
+        while let Some(t) = self.session.poll_transmit() {
+            match t {
+                Transmit::Response { request, response } => {
+                    if let Some(reply) = self.pending.remove(&request) {
+                        let _ = reply.send(Reply::Http(response));
+                    }
+                }
+                Transmit::AcceptWebSocket { request, headers } => {
+                    // A new WebSocket: nothing queued for an earlier one carries over.
+                    self.ws_backlog.clear();
+                    self.ws = None;
+                    if let Some(reply) = self.pending.remove(&request) {
+                        let _ = reply.send(Reply::Upgrade(headers));
+                    }
+                }
+                Transmit::WsFrame(frame) => self.ws_send(WsOut::Frame(frame)).await,
+                Transmit::CloseWebSocket { code } => {
+                    self.ws_send(WsOut::Close(code)).await;
+                    self.ws = None;
+                }
+                _ => {}
+            }
+        }
+        while let Some(e) = self.session.poll_event() {
+            match e {
+                SessionEvent::Message(m) => {
+                    if let Some(app) = &mut self.app {
+                        // A slow application is back-pressure on this session only.
+                        if app.send(m).await.is_err() {
+                            self.app = None;
+                        }
+                    }
+                }
+                SessionEvent::Closed(reason) => {
+                    tracing::debug!(sid = %self.session.sid(), %reason, "closed");
+                    self.app = None;
+                }
+                _ => {}
+            }
+        }
+        while let Some(u) = self.session.poll_engine_update() {
+            self.server.lock_engine().handle_update(u);
+        }
+    }
+
+    async fn ws_send(&mut self, out: WsOut) {
+        match &mut self.ws {
+            Some(ws) => {
+                if ws.send(out).await.is_err() {
+                    self.ws = None;
+                }
+            }
+            None => self.ws_backlog.push(out),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The runtime-neutral part of the runtime adapters: what tokio and smol both need to drive the
+//! sans-IO machines with real sockets, written once.
+//!
+//! - [`Runtime`]: the little a runtime must provide (spawn, a timer, the clock, OS randomness).
+//! - [`EngineIoServer`]: routes HTTP requests through [`engineio_proto::server::Engine`], runs
+//!   one driver task per session, and hands the application an [`EioSocket`] per session.
+//!
+//! A runtime adapter converts its HTTP library's requests into
+//! [`engineio_proto::http::HttpRequest`], calls [`EngineIoServer::handle_http`], and either
+//! writes the response or completes the WebSocket upgrade and gives the socket to
+//! [`WsAttach::attach`]. No protocol rule lives here: every decision is the machines'.
+
+mod engine;
+mod runtime;
+
+pub use engine::{EioSocket, EngineIoServer, HttpOutcome, SendError, WsAttach, WsOut};
+pub use runtime::{BoxFuture, Runtime};

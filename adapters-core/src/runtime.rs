@@ -1,0 +1,20 @@
+//! What a runtime provides.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Instant;
+
+/// A boxed, sendable future.
+pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The runtime services the drivers use; implemented once per runtime (tokio, smol).
+pub trait Runtime: Send + Sync + 'static {
+    /// Runs `future` in the background.
+    fn spawn(&self, future: BoxFuture);
+    /// A future that completes at `deadline`.
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture;
+    /// The current time (the only clock the machines see, read once per wake-up).
+    fn now(&self) -> Instant;
+    /// Fills `buf` with random bytes from a CSPRNG seeded by the OS (session ids).
+    fn fill_random(&self, buf: &mut [u8]);
+}
