@@ -385,6 +385,12 @@ impl Driver {
             };
             let Some(input) = input else { break };
             let now = runtime.now();
+            // Deadlines already passed come first: a request that arrives after the pong
+            // deadline must find the session closed, whichever future the select polled first.
+            if self.session.poll_timeout().is_some_and(|d| d <= now) {
+                self.session.handle_timeout(now);
+                self.drain().await;
+            }
             self.handle(now, input);
         }
         span.in_scope(|| tracing::debug!("session closed"));

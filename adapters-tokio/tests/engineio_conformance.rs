@@ -7,22 +7,19 @@
 #[path = "../examples/conformance.rs"]
 mod conformance;
 
+mod support;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
-use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use futures_util::SinkExt;
+use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use support::{fetch, get, next, next_text, post, ws, Ws};
 
 const PING_INTERVAL: u64 = 300;
 const PING_TIMEOUT: u64 = 200;
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 async fn server() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -31,65 +28,10 @@ async fn server() -> SocketAddr {
     addr
 }
 
-/// One HTTP request on its own connection, as `fetch` does; the status and the body.
-async fn fetch(addr: SocketAddr, method: &str, uri: &str, body: &str) -> (u16, String) {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("host", addr.to_string())
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .unwrap();
-    let res = sender.send_request(req).await.unwrap();
-    let status = res.status().as_u16();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
-}
-
-async fn get(addr: SocketAddr, uri: &str) -> (u16, String) {
-    fetch(addr, "GET", uri, "").await
-}
-
-async fn post(addr: SocketAddr, uri: &str, body: &str) -> (u16, String) {
-    fetch(addr, "POST", uri, body).await
-}
-
 async fn init_long_polling_session(addr: SocketAddr) -> String {
     let (_, content) = get(addr, "/engine.io/?EIO=4&transport=polling").await;
     let v: serde_json::Value = serde_json::from_str(&content[1..]).unwrap();
     v["sid"].as_str().unwrap().to_owned()
-}
-
-async fn ws(addr: SocketAddr, uri: &str) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-    tokio_tungstenite::connect_async(format!("ws://{addr}{uri}"))
-        .await
-        .map(|(ws, _)| ws)
-}
-
-/// The next data frame, or `None` when the socket closed (close frame, error, or end).
-async fn next(ws: &mut Ws) -> Option<Message> {
-    loop {
-        let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("no frame within 5 s");
-        match m {
-            Some(Ok(Message::Text(t))) => return Some(Message::Text(t)),
-            Some(Ok(Message::Binary(b))) => return Some(Message::Binary(b)),
-            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
-            Some(Ok(_)) => continue,
-        }
-    }
-}
-
-async fn next_text(ws: &mut Ws) -> String {
-    match next(ws).await {
-        Some(Message::Text(t)) => t.as_str().to_owned(),
-        other => panic!("expected a text frame, got {other:?}"),
-    }
 }
 
 fn check_handshake(content: &str, upgrades: serde_json::Value) {

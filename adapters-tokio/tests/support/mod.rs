@@ -1,0 +1,79 @@
+//! The conformance tests' client: `fetch`-like HTTP requests, one per connection, and a
+//! WebSocket read one frame at a time.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// One HTTP request on its own connection, as `fetch` does; the status and the body.
+pub async fn fetch(addr: SocketAddr, method: &str, uri: &str, body: &str) -> (u16, String) {
+    let (status, body) = fetch_bytes(addr, method, uri, body).await;
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Like [`fetch`], the body as bytes.
+pub async fn fetch_bytes(addr: SocketAddr, method: &str, uri: &str, body: &str) -> (u16, Bytes) {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", addr.to_string())
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .unwrap();
+    let res = sender.send_request(req).await.unwrap();
+    let status = res.status().as_u16();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, body)
+}
+
+pub async fn get(addr: SocketAddr, uri: &str) -> (u16, String) {
+    fetch(addr, "GET", uri, "").await
+}
+
+pub async fn post(addr: SocketAddr, uri: &str, body: &str) -> (u16, String) {
+    fetch(addr, "POST", uri, body).await
+}
+
+pub async fn ws(addr: SocketAddr, uri: &str) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    tokio_tungstenite::connect_async(format!("ws://{addr}{uri}"))
+        .await
+        .map(|(ws, _)| ws)
+}
+
+/// The next data frame, or `None` when the socket closed (close frame, error, or end).
+pub async fn next(ws: &mut Ws) -> Option<Message> {
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("no frame within 5 s");
+        match m {
+            Some(Ok(Message::Text(t))) => return Some(Message::Text(t)),
+            Some(Ok(Message::Binary(b))) => return Some(Message::Binary(b)),
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
+pub async fn next_text(ws: &mut Ws) -> String {
+    match next(ws).await {
+        Some(Message::Text(t)) => t.as_str().to_owned(),
+        other => panic!("expected a text frame, got {other:?}"),
+    }
+}
