@@ -11,7 +11,6 @@ use engineio_proto::server::{
 };
 use engineio_proto::{Message, WsFrame};
 use futures_channel::{mpsc, oneshot};
-use futures_util::future::{select, Either};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 
 use crate::runtime::{BoxFuture, Runtime};
@@ -49,7 +48,7 @@ pub enum HttpOutcome {
 
 /// Hands an upgraded WebSocket to its session.
 pub struct WsAttach {
-    inputs: mpsc::Sender<Input>,
+    channels: Channels,
     runtime: Arc<dyn Runtime>,
 }
 
@@ -68,8 +67,8 @@ impl WsAttach {
         O: Sink<WsOut> + Send + 'static,
     {
         let (tx, rx) = mpsc::channel::<WsOut>(WS_OUT);
-        let mut inputs = self.inputs;
-        let mut to_session = inputs.clone();
+        let mut control = self.channels.control;
+        let mut to_session = self.channels.data;
         self.runtime.spawn(Box::pin(async move {
             // Writer: frames from the session to the socket; a close ends it.
             let mut rx = rx;
@@ -83,7 +82,7 @@ impl WsAttach {
             let _ = outgoing.close().await;
         }));
         self.runtime.spawn(Box::pin(async move {
-            if inputs.send(Input::WsAttached(tx)).await.is_err() {
+            if control.send(Input::WsAttached(tx)).await.is_err() {
                 return;
             }
             // Reader: frames from the socket to the session, one at a time, in order.
@@ -96,6 +95,16 @@ impl WsAttach {
             let _ = to_session.send(Input::WsClosed).await;
         }));
     }
+}
+
+/// The two ways into a session driver: `control` (long-polls, aborts, WebSocket attach) is
+/// always read; `data` (POST bodies, WebSocket frames) is paused while the application lags,
+/// so a slow application slows its client down without stopping the long-polls that drain the
+/// session's output (which the application may be waiting on).
+#[derive(Clone)]
+struct Channels {
+    control: mpsc::Sender<Input>,
+    data: mpsc::Sender<Input>,
 }
 
 enum Reply {
@@ -140,7 +149,10 @@ impl std::error::Error for SendError {}
 #[derive(Debug)]
 pub struct EioSocket {
     sid: String,
-    inputs: mpsc::Sender<Input>,
+    version: engineio_proto::ProtocolVersion,
+    /// The application's commands (a channel of their own, so that a driver waiting on a slow
+    /// transport or a slow reader still takes them: no cycle between `send` and `recv`).
+    commands: mpsc::Sender<Input>,
     messages: mpsc::Receiver<Message>,
 }
 
@@ -156,16 +168,22 @@ impl EioSocket {
         &self.sid
     }
 
+    /// The protocol revision the client speaks.
+    pub fn version(&self) -> engineio_proto::ProtocolVersion {
+        self.version
+    }
+
     /// The next message from the client; `None` once the session is closed.
     pub async fn recv(&mut self) -> Option<Message> {
         self.messages.next().await
     }
 
-    /// Sends a message to the client.
+    /// Sends a message to the client, waiting while the session's outgoing buffer is full
+    /// (back-pressure).
     pub async fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
         let (tx, rx) = oneshot::channel();
-        let mut inputs = self.inputs.clone();
-        inputs
+        let mut commands = self.commands.clone();
+        commands
             .send(Input::Send(message.into(), tx))
             .await
             .map_err(|_| SendError::Closed)?;
@@ -174,8 +192,8 @@ impl EioSocket {
 
     /// Closes the session (queued messages are sent first).
     pub async fn close(&self) {
-        let mut inputs = self.inputs.clone();
-        let _ = inputs.send(Input::Close).await;
+        let mut commands = self.commands.clone();
+        let _ = commands.send(Input::Close).await;
     }
 }
 
@@ -183,7 +201,7 @@ type OnConnection = Box<dyn Fn(EioSocket) + Send + Sync>;
 
 struct Inner {
     engine: Mutex<Engine>,
-    sessions: Mutex<HashMap<String, mpsc::Sender<Input>>>,
+    sessions: Mutex<HashMap<String, Channels>>,
     runtime: Arc<dyn Runtime>,
     on_connection: OnConnection,
 }
@@ -238,7 +256,7 @@ impl EngineIoServer {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<Input>>> {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Channels>> {
         self.inner
             .sessions
             .lock()
@@ -253,7 +271,7 @@ impl EngineIoServer {
         let routed = self.lock_engine().handle_request(request);
         let id = routed.id;
         let (reply_tx, reply_rx) = oneshot::channel();
-        let inputs = match routed.route {
+        let channels = match routed.route {
             Route::Reply(response) => return HttpOutcome::Response(response),
             Route::Handshake(incoming) => {
                 let now = self.inner.runtime.now();
@@ -261,10 +279,15 @@ impl EngineIoServer {
                 self.spawn_session(session, id, reply_tx)
             }
             Route::Session(sid, req) => {
-                let sender = self.sessions().get(sid.as_str()).cloned();
-                let Some(mut sender) = sender else {
+                let channels = self.sessions().get(sid.as_str()).cloned();
+                let Some(channels) = channels else {
                     // Closed between routing and now.
                     return HttpOutcome::Response(HttpResponse::new(400));
+                };
+                let mut sender = if req.request().method == engineio_proto::http::Method::Post {
+                    channels.data.clone()
+                } else {
+                    channels.control.clone()
                 };
                 if sender
                     .send(Input::Request {
@@ -276,23 +299,23 @@ impl EngineIoServer {
                 {
                     return HttpOutcome::Response(HttpResponse::new(400));
                 }
-                sender
+                channels
             }
             // A route this driver does not know (a newer engineio-proto): refuse.
             _ => return HttpOutcome::Response(HttpResponse::new(500)),
         };
         let mut guard = AbortGuard {
             id,
-            inputs: Some(inputs.clone()),
+            control: Some(channels.control.clone()),
         };
         let reply = reply_rx.await;
-        guard.inputs = None;
+        guard.control = None;
         match reply {
             Ok(Reply::Http(response)) => HttpOutcome::Response(response),
             Ok(Reply::Upgrade(headers)) => HttpOutcome::Upgrade {
                 headers,
                 attach: WsAttach {
-                    inputs,
+                    channels,
                     runtime: self.inner.runtime.clone(),
                 },
             },
@@ -307,11 +330,18 @@ impl EngineIoServer {
         session: Session,
         first: RequestId,
         reply: oneshot::Sender<Reply>,
-    ) -> mpsc::Sender<Input> {
+    ) -> Channels {
         let sid = session.sid().as_str().to_owned();
-        let (inputs_tx, inputs_rx) = mpsc::channel(APP_TO_SESSION);
+        let version = session.version();
+        let (control_tx, control_rx) = mpsc::channel(APP_TO_SESSION);
+        let (data_tx, data_rx) = mpsc::channel(APP_TO_SESSION);
+        let (commands_tx, commands_rx) = mpsc::channel(APP_TO_SESSION);
+        let channels = Channels {
+            control: control_tx,
+            data: data_tx,
+        };
         let (app_tx, app_rx) = mpsc::channel(SESSION_TO_APP);
-        self.sessions().insert(sid.clone(), inputs_tx.clone());
+        self.sessions().insert(sid.clone(), channels.clone());
         let mut pending = HashMap::new();
         pending.insert(first, reply);
         let driver = Driver {
@@ -321,32 +351,41 @@ impl EngineIoServer {
             ws: None,
             ws_backlog: Vec::new(),
             app: Some(app_tx),
+            to_app: std::collections::VecDeque::new(),
+            blocked: std::collections::VecDeque::new(),
         };
         let span = tracing::info_span!("engineio_session", sid = %sid);
         self.inner
             .runtime
-            .spawn(Box::pin(driver.run(inputs_rx, span)));
+            .spawn(Box::pin(driver.run(control_rx, data_rx, commands_rx, span)));
         (self.inner.on_connection)(EioSocket {
             sid,
-            inputs: inputs_tx.clone(),
+            version,
+            commands: commands_tx,
             messages: app_rx,
         });
-        inputs_tx
+        channels
     }
 }
 
 /// Aborts a request whose future was dropped before its answer.
 struct AbortGuard {
     id: RequestId,
-    inputs: Option<mpsc::Sender<Input>>,
+    control: Option<mpsc::Sender<Input>>,
 }
 
 impl Drop for AbortGuard {
     fn drop(&mut self) {
-        if let Some(mut inputs) = self.inputs.take() {
-            let _ = inputs.try_send(Input::Aborted(self.id));
+        if let Some(mut control) = self.control.take() {
+            let _ = control.try_send(Input::Aborted(self.id));
         }
     }
+}
+
+enum Wake {
+    Timer,
+    AppReady(bool),
+    Input(Option<Input>),
 }
 
 struct Driver {
@@ -357,12 +396,25 @@ struct Driver {
     /// Frames produced before the WebSocket was attached.
     ws_backlog: Vec<WsOut>,
     app: Option<mpsc::Sender<Message>>,
+    /// Messages for the application not yet taken by its channel. While it holds
+    /// [`SESSION_TO_APP`] messages the transport is not read: a slow application slows its
+    /// client down instead of growing memory.
+    to_app: std::collections::VecDeque<Message>,
+    /// Sends waiting for room in the session's buffer, in order.
+    blocked: std::collections::VecDeque<(Message, oneshot::Sender<Result<(), SendError>>)>,
 }
 
 impl Driver {
-    async fn run(mut self, mut inputs: mpsc::Receiver<Input>, span: tracing::Span) {
+    async fn run(
+        mut self,
+        mut control: mpsc::Receiver<Input>,
+        mut data: mpsc::Receiver<Input>,
+        mut commands: mpsc::Receiver<Input>,
+        span: tracing::Span,
+    ) {
+        use futures_util::FutureExt;
         let runtime = self.server.inner.runtime.clone();
-        let mut timer: Option<(Instant, BoxFuture)> = None;
+        let mut timer: Option<(Instant, futures_util::future::Fuse<BoxFuture>)> = None;
         loop {
             self.drain().await;
             if self.session.is_closed() {
@@ -370,37 +422,87 @@ impl Driver {
             }
             let deadline = self.session.poll_timeout();
             if timer.as_ref().map(|(d, _)| *d) != deadline {
-                timer = deadline.map(|d| (d, runtime.sleep_until(d)));
+                timer = deadline.map(|d| (d, runtime.sleep_until(d).fuse()));
             }
-            let input = match &mut timer {
-                Some((_, sleep)) => match select(inputs.next(), sleep).await {
-                    Either::Left((input, _)) => input,
-                    Either::Right(_) => {
-                        timer = None;
-                        self.session.handle_timeout(runtime.now());
-                        continue;
+            let read_data = self.to_app.len() < SESSION_TO_APP;
+            let input = {
+                let mut sleep = match &mut timer {
+                    Some((_, sleep)) => futures_util::future::Either::Left(sleep),
+                    None => futures_util::future::Either::Right(futures_util::future::pending()),
+                };
+                let app_ready = async {
+                    match (&mut self.app, self.to_app.is_empty()) {
+                        (Some(app), false) => {
+                            futures_util::future::poll_fn(|cx| app.poll_ready(cx)).await
+                        }
+                        _ => futures_util::future::pending().await,
                     }
-                },
-                None => inputs.next().await,
+                }
+                .fuse();
+                futures_util::pin_mut!(app_ready);
+                let mut incoming = if read_data {
+                    futures_util::future::Either::Left(data.next())
+                } else {
+                    futures_util::future::Either::Right(futures_util::future::pending())
+                }
+                .fuse();
+                futures_util::select_biased! {
+                    _ = sleep => Wake::Timer,
+                    ready = app_ready => Wake::AppReady(ready.is_ok()),
+                    c = commands.next() => Wake::Input(c),
+                    i = control.next() => Wake::Input(i),
+                    i = incoming => Wake::Input(i),
+                }
             };
-            let Some(input) = input else { break };
             let now = runtime.now();
             // Deadlines already passed come first: a request that arrives after the pong
-            // deadline must find the session closed, whichever future the select polled first.
+            // deadline must find the session closed, whichever wake-up came first.
             if self.session.poll_timeout().is_some_and(|d| d <= now) {
                 self.session.handle_timeout(now);
+                timer = None;
                 self.drain().await;
             }
-            self.handle(now, input);
+            match input {
+                Wake::Timer => {}
+                Wake::AppReady(true) => self.feed_app(),
+                Wake::AppReady(false) => self.app = None,
+                Wake::Input(Some(input)) => self.handle(now, input),
+                Wake::Input(None) => break,
+            }
         }
         span.in_scope(|| tracing::debug!("session closed"));
         self.server.sessions().remove(self.session.sid().as_str());
+        // What the application was not given yet still goes, then its channel closes.
+        self.feed_app();
         // Requests still queued for this session: it answers them (code 1, unknown sid).
-        inputs.close();
-        while let Ok(input) = inputs.try_recv() {
+        control.close();
+        data.close();
+        while let Ok(input) = control.try_recv().or_else(|_| data.try_recv()) {
             let now = runtime.now();
             self.handle(now, input);
             self.drain().await;
+        }
+    }
+
+    /// Hands queued messages to the application's channel while it has room.
+    fn feed_app(&mut self) {
+        let Some(app) = &mut self.app else {
+            self.to_app.clear();
+            return;
+        };
+        while let Some(m) = self.to_app.pop_front() {
+            match app.try_send(m) {
+                Ok(()) => {}
+                Err(e) if e.is_full() => {
+                    self.to_app.push_front(e.into_inner());
+                    return;
+                }
+                Err(_) => {
+                    self.app = None;
+                    self.to_app.clear();
+                    return;
+                }
+            }
         }
     }
 
@@ -428,19 +530,40 @@ impl Driver {
                 self.session.handle_ws_closed(now);
             }
             Input::Send(message, done) => {
-                let r = self.session.send(message).map_err(|e| match e {
-                    engineio_proto::UsageError::BufferFull => SendError::Full,
-                    _ => SendError::Closed,
-                });
-                let _ = done.send(r);
+                self.blocked.push_back((message, done));
+                self.unblock();
             }
             Input::Close => self.session.close(now),
         }
     }
 
+    /// Queues waiting sends while the session takes them; a full buffer keeps the rest
+    /// waiting (their senders wait too), a closed session fails them.
+    fn unblock(&mut self) {
+        while let Some((message, done)) = self.blocked.pop_front() {
+            match self.session.send(message.clone()) {
+                Ok(()) => {
+                    let _ = done.send(Ok(()));
+                }
+                Err(engineio_proto::UsageError::BufferFull) => {
+                    self.blocked.push_front((message, done));
+                    return;
+                }
+                Err(_) => {
+                    let _ = done.send(Err(SendError::Closed));
+                }
+            }
+        }
+    }
+
     /// Transmits, then events, then engine updates (the drain rule).
     async fn drain(&mut self) {
-        while let Some(t) = self.session.poll_transmit() {
+        loop {
+            // What was flushed may have made room for waiting sends.
+            self.unblock();
+            let Some(t) = self.session.poll_transmit() else {
+                break;
+            };
             match t {
                 Transmit::Response { request, response } => {
                     if let Some(reply) = self.pending.remove(&request) {
@@ -466,22 +589,23 @@ impl Driver {
         while let Some(e) = self.session.poll_event() {
             match e {
                 SessionEvent::Message(m) => {
-                    if let Some(app) = &mut self.app {
-                        // A slow application is back-pressure on this session only.
-                        if app.send(m).await.is_err() {
-                            self.app = None;
-                        }
+                    if self.app.is_some() {
+                        self.to_app.push_back(m);
                     }
                 }
                 SessionEvent::Closed(reason) => {
                     tracing::debug!(sid = %self.session.sid(), %reason, "closed");
-                    self.app = None;
                 }
                 _ => {}
             }
         }
         while let Some(u) = self.session.poll_engine_update() {
             self.server.lock_engine().handle_update(u);
+        }
+        self.feed_app();
+        if self.session.is_closed() && self.to_app.is_empty() {
+            // Closing the channel ends the application's `recv` loop.
+            self.app = None;
         }
     }
 
