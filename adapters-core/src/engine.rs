@@ -588,11 +588,7 @@ impl Driver {
         }
         while let Some(e) = self.session.poll_event() {
             match e {
-                SessionEvent::Message(m) => {
-                    if self.app.is_some() {
-                        self.to_app.push_back(m);
-                    }
-                }
+                SessionEvent::Message(m) if self.app.is_some() => self.to_app.push_back(m),
                 SessionEvent::Closed(reason) => {
                     tracing::debug!(sid = %self.session.sid(), %reason, "closed");
                 }
