@@ -200,6 +200,9 @@ impl EioSocket {
 type OnConnection = Box<dyn Fn(EioSocket) + Send + Sync>;
 
 struct Inner {
+    /// Read on every request: kept out of the engine's lock.
+    path: String,
+    max_payload: usize,
     engine: Mutex<Engine>,
     sessions: Mutex<HashMap<String, Channels>>,
     runtime: Arc<dyn Runtime>,
@@ -226,9 +229,13 @@ impl EngineIoServer {
         on_connection: impl Fn(EioSocket) + Send + Sync + 'static,
     ) -> Self {
         let rt = runtime.clone();
+        let path = config.path.clone();
+        let max_payload = config.max_payload;
         let engine = Engine::new(config, Box::new(move |buf: &mut [u8]| rt.fill_random(buf)));
         EngineIoServer {
             inner: Arc::new(Inner {
+                path,
+                max_payload,
                 engine: Mutex::new(engine),
                 sessions: Mutex::new(HashMap::new()),
                 runtime,
@@ -240,6 +247,16 @@ impl EngineIoServer {
     /// The server settings.
     pub fn config(&self) -> ServerConfig {
         self.lock_engine().config().clone()
+    }
+
+    /// The path prefix served.
+    pub fn path(&self) -> &str {
+        &self.inner.path
+    }
+
+    /// The largest body or WebSocket message accepted.
+    pub fn max_payload(&self) -> usize {
+        self.inner.max_payload
     }
 
     /// Open sessions.

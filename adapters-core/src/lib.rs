@@ -4,6 +4,9 @@
 //! - [`Runtime`]: the little a runtime must provide (spawn, a timer, the clock, OS randomness).
 //! - [`EngineIoServer`]: routes HTTP requests through [`engineio_proto::server::Engine`], runs
 //!   one driver task per session, and hands the application an [`EioSocket`] per session.
+//! - [`SocketIoServer`]: Socket.IO on top: one task per connection runs its
+//!   [`socketio_proto::server::ServerConn`]; namespaces hand the application a [`SioSocket`]
+//!   per joined socket.
 //!
 //! A runtime adapter converts its HTTP library's requests into
 //! [`engineio_proto::http::HttpRequest`], calls [`EngineIoServer::handle_http`], and either
@@ -12,6 +15,11 @@
 
 mod engine;
 mod runtime;
+mod socketio;
 
 pub use engine::{EioSocket, EngineIoServer, HttpOutcome, SendError, WsAttach, WsOut};
 pub use runtime::{BoxFuture, Runtime};
+pub use socketio::{
+    AckError, AckSender, ConnectError, EmitError, SioSocket, SocketEvent, SocketIoServer,
+};
+pub use socketio_proto;

@@ -3,15 +3,18 @@
 //! `PORT=3000 ALLOW_EIO3=0|1 cargo run --release -p socketio-tokio --example conformance`
 //!
 //! On 127.0.0.1:$PORT: a raw Engine.IO echo server at `/engine.io/` (every message sent back
-//! unchanged), pingInterval 300 ms, pingTimeout 200 ms, max payload 1e6, CORS `*`; EIO3 only
-//! when ALLOW_EIO3=1. (The Socket.IO part at `/socket.io/` comes with the Socket.IO layer of
-//! the runtime adapters.)
+//! unchanged) and Socket.IO at `/socket.io/`, both with pingInterval 300 ms, pingTimeout
+//! 200 ms, max payload 1e6, CORS `*`; EIO3 only when ALLOW_EIO3=1. Socket.IO: connectTimeout
+//! 1000 ms, namespaces `/` and `/custom` only; on connect each emits `auth` with the CONNECT
+//! auth payload (or `{}`); on `/`, `message` is answered by emitting `message-back` with the
+//! same arguments (binary preserved) and `message-with-ack` is acked with the same arguments.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use socketio_tokio::engineio::{CorsConfig, ServerConfig};
-use socketio_tokio::{serve_engineio, EngineIoServer, TokioRuntime};
+use socketio_tokio::socketio_proto::server::ServerConfig as SioConfig;
+use socketio_tokio::{EngineIoServer, SioSocket, SocketEvent, SocketIoServer, TokioRuntime};
 use tokio::net::TcpListener;
 
 /// The Engine.IO settings of the conformance suites.
@@ -42,9 +45,50 @@ pub(crate) fn echo_server(allow_eio3: bool) -> EngineIoServer {
     )
 }
 
-/// Serves the conformance server on `listener`.
+/// The Socket.IO server of the conformance suite.
+pub(crate) fn socketio_server(allow_eio3: bool) -> SocketIoServer {
+    let mut engine = engineio_config(allow_eio3);
+    engine.path = "/socket.io/".to_owned();
+    let mut config = SioConfig::default();
+    config.connect_timeout = Duration::from_millis(1000);
+    let io = SocketIoServer::new(engine, config, Arc::new(TokioRuntime));
+    io.namespace("/", |socket| {
+        tokio::spawn(handle_socket(socket, true));
+    });
+    io.namespace("/custom", |socket| {
+        tokio::spawn(handle_socket(socket, false));
+    });
+    io
+}
+
+async fn handle_socket(mut socket: SioSocket, echo: bool) {
+    let auth = socket.auth().clone();
+    if socket.emit("auth", &(auth,)).await.is_err() {
+        return;
+    }
+    while let Some(event) = socket.recv().await {
+        let SocketEvent::Event { name, packet, ack } = event else {
+            break;
+        };
+        let Some(args) = packet.raw_args() else {
+            continue;
+        };
+        match (echo, name.as_str(), ack) {
+            (true, "message", _) => {
+                let _ = socket.emit_raw("message-back", &args).await;
+            }
+            (true, "message-with-ack", Some(ack)) => {
+                let _ = ack.send_raw(&args).await;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Serves the conformance servers on `listener`.
 pub(crate) async fn serve(listener: TcpListener, allow_eio3: bool) -> std::io::Result<()> {
-    serve_engineio(listener, echo_server(allow_eio3)).await
+    let io = socketio_server(allow_eio3);
+    socketio_tokio::serve(listener, vec![echo_server(allow_eio3), io.engine().clone()]).await
 }
 
 #[allow(dead_code)]

@@ -42,7 +42,8 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::WebSocketStream;
 
 pub use socketio_adapters_core::{
-    EioSocket, EngineIoServer, HttpOutcome, Runtime, SendError, WsOut,
+    socketio_proto, AckError, AckSender, ConnectError, EioSocket, EmitError, EngineIoServer,
+    HttpOutcome, Runtime, SendError, SioSocket, SocketEvent, SocketIoServer, WsOut,
 };
 
 /// The Engine.IO machines and settings.
@@ -79,14 +80,28 @@ impl Runtime for TokioRuntime {
 /// Serves `server` on `listener` until the listener fails: one task per connection, HTTP/1.1
 /// with upgrades.
 pub async fn serve_engineio(listener: TcpListener, server: EngineIoServer) -> std::io::Result<()> {
+    serve(listener, vec![server]).await
+}
+
+/// Serves several Engine.IO (or Socket.IO) servers on one listener, each under its own path
+/// (for example `/engine.io/` and `/socket.io/`); other paths get 404.
+pub async fn serve(listener: TcpListener, servers: Vec<EngineIoServer>) -> std::io::Result<()> {
+    let servers = std::sync::Arc::new(servers);
     loop {
         let (stream, _) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
-        let server = server.clone();
+        let servers = servers.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let server = server.clone();
-                async move { Ok::<_, Infallible>(handle(&server, req).await) }
+            let service = service_fn(move |req: Request<Incoming>| {
+                let servers = servers.clone();
+                async move {
+                    let path = req.uri().path();
+                    let server = servers.iter().find(|s| path.starts_with(s.path()));
+                    Ok::<_, Infallible>(match server {
+                        Some(server) => handle(server, req).await,
+                        None => plain(StatusCode::NOT_FOUND),
+                    })
+                }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -99,7 +114,7 @@ pub async fn serve_engineio(listener: TcpListener, server: EngineIoServer) -> st
 /// Handles one hyper request with `server`: converts it, lets the machines decide, writes the
 /// answer or completes the WebSocket upgrade. Usable from any hyper-based service.
 pub async fn handle(server: &EngineIoServer, mut req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let max_payload = server.config().max_payload;
+    let max_payload = server.max_payload();
     let websocket = is_websocket_upgrade(&req);
     let key = req.headers().get(SEC_WEBSOCKET_KEY).cloned();
     let uri = req

@@ -103,7 +103,8 @@ impl fmt::Debug for NspPattern {
 }
 
 impl NspPattern {
-    fn matches(&self, name: &str) -> bool {
+    /// Whether `name` matches.
+    pub fn matches(&self, name: &str) -> bool {
         match self {
             NspPattern::Glob(g) => glob_match(g.as_bytes(), name.as_bytes()),
             NspPattern::Predicate(p) => p(name),
