@@ -249,6 +249,11 @@ impl EngineIoServer {
         self.lock_engine().config().clone()
     }
 
+    /// The runtime the server drives its tasks on.
+    pub fn runtime(&self) -> Arc<dyn Runtime> {
+        self.inner.runtime.clone()
+    }
+
     /// The path prefix served.
     pub fn path(&self) -> &str {
         &self.inner.path

@@ -14,10 +14,12 @@
 //! [`WsAttach::attach`]. No protocol rule lives here: every decision is the machines'.
 
 mod engine;
+mod http;
 mod runtime;
 mod socketio;
 
 pub use engine::{EioSocket, EngineIoServer, HttpOutcome, SendError, WsAttach, WsOut};
+pub use http::{handle, serve_connection, FuturesIo};
 pub use runtime::{BoxFuture, Runtime};
 pub use socketio::{
     AckError, AckSender, ConnectError, EmitError, SioSocket, SocketEvent, SocketIoServer,

@@ -1,0 +1,270 @@
+//! hyper 1 glue shared by every runtime: converting requests and responses, the WebSocket
+//! upgrade (async-tungstenite over futures-io), and one connection's service. A runtime adapter
+//! only accepts TCP connections and wraps their IO for hyper.
+
+use std::convert::Infallible;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use async_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use async_tungstenite::tungstenite::Message as WsMessage;
+use async_tungstenite::WebSocketStream;
+use bytes::Bytes;
+use engineio_proto::http::{HttpRequest, HttpResponse, Method};
+use engineio_proto::WsFrame;
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE};
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+
+use crate::engine::{EngineIoServer, HttpOutcome, WsOut};
+
+/// Serves one HTTP/1.1 connection (with upgrades) for `servers`, each under its own path
+/// prefix (`/engine.io/`, `/socket.io/`); other paths get 404.
+pub async fn serve_connection<I>(io: I, servers: Arc<Vec<EngineIoServer>>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req: Request<Incoming>| {
+        let servers = servers.clone();
+        async move {
+            let path = req.uri().path();
+            let server = servers.iter().find(|s| path.starts_with(s.path()));
+            Ok::<_, Infallible>(match server {
+                Some(server) => handle(server, req).await,
+                None => plain(StatusCode::NOT_FOUND),
+            })
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, service)
+        .with_upgrades()
+        .await;
+}
+
+/// Handles one hyper request with `server`: converts it, lets the machines decide, writes the
+/// answer or completes the WebSocket upgrade. Usable from any hyper-based service (a tower
+/// layer, an axum route).
+pub async fn handle(server: &EngineIoServer, mut req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let max_payload = server.max_payload();
+    let websocket = is_websocket_upgrade(&req);
+    let key = req.headers().get(SEC_WEBSOCKET_KEY).cloned();
+    let uri = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_owned(), |pq| pq.as_str().to_owned());
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let method = Method::from_name(req.method().as_str());
+    let upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
+    // Read at most max_payload + 1 bytes: a longer body is refused (413) without being kept.
+    let body = if websocket {
+        Bytes::new()
+    } else {
+        match Limited::new(req.into_body(), max_payload.saturating_add(1))
+            .collect()
+            .await
+        {
+            Ok(b) => b.to_bytes(),
+            Err(e)
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                // Over the limit: a body one byte too long stands for it; the machines answer
+                // 413 from its length alone.
+                Bytes::from(vec![0u8; max_payload.saturating_add(1)])
+            }
+            Err(_) => return plain(StatusCode::BAD_REQUEST),
+        }
+    };
+    let request = HttpRequest {
+        method,
+        uri,
+        headers,
+        body,
+        websocket,
+    };
+    match server.handle_http(request).await {
+        HttpOutcome::Response(r) => to_hyper(r),
+        HttpOutcome::Upgrade { headers, attach } => {
+            let (Some(key), Some(upgrade)) = (key, upgrade) else {
+                return plain(StatusCode::BAD_REQUEST);
+            };
+            let runtime = server.runtime();
+            runtime.spawn(Box::pin(async move {
+                let Ok(upgraded) = upgrade.await else {
+                    attach.attach(futures_util::stream::empty(), futures_util::sink::drain());
+                    return;
+                };
+                let mut config = WebSocketConfig::default();
+                config.max_message_size = Some(max_payload);
+                config.max_frame_size = Some(max_payload);
+                let ws =
+                    WebSocketStream::from_raw_socket(HyperIo(upgraded), Role::Server, Some(config))
+                        .await;
+                let (sink, stream) = ws.split();
+                // Frames until the socket closes or fails; control frames are the library's.
+                let incoming = stream
+                    .take_while(|m| futures_util::future::ready(m.is_ok()))
+                    .filter_map(|m| {
+                        futures_util::future::ready(match m {
+                            Ok(WsMessage::Text(t)) => Some(WsFrame::Text(t.as_str().into())),
+                            Ok(WsMessage::Binary(b)) => Some(WsFrame::Binary(b)),
+                            _ => None,
+                        })
+                    });
+                let outgoing = sink.with(|out: WsOut| {
+                    futures_util::future::ready(Ok::<_, async_tungstenite::tungstenite::Error>(
+                        match out {
+                            WsOut::Frame(WsFrame::Text(t)) => WsMessage::Text(t.to_string().into()),
+                            WsOut::Frame(WsFrame::Binary(b)) => WsMessage::Binary(b),
+                            WsOut::Close(Some(code)) => WsMessage::Close(Some(CloseFrame {
+                                code: CloseCode::from(code),
+                                reason: "".into(),
+                            })),
+                            WsOut::Close(None) => WsMessage::Close(None),
+                        },
+                    ))
+                });
+                attach.attach(incoming, outgoing);
+            }));
+            let mut res = Response::new(Full::new(Bytes::new()));
+            *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+            let h = res.headers_mut();
+            h.insert(UPGRADE, HeaderValue::from_static("websocket"));
+            h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+            let accept =
+                async_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+            if let Ok(v) = HeaderValue::from_str(&accept) {
+                h.insert(SEC_WEBSOCKET_ACCEPT, v);
+            }
+            for (name, value) in headers {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    h.append(name, v);
+                }
+            }
+            res
+        }
+    }
+}
+
+fn is_websocket_upgrade(req: &Request<Incoming>) -> bool {
+    let has = |name, token: &str| {
+        req.headers().get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    has(UPGRADE, "websocket")
+        && has(CONNECTION, "upgrade")
+        && req.headers().contains_key(SEC_WEBSOCKET_KEY)
+}
+
+fn plain(status: StatusCode) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::new()));
+    *res.status_mut() = status;
+    res
+}
+
+fn to_hyper(r: HttpResponse) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(r.body));
+    *res.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in r.headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            res.headers_mut().append(name, v);
+        }
+    }
+    res
+}
+
+/// hyper's IO as futures-io (for async-tungstenite over an upgraded connection).
+struct HyperIo<T>(T);
+
+impl<T: hyper::rt::Read + Unpin> futures_util::io::AsyncRead for HyperIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut rb = hyper::rt::ReadBuf::new(buf);
+        match Pin::new(&mut self.0).poll_read(cx, rb.unfilled()) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(rb.filled().len())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: hyper::rt::Write + Unpin> futures_util::io::AsyncWrite for HyperIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+/// futures-io IO as hyper's (for runtimes whose sockets speak futures-io, such as smol).
+#[derive(Debug)]
+pub struct FuturesIo<T>(pub T);
+
+impl<T: futures_util::io::AsyncRead + Unpin> hyper::rt::Read for FuturesIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        // Read into a stack buffer, then copy: the cursor's uninitialized memory cannot be
+        // handed to futures-io without `unsafe`.
+        let mut tmp = [0u8; 8192];
+        let want = tmp.len().min(buf.remaining());
+        match Pin::new(&mut self.0).poll_read(cx, &mut tmp[..want]) {
+            Poll::Ready(Ok(n)) => {
+                buf.put_slice(&tmp[..n]);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: futures_util::io::AsyncWrite + Unpin> hyper::rt::Write for FuturesIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_close(cx)
+    }
+}
