@@ -69,6 +69,7 @@ impl WsAttach {
         let (tx, rx) = mpsc::channel::<WsOut>(WS_OUT);
         let mut control = self.channels.control;
         let mut to_session = self.channels.data;
+        let clock = self.runtime.clone();
         self.runtime.spawn(Box::pin(async move {
             // Writer: frames from the session to the socket; a close ends it.
             let mut rx = rx;
@@ -88,11 +89,12 @@ impl WsAttach {
             // Reader: frames from the socket to the session, one at a time, in order.
             let mut incoming = Box::pin(incoming);
             while let Some(frame) = incoming.next().await {
-                if to_session.send(Input::WsFrame(frame)).await.is_err() {
+                let at = clock.now();
+                if to_session.send(Input::WsFrame(frame, at)).await.is_err() {
                     return;
                 }
             }
-            let _ = to_session.send(Input::WsClosed).await;
+            let _ = to_session.send(Input::WsClosed(clock.now())).await;
         }));
     }
 }
@@ -112,15 +114,18 @@ enum Reply {
     Upgrade(Vec<(&'static str, HeaderValue)>),
 }
 
+/// Inputs from the transport carry the time they arrived: a driver that is late reading them
+/// (a busy runtime) must not let a deadline pass over a pong that arrived in time.
 enum Input {
     Request {
         req: SessionRequest,
         reply: oneshot::Sender<Reply>,
+        at: Instant,
     },
     Aborted(RequestId),
     WsAttached(mpsc::Sender<WsOut>),
-    WsFrame(WsFrame),
-    WsClosed,
+    WsFrame(WsFrame, Instant),
+    WsClosed(Instant),
     Send(Message, oneshot::Sender<Result<(), SendError>>),
     Close,
 }
@@ -154,6 +159,16 @@ pub struct EioSocket {
     /// transport or a slow reader still takes them: no cycle between `send` and `recv`).
     commands: mpsc::Sender<Input>,
     messages: mpsc::Receiver<Message>,
+}
+
+impl Input {
+    /// When a transport input arrived.
+    fn arrived(&self) -> Option<Instant> {
+        match self {
+            Input::Request { at, .. } | Input::WsFrame(_, at) | Input::WsClosed(at) => Some(*at),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Debug for Input {
@@ -199,6 +214,19 @@ impl EioSocket {
 
 type OnConnection = Box<dyn Fn(EioSocket) + Send + Sync>;
 
+/// A message handler run inside a session's own task, in arrival order: what it sends (through
+/// the callback) is queued before the session looks at its next input, as an event handler of
+/// the Node server would. Used instead of an [`EioSocket`] when replies must batch with the
+/// input that caused them (an echo answering a whole POST in one long-poll).
+pub type InlineHandler = Box<dyn FnMut(Message, &mut dyn FnMut(Message)) + Send>;
+
+enum App {
+    /// Each session goes to the application as an [`EioSocket`].
+    Socket(OnConnection),
+    /// Each session gets a handler of its own, run in its task.
+    Inline(Box<dyn Fn(&str) -> InlineHandler + Send + Sync>),
+}
+
 struct Inner {
     /// Read on every request: kept out of the engine's lock.
     path: String,
@@ -206,7 +234,7 @@ struct Inner {
     engine: Mutex<Engine>,
     sessions: Mutex<HashMap<String, Channels>>,
     runtime: Arc<dyn Runtime>,
-    on_connection: OnConnection,
+    app: App,
 }
 
 /// A raw Engine.IO server: no Socket.IO on top.
@@ -228,6 +256,20 @@ impl EngineIoServer {
         runtime: Arc<dyn Runtime>,
         on_connection: impl Fn(EioSocket) + Send + Sync + 'static,
     ) -> Self {
+        Self::with_app(config, runtime, App::Socket(Box::new(on_connection)))
+    }
+
+    /// A server whose sessions are answered by handlers run inside each session's task
+    /// (`make` builds one per session, from its sid).
+    pub fn with_inline_handler(
+        config: ServerConfig,
+        runtime: Arc<dyn Runtime>,
+        make: impl Fn(&str) -> InlineHandler + Send + Sync + 'static,
+    ) -> Self {
+        Self::with_app(config, runtime, App::Inline(Box::new(make)))
+    }
+
+    fn with_app(config: ServerConfig, runtime: Arc<dyn Runtime>, app: App) -> Self {
         let rt = runtime.clone();
         let path = config.path.clone();
         let max_payload = config.max_payload;
@@ -239,7 +281,7 @@ impl EngineIoServer {
                 engine: Mutex::new(engine),
                 sessions: Mutex::new(HashMap::new()),
                 runtime,
-                on_connection: Box::new(on_connection),
+                app,
             }),
         }
     }
@@ -315,6 +357,7 @@ impl EngineIoServer {
                     .send(Input::Request {
                         req,
                         reply: reply_tx,
+                        at: self.inner.runtime.now(),
                     })
                     .await
                     .is_err()
@@ -373,6 +416,10 @@ impl EngineIoServer {
             ws: None,
             ws_backlog: Vec::new(),
             app: Some(app_tx),
+            inline: match &self.inner.app {
+                App::Inline(make) => Some(make(&sid)),
+                App::Socket(_) => None,
+            },
             to_app: std::collections::VecDeque::new(),
             blocked: std::collections::VecDeque::new(),
         };
@@ -380,12 +427,15 @@ impl EngineIoServer {
         self.inner
             .runtime
             .spawn(Box::pin(driver.run(control_rx, data_rx, commands_rx, span)));
-        (self.inner.on_connection)(EioSocket {
+        let socket = EioSocket {
             sid,
             version,
             commands: commands_tx,
             messages: app_rx,
-        });
+        };
+        if let App::Socket(on_connection) = &self.inner.app {
+            on_connection(socket);
+        }
         channels
     }
 }
@@ -404,7 +454,11 @@ impl Drop for AbortGuard {
     }
 }
 
+/// Tells an application's `send` how it went.
+type SendDone = oneshot::Sender<Result<(), SendError>>;
+
 enum Wake {
+    CommandsClosed,
     Timer,
     AppReady(bool),
     Input(Option<Input>),
@@ -418,12 +472,14 @@ struct Driver {
     /// Frames produced before the WebSocket was attached.
     ws_backlog: Vec<WsOut>,
     app: Option<mpsc::Sender<Message>>,
+    /// The session's inline handler, if the server has one (then `app` stays unused).
+    inline: Option<InlineHandler>,
     /// Messages for the application not yet taken by its channel. While it holds
     /// [`SESSION_TO_APP`] messages the transport is not read: a slow application slows its
     /// client down instead of growing memory.
     to_app: std::collections::VecDeque<Message>,
     /// Sends waiting for room in the session's buffer, in order.
-    blocked: std::collections::VecDeque<(Message, oneshot::Sender<Result<(), SendError>>)>,
+    blocked: std::collections::VecDeque<(Message, Option<SendDone>)>,
 }
 
 impl Driver {
@@ -437,6 +493,7 @@ impl Driver {
         use futures_util::FutureExt;
         let runtime = self.server.inner.runtime.clone();
         let mut timer: Option<(Instant, futures_util::future::Fuse<BoxFuture>)> = None;
+        let mut commands_open = true;
         loop {
             self.drain().await;
             if self.session.is_closed() {
@@ -468,28 +525,48 @@ impl Driver {
                     futures_util::future::Either::Right(futures_util::future::pending())
                 }
                 .fuse();
+                // Inputs before the timer: what arrived before a deadline is handled at its
+                // arrival time, before the deadline is looked at.
+                // The application may drop its handle (or never had one): the session lives
+                // on, it just takes no more commands.
+                let mut command = if commands_open {
+                    futures_util::future::Either::Left(commands.next())
+                } else {
+                    futures_util::future::Either::Right(futures_util::future::pending())
+                }
+                .fuse();
                 futures_util::select_biased! {
-                    _ = sleep => Wake::Timer,
-                    ready = app_ready => Wake::AppReady(ready.is_ok()),
-                    c = commands.next() => Wake::Input(c),
+                    c = command => match c {
+                        Some(c) => Wake::Input(Some(c)),
+                        None => Wake::CommandsClosed,
+                    },
                     i = control.next() => Wake::Input(i),
                     i = incoming => Wake::Input(i),
+                    ready = app_ready => Wake::AppReady(ready.is_ok()),
+                    _ = sleep => Wake::Timer,
                 }
             };
             let now = runtime.now();
-            // Deadlines already passed come first: a request that arrives after the pong
-            // deadline must find the session closed, whichever wake-up came first.
-            if self.session.poll_timeout().is_some_and(|d| d <= now) {
-                self.session.handle_timeout(now);
-                timer = None;
-                self.drain().await;
-            }
             match input {
-                Wake::Timer => {}
+                Wake::Timer => {
+                    timer = None;
+                    self.session.handle_timeout(now);
+                }
                 Wake::AppReady(true) => self.feed_app(),
                 Wake::AppReady(false) => self.app = None,
-                Wake::Input(Some(input)) => self.handle(now, input),
+                Wake::Input(Some(input)) => {
+                    let at = input.arrived().map_or(now, |t| t.min(now));
+                    // Deadlines that passed before this input arrived come first (a request
+                    // after the pong deadline finds the session closed); later ones wait.
+                    if self.session.poll_timeout().is_some_and(|d| d <= at) {
+                        self.session.handle_timeout(at);
+                        timer = None;
+                        self.drain().await;
+                    }
+                    self.handle(at, input);
+                }
                 Wake::Input(None) => break,
+                Wake::CommandsClosed => commands_open = false,
             }
         }
         span.in_scope(|| tracing::debug!("session closed"));
@@ -530,7 +607,7 @@ impl Driver {
 
     fn handle(&mut self, now: Instant, input: Input) {
         match input {
-            Input::Request { req, reply } => {
+            Input::Request { req, reply, .. } => {
                 self.pending.insert(req.id(), reply);
                 self.session.handle_request(now, req);
             }
@@ -546,13 +623,13 @@ impl Driver {
                 }
                 self.ws = Some(tx);
             }
-            Input::WsFrame(frame) => self.session.handle_ws_frame(now, frame),
-            Input::WsClosed => {
+            Input::WsFrame(frame, _) => self.session.handle_ws_frame(now, frame),
+            Input::WsClosed(_) => {
                 self.ws = None;
                 self.session.handle_ws_closed(now);
             }
             Input::Send(message, done) => {
-                self.blocked.push_back((message, done));
+                self.blocked.push_back((message, Some(done)));
                 self.unblock();
             }
             Input::Close => self.session.close(now),
@@ -563,23 +640,28 @@ impl Driver {
     /// waiting (their senders wait too), a closed session fails them.
     fn unblock(&mut self) {
         while let Some((message, done)) = self.blocked.pop_front() {
-            match self.session.send(message.clone()) {
-                Ok(()) => {
-                    let _ = done.send(Ok(()));
-                }
+            let result = match self.session.send(message.clone()) {
+                Ok(()) => Ok(()),
                 Err(engineio_proto::UsageError::BufferFull) => {
                     self.blocked.push_front((message, done));
                     return;
                 }
-                Err(_) => {
-                    let _ = done.send(Err(SendError::Closed));
-                }
+                Err(_) => Err(SendError::Closed),
+            };
+            if let Some(done) = done {
+                let _ = done.send(result);
             }
         }
     }
 
-    /// Transmits, then events, then engine updates (the drain rule).
+    /// Transmits, then events, then engine updates (the drain rule); again while handling
+    /// events (an inline handler's replies) queued more.
     async fn drain(&mut self) {
+        while self.drain_once().await {}
+    }
+
+    /// One pass of [`Driver::drain`]; whether an event was handled.
+    async fn drain_once(&mut self) -> bool {
         loop {
             // What was flushed may have made room for waiting sends.
             self.unblock();
@@ -608,9 +690,19 @@ impl Driver {
                 _ => {}
             }
         }
+        let mut handled = false;
         while let Some(e) = self.session.poll_event() {
+            handled = true;
             match e {
-                SessionEvent::Message(m) if self.app.is_some() => self.to_app.push_back(m),
+                SessionEvent::Message(m) => match &mut self.inline {
+                    Some(handler) => {
+                        let blocked = &mut self.blocked;
+                        handler(m, &mut |reply| blocked.push_back((reply, None)));
+                        self.unblock();
+                    }
+                    None if self.app.is_some() => self.to_app.push_back(m),
+                    None => {}
+                },
                 SessionEvent::Closed(reason) => {
                     tracing::debug!(sid = %self.session.sid(), %reason, "closed");
                 }
@@ -625,6 +717,7 @@ impl Driver {
             // Closing the channel ends the application's `recv` loop.
             self.app = None;
         }
+        handled
     }
 
     async fn ws_send(&mut self, out: WsOut) {

@@ -13,12 +13,15 @@
 //! writes the response or completes the WebSocket upgrade and gives the socket to
 //! [`WsAttach::attach`]. No protocol rule lives here: every decision is the machines'.
 
+pub mod conformance;
 mod engine;
 mod http;
 mod runtime;
 mod socketio;
 
-pub use engine::{EioSocket, EngineIoServer, HttpOutcome, SendError, WsAttach, WsOut};
+pub use engine::{
+    EioSocket, EngineIoServer, HttpOutcome, InlineHandler, SendError, WsAttach, WsOut,
+};
 pub use http::{handle, serve_connection, FuturesIo};
 pub use runtime::{BoxFuture, Runtime};
 pub use socketio::{

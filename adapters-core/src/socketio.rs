@@ -298,12 +298,13 @@ impl SocketIoServer {
             conns: Mutex::new(HashMap::new()),
             runtime: runtime.clone(),
         });
-        let weak = Arc::downgrade(&inner);
+        // The Engine.IO server keeps the Socket.IO state alive: serving `engine()` alone is
+        // enough. (This is a reference cycle through `inner.engine`; a server lives as long as
+        // the process, and shutdown is explicit.)
+        let keep = inner.clone();
         let engine = EngineIoServer::new(engine, runtime, move |eio: EioSocket| {
-            if let Some(inner) = weak.upgrade() {
-                let rt = inner.runtime.clone();
-                rt.spawn(Box::pin(run_conn(inner, eio)));
-            }
+            let rt = keep.runtime.clone();
+            rt.spawn(Box::pin(run_conn(keep.clone(), eio)));
         });
         let _ = inner.engine.set(engine);
         SocketIoServer { inner }

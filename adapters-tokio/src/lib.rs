@@ -29,7 +29,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 pub use socketio_adapters_core::{
-    handle, socketio_proto, AckError, AckSender, ConnectError, EioSocket, EmitError,
+    conformance, handle, socketio_proto, AckError, AckSender, ConnectError, EioSocket, EmitError,
     EngineIoServer, HttpOutcome, Runtime, SendError, SioSocket, SocketEvent, SocketIoServer, WsOut,
 };
 

@@ -475,7 +475,7 @@ impl Client {
     /// Handles expired timers; call when [`Client::poll_timeout`] is reached.
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.clock.advance(now);
-        while let Some(key) = self.timers.take_due(now) {
+        while let Some((key, _)) = self.timers.take_due(now) {
             match key {
                 HEARTBEAT => {
                     if self.transport == TransportKind::WebSocket {

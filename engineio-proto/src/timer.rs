@@ -34,11 +34,11 @@ impl<const N: usize> Timers<N> {
         self.at.iter().flatten().min().copied()
     }
 
-    /// Clears and returns the first timer (in key order) that is due at `now`.
-    pub(crate) fn take_due(&mut self, now: Instant) -> Option<usize> {
+    /// Clears and returns the first timer (in key order) that is due at `now`, with the time
+    /// it was due.
+    pub(crate) fn take_due(&mut self, now: Instant) -> Option<(usize, Instant)> {
         let key = self.at.iter().position(|t| t.is_some_and(|t| t <= now))?;
-        self.at[key] = None;
-        Some(key)
+        self.at[key].take().map(|at| (key, at))
     }
 }
 

@@ -77,3 +77,56 @@ pub async fn next_text(ws: &mut Ws) -> String {
         other => panic!("expected a text frame, got {other:?}"),
     }
 }
+
+/// The runtime a case runs the server on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rt {
+    /// `socketio-tokio`, in the test's tokio runtime.
+    Tokio,
+    /// `socketio-smol`, on a thread of its own.
+    Smol,
+}
+
+/// Starts the conformance servers (`/engine.io/` and `/socket.io/`) on 127.0.0.1:0.
+pub async fn start(rt: Rt, allow_eio3: bool) -> SocketAddr {
+    start_with(rt, move |runtime| {
+        socketio_tokio::conformance::servers(runtime, allow_eio3)
+    })
+    .await
+}
+
+type Make = Box<
+    dyn FnOnce(std::sync::Arc<dyn socketio_tokio::Runtime>) -> Vec<socketio_tokio::EngineIoServer>
+        + Send,
+>;
+
+/// Starts the servers `make` builds on 127.0.0.1:0, on runtime `rt`.
+pub async fn start_with(
+    rt: Rt,
+    make: impl FnOnce(std::sync::Arc<dyn socketio_tokio::Runtime>) -> Vec<socketio_tokio::EngineIoServer>
+        + Send
+        + 'static,
+) -> SocketAddr {
+    let make: Make = Box::new(make);
+    match rt {
+        Rt::Tokio => {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let servers = make(std::sync::Arc::new(socketio_tokio::TokioRuntime));
+            tokio::spawn(socketio_tokio::serve(listener, servers));
+            addr
+        }
+        Rt::Smol => {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            std::thread::spawn(move || {
+                smol::block_on(async move {
+                    let listener = smol::net::TcpListener::try_from(listener).unwrap();
+                    let servers = make(std::sync::Arc::new(socketio_smol::SmolRuntime));
+                    let _ = socketio_smol::serve(listener, servers).await;
+                })
+            });
+            addr
+        }
+    }
+}

@@ -544,13 +544,16 @@ impl Session {
     /// Handles expired timers; call when [`Session::poll_timeout`] is reached.
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.clock.advance(now);
-        while let Some(key) = self.timers.take_due(now) {
+        while let Some((key, due)) = self.timers.take_due(now) {
             match key {
                 PING_DUE => {
                     // Ahead of queued data: the pong deadline must not depend on a backlog.
                     self.queue.push_front(Packet::Ping(Default::default()));
+                    // Counted from when the ping was due, not from a late wake-up: a silent
+                    // client is dropped pingInterval + pingTimeout after the last pong
+                    // (engineio.md §4.1), whatever the runtime's timer precision.
                     self.timers
-                        .set(HEARTBEAT_DEADLINE, now + self.config.ping_timeout);
+                        .set(HEARTBEAT_DEADLINE, due + self.config.ping_timeout);
                 }
                 HEARTBEAT_DEADLINE => self.finish_close(CloseReason::PingTimeout, false),
                 UPGRADE_DEADLINE => self.cancel_probe(),

@@ -1,0 +1,85 @@
+//! The smol runtime adapter: smol's services for the drivers of `socketio-adapters-core`, and
+//! a standalone server with the same API as the tokio one.
+//!
+//! Only runtime glue lives here: [`SmolRuntime`] and the accept loop.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use socketio_smol::{engineio::ServerConfig, serve_engineio, EngineIoServer, SmolRuntime};
+//!
+//! smol::block_on(async {
+//!     // An Engine.IO echo server.
+//!     let server = EngineIoServer::new(ServerConfig::default(), Arc::new(SmolRuntime), |mut socket| {
+//!         smol::spawn(async move {
+//!             while let Some(message) = socket.recv().await {
+//!                 let _ = socket.send(message).await;
+//!             }
+//!         })
+//!         .detach();
+//!     });
+//!     let listener = smol::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     serve_engineio(listener, server).await
+//! })
+//! # .unwrap();
+//! ```
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use smol::net::TcpListener;
+
+pub use socketio_adapters_core::{
+    conformance, handle, socketio_proto, AckError, AckSender, ConnectError, EioSocket, EmitError,
+    EngineIoServer, HttpOutcome, Runtime, SendError, SioSocket, SocketEvent, SocketIoServer, WsOut,
+};
+
+/// The Engine.IO machines and settings.
+pub use engineio_proto::server as engineio;
+
+/// smol's services for the drivers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SmolRuntime;
+
+impl Runtime for SmolRuntime {
+    fn spawn(&self, future: socketio_adapters_core::BoxFuture) {
+        smol::spawn(future).detach();
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> socketio_adapters_core::BoxFuture {
+        Box::pin(async move {
+            smol::Timer::at(deadline).await;
+        })
+    }
+
+    fn now(&self) -> Instant {
+        // The adapter is where the clock is read (the proto crates never do).
+        Instant::now()
+    }
+
+    fn fill_random(&self, buf: &mut [u8]) {
+        if getrandom::fill(buf).is_err() {
+            // No OS randomness at all: refuse to hand out guessable session ids.
+            panic!("the operating system's random source is unavailable");
+        }
+    }
+}
+
+/// Serves `server` on `listener` until the listener fails.
+pub async fn serve_engineio(listener: TcpListener, server: EngineIoServer) -> std::io::Result<()> {
+    serve(listener, vec![server]).await
+}
+
+/// Serves several Engine.IO (or Socket.IO) servers on one listener, each under its own path;
+/// other paths get 404. One task per connection.
+pub async fn serve(listener: TcpListener, servers: Vec<EngineIoServer>) -> std::io::Result<()> {
+    let servers = Arc::new(servers);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        smol::spawn(socketio_adapters_core::serve_connection(
+            socketio_adapters_core::FuturesIo(stream),
+            servers.clone(),
+        ))
+        .detach();
+    }
+}
