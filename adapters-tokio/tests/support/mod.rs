@@ -87,6 +87,16 @@ pub enum Rt {
     Smol,
 }
 
+impl Rt {
+    /// The runtime's services, for building servers.
+    pub fn runtime(self) -> std::sync::Arc<dyn socketio_tokio::Runtime> {
+        match self {
+            Rt::Tokio => std::sync::Arc::new(socketio_tokio::TokioRuntime),
+            Rt::Smol => std::sync::Arc::new(socketio_smol::SmolRuntime),
+        }
+    }
+}
+
 /// Starts the conformance servers (`/engine.io/` and `/socket.io/`) on 127.0.0.1:0.
 pub async fn start(rt: Rt, allow_eio3: bool) -> SocketAddr {
     start_with(rt, move |runtime| {

@@ -1,0 +1,96 @@
+use std::time::Duration;
+
+use futures_util::SinkExt;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::support::{fetch, get, next, next_text, post, start_with, ws};
+
+/// The conformance servers, with a handle on the Engine.IO one to watch its session count.
+async fn servers() -> (std::net::SocketAddr, socketio_tokio::EngineIoServer) {
+    let runtime = RT.runtime();
+    let eio = socketio_tokio::conformance::engineio_echo(runtime.clone(), true);
+    let io = socketio_tokio::conformance::socketio(runtime, true);
+    let handle = eio.clone();
+    let addr = start_with(RT, move |_| vec![eio, io.engine().clone()]).await;
+    (addr, handle)
+}
+
+/// Waits (at most 3 s, the suites' heartbeats are 300 + 200 ms) for the count to reach 0.
+async fn drains_to_zero(server: &socketio_tokio::EngineIoServer) {
+    for _ in 0..300 {
+        if server.session_count() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{} sessions left", server.session_count());
+}
+
+#[tokio::test]
+async fn abandoned_handshakes_are_reclaimed_by_the_heartbeat() {
+    let (addr, server) = servers().await;
+    for i in 0..2000 {
+        let eio = if i % 2 == 0 { 4 } else { 3 };
+        let (status, _) = get(addr, &format!("/engine.io/?EIO={eio}&transport=polling")).await;
+        assert_eq!(status, 200);
+    }
+    assert_eq!(server.session_count(), 2000);
+    drains_to_zero(&server).await;
+    // Still serving.
+    assert_eq!(get(addr, "/engine.io/?EIO=4&transport=polling").await.0, 200);
+}
+
+#[tokio::test]
+async fn malformed_input_closes_sessions_and_the_server_keeps_serving() {
+    let (addr, server) = servers().await;
+    // Hostile polling bodies, each on a fresh session: all refused, none crashes anything.
+    let bodies: &[&str] = &[
+        "", "abc", "4a\x1e\x1e4b", "\x1e", "b!!!", "9", "99999999999:4a", "2:4€", "6:4hel",
+        "4\u{0}", "bAQID\x1e", "1:7",
+    ];
+    for body in bodies {
+        let (_, content) = get(addr, "/engine.io/?EIO=4&transport=polling").await;
+        let v: serde_json::Value = serde_json::from_str(&content[1..]).unwrap();
+        let uri = format!("/engine.io/?EIO=4&transport=polling&sid={}", v["sid"].as_str().unwrap());
+        let _ = post(addr, &uri, body).await;
+    }
+    // An oversized body: 413, the session survives.
+    let (_, content) = get(addr, "/engine.io/?EIO=4&transport=polling").await;
+    let v: serde_json::Value = serde_json::from_str(&content[1..]).unwrap();
+    let uri = format!("/engine.io/?EIO=4&transport=polling&sid={}", v["sid"].as_str().unwrap());
+    let big = format!("4{}", "x".repeat(1_000_000));
+    assert_eq!(post(addr, &uri, &big).await.0, 413);
+    assert_eq!(post(addr, &uri, "4ok").await, (200, "ok".to_owned()));
+    // Garbage and empty WebSocket frames, and Socket.IO packets behind past CVEs.
+    for frame in ["", "abc", "7", "\u{0}"] {
+        let mut socket = ws(addr, "/engine.io/?EIO=4&transport=websocket").await.unwrap();
+        next_text(&mut socket).await;
+        socket.send(Message::text(frame)).await.unwrap();
+        assert_eq!(next(&mut socket).await, None, "{frame:?}");
+    }
+    for packet in [
+        r#"451-["x",{"_placeholder":true,"num":"__proto__"}]"#,
+        r#"4599999999999999999999-["x"]"#,
+        r#"42["x",{"_placeholder":true,"num":0}]"#,
+        "42[",
+        r#"40{"__proto__":{"admin":true}}"#,
+    ] {
+        let mut socket = ws(addr, "/socket.io/?EIO=4&transport=websocket").await.unwrap();
+        next_text(&mut socket).await;
+        socket.send(Message::text("40")).await.unwrap();
+        socket.send(Message::text(packet)).await.unwrap();
+        // Whatever the verdict (close, or ignore), the server answers the next request.
+        let _ = tokio::time::timeout(Duration::from_millis(100), next(&mut socket)).await;
+    }
+    // A binary frame with no header pending, on Socket.IO.
+    let mut socket = ws(addr, "/socket.io/?EIO=4&transport=websocket").await.unwrap();
+    next_text(&mut socket).await;
+    socket.send(Message::text("40")).await.unwrap();
+    next_text(&mut socket).await;
+    next_text(&mut socket).await;
+    socket.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
+    assert_eq!(next(&mut socket).await, None);
+    let _ = fetch(addr, "DELETE", "/engine.io/?EIO=4&transport=polling", "").await;
+    drains_to_zero(&server).await;
+    assert_eq!(get(addr, "/engine.io/?EIO=4&transport=polling").await.0, 200);
+}
