@@ -1,0 +1,62 @@
+use std::process::Stdio;
+use std::time::Duration;
+
+use super::support::start;
+
+/// Runs the npm `socket.io-client` (major 4, or 2 for EIO3) against our conformance server in
+/// `mode` (polling, websocket, upgrade): events, acks, binary both ways, binary acks, two
+/// namespaces on one connection, connect_error for an unknown namespace.
+async fn run(mode: &str, major: &str) {
+    let addr = start(RT, true).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/client.js");
+    let child = tokio::process::Command::new("node")
+        .arg(script)
+        .arg(format!("http://{addr}"))
+        .arg(mode)
+        .arg(major)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node is needed: run scripts/setup");
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the npm client did not finish within 60 s")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("all ok"),
+        "socket.io-client {major} over {mode}:\n{stdout}\n{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn npm_client_4_over_polling() {
+    run("polling", "4").await;
+}
+
+#[tokio::test]
+async fn npm_client_4_over_websocket() {
+    run("websocket", "4").await;
+}
+
+#[tokio::test]
+async fn npm_client_4_with_upgrade() {
+    run("upgrade", "4").await;
+}
+
+#[tokio::test]
+async fn npm_client_2_eio3_over_polling() {
+    run("polling", "2").await;
+}
+
+#[tokio::test]
+async fn npm_client_2_eio3_over_websocket() {
+    run("websocket", "2").await;
+}
+
+#[tokio::test]
+async fn npm_client_2_eio3_with_upgrade() {
+    run("upgrade", "2").await;
+}
