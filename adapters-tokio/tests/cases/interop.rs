@@ -7,18 +7,30 @@ use super::support::start;
 /// `mode` (polling, websocket, upgrade): events, acks, binary both ways, binary acks, two
 /// namespaces on one connection, connect_error for an unknown namespace.
 async fn run(mode: &str, major: &str) {
-    let addr = start(RT, true).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/client.js");
-    let child = tokio::process::Command::new("node")
-        .arg(script)
+    client("node", &[script], mode, Some(major)).await;
+}
+
+/// Runs python-socketio's client (from the venv `scripts/setup` makes) in `mode`: events,
+/// acks, binary both ways, binary acks, two namespaces on one connection.
+async fn run_python(mode: &str) {
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/.venv/bin/python");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/client.py");
+    client(python, &[script], mode, None).await;
+}
+
+async fn client(program: &str, args: &[&str], mode: &str, major: Option<&str>) {
+    let addr = start(RT, true).await;
+    let child = tokio::process::Command::new(program)
+        .args(args)
         .arg(format!("http://{addr}"))
         .arg(mode)
-        .arg(major)
+        .args(major)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .expect("node is needed: run scripts/setup");
+        .unwrap_or_else(|e| panic!("{program}: {e} (run scripts/setup)"));
     let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
         .expect("the npm client did not finish within 60 s")
@@ -27,7 +39,7 @@ async fn run(mode: &str, major: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && stdout.contains("all ok"),
-        "socket.io-client {major} over {mode}:\n{stdout}\n{stderr}"
+        "{args:?} {major:?} over {mode}:\n{stdout}\n{stderr}"
     );
 }
 
@@ -59,4 +71,19 @@ async fn npm_client_2_eio3_over_websocket() {
 #[tokio::test]
 async fn npm_client_2_eio3_with_upgrade() {
     run("upgrade", "2").await;
+}
+
+#[tokio::test]
+async fn python_socketio_client_over_polling() {
+    run_python("polling").await;
+}
+
+#[tokio::test]
+async fn python_socketio_client_over_websocket() {
+    run_python("websocket").await;
+}
+
+#[tokio::test]
+async fn python_socketio_client_with_upgrade() {
+    run_python("upgrade").await;
 }
