@@ -15,6 +15,12 @@ pub trait Runtime: Send + Sync + 'static {
     fn sleep_until(&self, deadline: Instant) -> BoxFuture;
     /// The current time (the only clock the machines see, read once per wake-up).
     fn now(&self) -> Instant;
-    /// Fills `buf` with random bytes from a CSPRNG seeded by the OS (session ids).
-    fn fill_random(&self, buf: &mut [u8]);
+    /// Fills `buf` with random bytes from the OS's CSPRNG (session ids). The same on every
+    /// runtime; override only to inject another source.
+    fn fill_random(&self, buf: &mut [u8]) {
+        if getrandom::fill(buf).is_err() {
+            // No OS randomness at all: refuse to hand out guessable session ids.
+            panic!("the operating system's random source is unavailable");
+        }
+    }
 }

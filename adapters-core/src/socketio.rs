@@ -470,7 +470,7 @@ async fn run_conn(inner: Arc<SioInner>, mut eio: EioSocket) {
                         .resolve(&mut conn, req);
                     let Some(req) = resolved else { continue };
                     let Some(handlers) = find_handlers(&inner, req.nsp()) else {
-                        conn.reject(req, "Invalid namespace", None);
+                        conn.reject_invalid_namespace(req);
                         continue;
                     };
                     if let Some(mw) = &handlers.middleware {

@@ -55,13 +55,6 @@ impl Runtime for SmolRuntime {
         // The adapter is where the clock is read (the proto crates never do).
         Instant::now()
     }
-
-    fn fill_random(&self, buf: &mut [u8]) {
-        if getrandom::fill(buf).is_err() {
-            // No OS randomness at all: refuse to hand out guessable session ids.
-            panic!("the operating system's random source is unavailable");
-        }
-    }
 }
 
 /// Serves `server` on `listener` until the listener fails.

@@ -52,13 +52,6 @@ impl Runtime for TokioRuntime {
     fn now(&self) -> Instant {
         tokio::time::Instant::now().into_std()
     }
-
-    fn fill_random(&self, buf: &mut [u8]) {
-        if getrandom::fill(buf).is_err() {
-            // No OS randomness at all: refuse to hand out guessable session ids.
-            panic!("the operating system's random source is unavailable");
-        }
-    }
 }
 
 /// Serves `server` on `listener` until the listener fails.

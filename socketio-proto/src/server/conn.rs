@@ -572,9 +572,9 @@ impl ServerConn {
         }
     }
 
-    /// `{"message":"Invalid namespace"}`, an object even for v4 clients (as the current
-    /// reference answers).
-    pub(super) fn reject_invalid_namespace(&mut self, req: ConnectRequest) {
+    /// Refuses a CONNECT for a namespace that does not exist: `{"message":"Invalid namespace"}`,
+    /// an object even for v4 clients (as the current reference answers).
+    pub fn reject_invalid_namespace(&mut self, req: ConnectRequest) {
         if !self.connecting.remove(&req.nsp) || self.closed {
             return;
         }
