@@ -14,7 +14,10 @@ use std::time::Duration;
 use engineio_proto::server::{CorsConfig, ServerConfig};
 use socketio_proto::server::ServerConfig as SioConfig;
 
-use crate::{EngineIoServer, Runtime, SioSocket, SocketEvent, SocketIoServer};
+use socketio_proto::server::Broadcast;
+use socketio_proto::Encoder;
+
+use crate::{ConnectError, EngineIoServer, Runtime, SioSocket, SocketEvent, SocketIoServer};
 
 /// The Engine.IO settings of the suites, at `path`.
 pub fn engineio_config(path: &str, allow_eio3: bool) -> ServerConfig {
@@ -87,4 +90,61 @@ pub fn servers(runtime: Arc<dyn Runtime>, allow_eio3: bool) -> Vec<EngineIoServe
         engineio_echo(runtime.clone(), allow_eio3),
         socketio(runtime, allow_eio3).engine().clone(),
     ]
+}
+
+/// The interop tests' extra server at `/interop/` (beside the suites' contract): namespace `/`
+/// with a connect middleware refusing `{"token":"bad"}` (CONNECT_ERROR `not authorized` with
+/// data `{"content":"retry later"}`); event `join` (room) joins and acks the room; event
+/// `to-room` (room, text) broadcasts `news` (text) to the room except the sender and acks
+/// `sent`.
+pub fn interop(runtime: Arc<dyn Runtime>) -> SocketIoServer {
+    let io = SocketIoServer::new(
+        engineio_config("/interop/", true),
+        SioConfig::default(),
+        runtime.clone(),
+    );
+    let middleware = Arc::new(|req: &socketio_proto::server::ConnectRequest| {
+        if req.auth().get("token").and_then(|t| t.as_str()) == Some("bad") {
+            Err(ConnectError {
+                message: "not authorized".to_owned(),
+                data: Some(serde_json::json!({"content": "retry later"})),
+            })
+        } else {
+            Ok(())
+        }
+    });
+    io.namespace_with("/", Some(middleware), move |socket| {
+        runtime.spawn(Box::pin(rooms_socket(socket)))
+    });
+    io
+}
+
+async fn rooms_socket(mut socket: SioSocket) {
+    while let Some(SocketEvent::Event { name, packet, ack }) = socket.recv().await {
+        match name.as_str() {
+            "join" => {
+                if let Ok((room,)) = packet.args::<(String,)>() {
+                    socket.join(room.as_str());
+                    if let Some(ack) = ack {
+                        let _ = ack.send(&(room,)).await;
+                    }
+                }
+            }
+            "to-room" => {
+                let Ok((room, text)) = packet.args::<(String, String)>() else {
+                    continue;
+                };
+                if let Ok(news) = Encoder::default().event(socket.nsp(), "news", &(text,), None) {
+                    let broadcast = Broadcast::new(socket.nsp(), &news)
+                        .to(room.as_str())
+                        .except(socket.id());
+                    socket.server().broadcast(&broadcast).await;
+                }
+                if let Some(ack) = ack {
+                    let _ = ack.send(&("sent",)).await;
+                }
+            }
+            _ => {}
+        }
+    }
 }

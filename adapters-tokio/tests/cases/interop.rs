@@ -1,7 +1,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use super::support::start;
+use super::support::start_interop;
 
 /// Runs the npm `socket.io-client` (major 4, or 2 for EIO3) against our conformance server in
 /// `mode` (polling, websocket, upgrade): events, acks, binary both ways, binary acks, two
@@ -19,8 +19,14 @@ async fn run_python(mode: &str) {
     client(python, &[script], mode, None).await;
 }
 
+/// Runs the npm `socket.io-client` 4 with three clients and rooms, and a refused connect.
+async fn run_rooms(mode: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/rooms.js");
+    client("node", &[script], mode, None).await;
+}
+
 async fn client(program: &str, args: &[&str], mode: &str, major: Option<&str>) {
-    let addr = start(RT, true).await;
+    let addr = start_interop(RT).await;
     let child = tokio::process::Command::new(program)
         .args(args)
         .arg(format!("http://{addr}"))
@@ -86,4 +92,19 @@ async fn python_socketio_client_over_websocket() {
 #[tokio::test]
 async fn python_socketio_client_with_upgrade() {
     run_python("upgrade").await;
+}
+
+#[tokio::test]
+async fn npm_client_4_rooms_and_middleware_over_polling() {
+    run_rooms("polling").await;
+}
+
+#[tokio::test]
+async fn npm_client_4_rooms_and_middleware_over_websocket() {
+    run_rooms("websocket").await;
+}
+
+#[tokio::test]
+async fn npm_client_4_rooms_and_middleware_with_upgrade() {
+    run_rooms("upgrade").await;
 }

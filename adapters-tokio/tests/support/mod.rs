@@ -105,6 +105,20 @@ pub async fn start(rt: Rt, allow_eio3: bool) -> SocketAddr {
     .await
 }
 
+/// Starts the conformance servers and the interop tests' extra server (`/interop/`).
+pub async fn start_interop(rt: Rt) -> SocketAddr {
+    start_with(rt, |runtime| {
+        let mut servers = socketio_tokio::conformance::servers(runtime.clone(), true);
+        servers.push(
+            socketio_tokio::conformance::interop(runtime)
+                .engine()
+                .clone(),
+        );
+        servers
+    })
+    .await
+}
+
 type Make = Box<
     dyn FnOnce(std::sync::Arc<dyn socketio_tokio::Runtime>) -> Vec<socketio_tokio::EngineIoServer>
         + Send,
