@@ -92,17 +92,15 @@ pub fn servers(runtime: Arc<dyn Runtime>, allow_eio3: bool) -> Vec<EngineIoServe
     ]
 }
 
-/// The interop tests' extra server at `/interop/` (beside the suites' contract): namespace `/`
-/// with a connect middleware refusing `{"token":"bad"}` (CONNECT_ERROR `not authorized` with
-/// data `{"content":"retry later"}`); event `join` (room) joins and acks the room; event
-/// `to-room` (room, text) broadcasts `news` (text) to the room except the sender and acks
-/// `sent`.
+/// The interop tests' extra server at `/interop/` (beside the suites' contract), with
+/// connection state recovery: namespace `/` with a connect middleware refusing
+/// `{"token":"bad"}` (CONNECT_ERROR `not authorized` with data `{"content":"retry later"}`)
+/// unless the socket recovers; event `join` (room) joins and acks the room; event `to-room`
+/// (room, text) broadcasts `news` (text) to the room except the sender and acks `sent`.
 pub fn interop(runtime: Arc<dyn Runtime>) -> SocketIoServer {
-    let io = SocketIoServer::new(
-        engineio_config("/interop/", true),
-        SioConfig::default(),
-        runtime.clone(),
-    );
+    let mut config = SioConfig::default();
+    config.recovery = Some(socketio_proto::server::RecoveryConfig::default());
+    let io = SocketIoServer::new(engineio_config("/interop/", true), config, runtime.clone());
     let middleware = Arc::new(|req: &socketio_proto::server::ConnectRequest| {
         if req.auth().get("token").and_then(|t| t.as_str()) == Some("bad") {
             Err(ConnectError {

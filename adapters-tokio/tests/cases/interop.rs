@@ -25,6 +25,12 @@ async fn run_rooms(mode: &str) {
     client("node", &[script], mode, None).await;
 }
 
+/// Runs the npm `socket.io-client` 4 through a forced transport close and a recovery.
+async fn run_recovery(mode: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/recovery.js");
+    client("node", &[script], mode, None).await;
+}
+
 async fn client(program: &str, args: &[&str], mode: &str, major: Option<&str>) {
     let addr = start_interop(RT).await;
     let child = tokio::process::Command::new(program)
@@ -107,4 +113,19 @@ async fn npm_client_4_rooms_and_middleware_over_websocket() {
 #[tokio::test]
 async fn npm_client_4_rooms_and_middleware_with_upgrade() {
     run_rooms("upgrade").await;
+}
+
+#[tokio::test]
+async fn npm_client_4_recovers_after_a_forced_transport_close_over_polling() {
+    run_recovery("polling").await;
+}
+
+#[tokio::test]
+async fn npm_client_4_recovers_after_a_forced_transport_close_over_websocket() {
+    run_recovery("websocket").await;
+}
+
+#[tokio::test]
+async fn npm_client_4_recovers_after_a_forced_transport_close_with_upgrade() {
+    run_recovery("upgrade").await;
 }
