@@ -128,6 +128,7 @@ enum Input {
     WsClosed(Instant),
     Send(Message, oneshot::Sender<Result<(), SendError>>),
     Close,
+    Shutdown,
 }
 
 /// Why a message could not be sent.
@@ -291,6 +292,20 @@ impl EngineIoServer {
         self.lock_engine().config().clone()
     }
 
+    /// Closes every session with reason `ServerShutdown`: queued packets go out, then the
+    /// close (a `close` packet on a long-poll, a WebSocket close). New handshakes are still
+    /// answered: stop accepting connections first.
+    pub async fn shutdown(&self) {
+        let sessions: Vec<mpsc::Sender<Input>> = self
+            .sessions()
+            .values()
+            .map(|c| c.control.clone())
+            .collect();
+        for mut control in sessions {
+            let _ = control.send(Input::Shutdown).await;
+        }
+    }
+
     /// The runtime the server drives its tasks on.
     pub fn runtime(&self) -> Arc<dyn Runtime> {
         self.inner.runtime.clone()
@@ -424,9 +439,10 @@ impl EngineIoServer {
             blocked: std::collections::VecDeque::new(),
         };
         let span = tracing::info_span!("engineio_session", sid = %sid);
+        let run = driver.run(control_rx, data_rx, commands_rx);
         self.inner
             .runtime
-            .spawn(Box::pin(driver.run(control_rx, data_rx, commands_rx, span)));
+            .spawn(Box::pin(tracing::Instrument::instrument(run, span)));
         let socket = EioSocket {
             sid,
             version,
@@ -488,7 +504,6 @@ impl Driver {
         mut control: mpsc::Receiver<Input>,
         mut data: mpsc::Receiver<Input>,
         mut commands: mpsc::Receiver<Input>,
-        span: tracing::Span,
     ) {
         use futures_util::FutureExt;
         let runtime = self.server.inner.runtime.clone();
@@ -569,7 +584,7 @@ impl Driver {
                 Wake::CommandsClosed => commands_open = false,
             }
         }
-        span.in_scope(|| tracing::debug!("session closed"));
+        tracing::debug!("session closed");
         self.server.sessions().remove(self.session.sid().as_str());
         // What the application was not given yet still goes, then its channel closes.
         self.feed_app();
@@ -633,6 +648,7 @@ impl Driver {
                 self.unblock();
             }
             Input::Close => self.session.close(now),
+            Input::Shutdown => self.session.shutdown(now),
         }
     }
 

@@ -304,7 +304,9 @@ impl SocketIoServer {
         let keep = inner.clone();
         let engine = EngineIoServer::new(engine, runtime, move |eio: EioSocket| {
             let rt = keep.runtime.clone();
-            rt.spawn(Box::pin(run_conn(keep.clone(), eio)));
+            let span = tracing::info_span!("socketio_conn", sid = %eio.sid());
+            let run = tracing::Instrument::instrument(run_conn(keep.clone(), eio), span);
+            rt.spawn(Box::pin(run));
         });
         let _ = inner.engine.set(engine);
         SocketIoServer { inner }
@@ -393,6 +395,21 @@ impl SocketIoServer {
         }
     }
 
+    /// Disconnects every socket (DISCONNECT for each namespace) and closes every connection.
+    pub async fn shutdown(&self) {
+        let conns: Vec<mpsc::Sender<Command>> = self
+            .inner
+            .conns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        for mut conn in conns {
+            let _ = conn.send(Command::Close).await;
+        }
+    }
+
     /// The sockets of `nsp` in any of `rooms` (all when empty).
     pub fn sockets(&self, nsp: &Nsp, rooms: &[Room]) -> Vec<SocketId> {
         self.lock()
@@ -473,7 +490,14 @@ async fn run_conn(inner: Arc<SioInner>, mut eio: EioSocket) {
                         conn.reject_invalid_namespace(req);
                         continue;
                     };
-                    if let Some(mw) = &handlers.middleware {
+                    // A socket that recovers its session skips the middlewares, as the
+                    // reference does by default (`skipMiddlewares`).
+                    let recovering = inner
+                        .server
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .can_recover(now, &req);
+                    if let (Some(mw), false) = (&handlers.middleware, recovering) {
                         if let Err(e) = mw(&req) {
                             conn.reject(req, &e.message, e.data);
                             continue;
