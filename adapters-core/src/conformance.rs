@@ -146,3 +146,38 @@ async fn rooms_socket(mut socket: SioSocket) {
         }
     }
 }
+
+/// The end-to-end benchmark server's application (issue 8's contract): Socket.IO v5 at
+/// `/socket.io/`; event `echo` is acked with its first argument; event `bcast` is re-emitted
+/// with its first argument to every socket of `/` (encoded once, one broadcast).
+pub fn bench(runtime: Arc<dyn Runtime>) -> SocketIoServer {
+    let mut engine = ServerConfig::default();
+    engine.path = "/socket.io/".to_owned();
+    let io = SocketIoServer::new(engine, SioConfig::default(), runtime.clone());
+    io.namespace("/", move |socket| {
+        runtime.spawn(Box::pin(bench_socket(socket)))
+    });
+    io
+}
+
+async fn bench_socket(mut socket: SioSocket) {
+    while let Some(SocketEvent::Event { name, packet, ack }) = socket.recv().await {
+        let Ok(first) = packet.args::<(Option<serde_json::Value>,)>() else {
+            continue;
+        };
+        match (name.as_str(), ack) {
+            ("echo", Some(ack)) => {
+                let _ = ack.send(&first).await;
+            }
+            ("bcast", _) => {
+                if let Ok(p) = Encoder::default().event(socket.nsp(), "bcast", &first, None) {
+                    socket
+                        .server()
+                        .broadcast(&Broadcast::new(socket.nsp(), &p))
+                        .await;
+                }
+            }
+            _ => {}
+        }
+    }
+}
