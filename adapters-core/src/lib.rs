@@ -25,6 +25,7 @@ pub use engine::{
 pub use http::{handle, serve_connection, FuturesIo};
 pub use runtime::{BoxFuture, Runtime};
 pub use socketio::{
-    AckError, AckSender, ConnectError, EmitError, SioSocket, SocketEvent, SocketIoServer,
+    AckError, AckSender, ConnectError, EmitError, SioSocket, SocketEvent, SocketIoBuilder,
+    SocketIoServer,
 };
 pub use socketio_proto;

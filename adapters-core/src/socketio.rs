@@ -185,8 +185,19 @@ impl SioSocket {
             .map_err(|_| EmitError::Closed)
     }
 
-    /// Emits `event` and waits for the client's ack, at most `timeout`.
+    /// Emits `event` and waits for the client's ack, at most the server's ack timeout
+    /// ([`SocketIoBuilder::ack_timeout`]).
     pub async fn emit_with_ack<T: ?Sized + Serialize>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<Result<Packet, AckError>, EmitError> {
+        let timeout = self.server.inner.ack_timeout;
+        self.emit_with_ack_timeout(event, args, timeout).await
+    }
+
+    /// Emits `event` and waits for the client's ack, at most `timeout`.
+    pub async fn emit_with_ack_timeout<T: ?Sized + Serialize>(
         &self,
         event: &str,
         args: &T,
@@ -262,6 +273,7 @@ enum Matcher {
 }
 
 struct SioInner {
+    ack_timeout: Duration,
     engine: std::sync::OnceLock<EngineIoServer>,
     server: Mutex<Server>,
     handlers: Mutex<Vec<(Matcher, Arc<NamespaceHandlers>)>>,
@@ -289,9 +301,24 @@ impl SocketIoServer {
         config: ServerConfig,
         runtime: Arc<dyn Runtime>,
     ) -> Self {
+        Self::with_ack_timeout(engine, config, runtime, Duration::from_secs(10))
+    }
+
+    /// A builder with every setting, from the reference's defaults (path `/socket.io/`).
+    pub fn builder() -> SocketIoBuilder {
+        SocketIoBuilder::default()
+    }
+
+    fn with_ack_timeout(
+        engine: engineio_proto::server::ServerConfig,
+        config: ServerConfig,
+        runtime: Arc<dyn Runtime>,
+        ack_timeout: Duration,
+    ) -> Self {
         let rt = runtime.clone();
         let server = Server::new(config, Box::new(move |b: &mut [u8]| rt.fill_random(b)));
         let inner = Arc::new(SioInner {
+            ack_timeout,
             engine: std::sync::OnceLock::new(),
             server: Mutex::new(server),
             handlers: Mutex::new(Vec::new()),
@@ -417,6 +444,105 @@ impl SocketIoServer {
             .into_iter()
             .map(|(_, s)| s)
             .collect()
+    }
+}
+
+/// Every setting of a Socket.IO server, with the reference's defaults.
+#[derive(Debug, Clone)]
+pub struct SocketIoBuilder {
+    engine: engineio_proto::server::ServerConfig,
+    config: ServerConfig,
+    ack_timeout: Duration,
+}
+
+impl Default for SocketIoBuilder {
+    fn default() -> Self {
+        let mut engine = engineio_proto::server::ServerConfig::default();
+        engine.path = "/socket.io/".to_owned();
+        SocketIoBuilder {
+            engine,
+            config: ServerConfig::default(),
+            ack_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl SocketIoBuilder {
+    /// The path prefix, with its trailing slash (default `/socket.io/`).
+    pub fn path(mut self, path: &str) -> Self {
+        self.engine.path = path.to_owned();
+        self
+    }
+    /// The ping interval (default 25 s).
+    pub fn ping_interval(mut self, d: Duration) -> Self {
+        self.engine.ping_interval = d;
+        self
+    }
+    /// The ping timeout (default 20 s).
+    pub fn ping_timeout(mut self, d: Duration) -> Self {
+        self.engine.ping_timeout = d;
+        self
+    }
+    /// The largest HTTP body or WebSocket message (default 1 MB).
+    pub fn max_payload(mut self, bytes: usize) -> Self {
+        self.engine.max_payload = bytes;
+        self
+    }
+    /// Which transports are served (default both).
+    pub fn transports(mut self, polling: bool, websocket: bool) -> Self {
+        self.engine.polling = polling;
+        self.engine.websocket = websocket;
+        self
+    }
+    /// Whether upgrades from polling to WebSocket are offered (default true).
+    pub fn allow_upgrades(mut self, on: bool) -> Self {
+        self.engine.allow_upgrades = on;
+        self
+    }
+    /// Whether Socket.IO 2.x clients (Engine.IO v3) are served (default false).
+    pub fn allow_eio3(mut self, on: bool) -> Self {
+        self.engine.allow_eio3 = on;
+        self
+    }
+    /// CORS headers (default none).
+    pub fn cors(mut self, cors: engineio_proto::server::CorsConfig) -> Self {
+        self.engine.cors = Some(cors);
+        self
+    }
+    /// The sticky-session cookie (default none).
+    pub fn cookie(mut self, cookie: engineio_proto::server::CookieConfig) -> Self {
+        self.engine.cookie = Some(cookie);
+        self
+    }
+    /// How long a connection may join no namespace (default 45 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.config.connect_timeout = d;
+        self
+    }
+    /// The default timeout of [`SioSocket::emit_with_ack`] (default 10 s).
+    pub fn ack_timeout(mut self, d: Duration) -> Self {
+        self.ack_timeout = d;
+        self
+    }
+    /// Connection state recovery (default off).
+    pub fn recovery(mut self, recovery: socketio_proto::server::RecoveryConfig) -> Self {
+        self.config.recovery = Some(recovery);
+        self
+    }
+    /// Per-session outgoing buffer limits (default 1024 packets, 16 MiB).
+    pub fn max_buffered(mut self, packets: usize, bytes: usize) -> Self {
+        self.engine.max_buffered_packets = packets;
+        self.engine.max_buffered_bytes = bytes;
+        self
+    }
+    /// Open Engine.IO sessions accepted at once (default 100 000).
+    pub fn max_sessions(mut self, n: usize) -> Self {
+        self.engine.max_sessions = n;
+        self
+    }
+    /// The server, on `runtime`.
+    pub fn build(self, runtime: Arc<dyn Runtime>) -> SocketIoServer {
+        SocketIoServer::with_ack_timeout(self.engine, self.config, runtime, self.ack_timeout)
     }
 }
 

@@ -30,7 +30,8 @@ use tokio::net::TcpListener;
 
 pub use socketio_adapters_core::{
     conformance, handle, socketio_proto, AckError, AckSender, ConnectError, EioSocket, EmitError,
-    EngineIoServer, HttpOutcome, Runtime, SendError, SioSocket, SocketEvent, SocketIoServer, WsOut,
+    EngineIoServer, HttpOutcome, Runtime, SendError, SioSocket, SocketEvent, SocketIoBuilder,
+    SocketIoServer, WsOut,
 };
 
 /// The Engine.IO machines and settings.
