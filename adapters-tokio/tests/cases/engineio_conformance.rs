@@ -4,7 +4,7 @@ use std::time::Duration;
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::support::{fetch, get, next, next_text, post, ws, Ws};
+use super::support::{check_v4_handshake, fetch, get, next, next_text, post, ws, Ws};
 
 const PING_INTERVAL: u64 = 300;
 const PING_TIMEOUT: u64 = 200;
@@ -19,26 +19,6 @@ async fn init_long_polling_session(addr: SocketAddr) -> String {
     v["sid"].as_str().unwrap().to_owned()
 }
 
-fn check_handshake(content: &str, upgrades: serde_json::Value) {
-    assert!(content.starts_with('0'), "{content}");
-    let v: serde_json::Value = serde_json::from_str(&content[1..]).unwrap();
-    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        [
-            "sid",
-            "upgrades",
-            "pingInterval",
-            "pingTimeout",
-            "maxPayload"
-        ]
-    );
-    assert!(v["sid"].is_string());
-    assert_eq!(v["upgrades"], upgrades);
-    assert_eq!(v["pingInterval"], PING_INTERVAL);
-    assert_eq!(v["pingTimeout"], PING_TIMEOUT);
-    assert_eq!(v["maxPayload"], 1_000_000);
-}
 
 // handshake / HTTP long-polling
 
@@ -47,7 +27,7 @@ async fn handshake_polling_successfully_opens_a_session() {
     let addr = server().await;
     let (status, content) = get(addr, "/engine.io/?EIO=4&transport=polling").await;
     assert_eq!(status, 200);
-    check_handshake(&content, serde_json::json!(["websocket"]));
+    check_v4_handshake(&content, serde_json::json!(["websocket"]));
 }
 
 #[tokio::test]
@@ -93,7 +73,7 @@ async fn handshake_websocket_successfully_opens_a_session() {
         .await
         .unwrap();
     let data = next_text(&mut socket).await;
-    check_handshake(&data, serde_json::json!([]));
+    check_v4_handshake(&data, serde_json::json!([]));
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use std::time::Duration;
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::support::{fetch, get, next, next_text, post, ws, Ws};
+use super::support::{check_v4_handshake, fetch, get, next, next_text, post, ws, Ws};
 
 const PING_INTERVAL: u64 = 300;
 const PING_TIMEOUT: u64 = 200;
@@ -52,25 +52,6 @@ async fn init_socketio_connection(addr: SocketAddr) -> Ws {
     socket
 }
 
-fn check_handshake(content: &str, upgrades: serde_json::Value) {
-    assert!(content.starts_with('0'), "{content}");
-    let v: serde_json::Value = serde_json::from_str(&content[1..]).unwrap();
-    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        [
-            "sid",
-            "upgrades",
-            "pingInterval",
-            "pingTimeout",
-            "maxPayload"
-        ]
-    );
-    assert_eq!(v["upgrades"], upgrades);
-    assert_eq!(v["pingInterval"], PING_INTERVAL);
-    assert_eq!(v["pingTimeout"], PING_TIMEOUT);
-    assert_eq!(v["maxPayload"], 1_000_000);
-}
 
 // Engine.IO protocol, at /socket.io/
 
@@ -79,7 +60,7 @@ async fn engineio_handshake_polling_should_successfully_open_a_session() {
     let addr = server().await;
     let (status, content) = get(addr, POLLING).await;
     assert_eq!(status, 200);
-    check_handshake(&content, serde_json::json!(["websocket"]));
+    check_v4_handshake(&content, serde_json::json!(["websocket"]));
 }
 
 #[tokio::test]
@@ -100,7 +81,7 @@ async fn engineio_handshake_polling_should_fail_with_invalid_eio_transport_or_me
 async fn engineio_handshake_websocket_should_successfully_open_a_session() {
     let addr = server().await;
     let mut socket = ws(addr, WS).await.unwrap();
-    check_handshake(&next_text(&mut socket).await, serde_json::json!([]));
+    check_v4_handshake(&next_text(&mut socket).await, serde_json::json!([]));
 }
 
 #[tokio::test]

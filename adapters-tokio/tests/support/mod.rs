@@ -154,3 +154,26 @@ pub async fn start_with(
         }
     }
 }
+
+/// The v4 handshake as the suites check it: exactly the reference's keys, in its order, with
+/// the suites' settings (pingInterval 300, pingTimeout 200, maxPayload 1e6).
+pub fn check_v4_handshake(content: &str, upgrades: serde_json::Value) {
+    assert!(content.starts_with('0'), "{content}");
+    let v: serde_json::Value = serde_json::from_str(&content[1..]).unwrap();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "sid",
+            "upgrades",
+            "pingInterval",
+            "pingTimeout",
+            "maxPayload"
+        ]
+    );
+    assert!(v["sid"].is_string());
+    assert_eq!(v["upgrades"], upgrades);
+    assert_eq!(v["pingInterval"], 300);
+    assert_eq!(v["pingTimeout"], 200);
+    assert_eq!(v["maxPayload"], 1_000_000);
+}
