@@ -342,7 +342,7 @@ impl EngineIoServer {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Handles one HTTP request (body read, at most `max_payload + 1` bytes). Resolves when
+    /// Handles one HTTP request (body read, at most `max_payload` bytes; a longer one flagged `body_too_large`). Resolves when
     /// the answer is known: at once for most requests, when the session has something to say
     /// for a long-poll. Dropping the future before it resolves (the client went away) aborts
     /// the request, as the protocol requires for a held long-poll.

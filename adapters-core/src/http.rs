@@ -70,22 +70,17 @@ pub async fn handle(server: &EngineIoServer, mut req: Request<Incoming>) -> Resp
         .collect();
     let method = Method::from_name(req.method().as_str());
     let upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
-    // Read at most max_payload + 1 bytes: a longer body is refused (413) without being kept.
-    let body = if websocket {
-        Bytes::new()
+    // Read at most max_payload bytes: a longer body is refused (413) without being kept.
+    let (body, body_too_large) = if websocket {
+        (Bytes::new(), false)
     } else {
-        match Limited::new(req.into_body(), max_payload.saturating_add(1))
-            .collect()
-            .await
-        {
-            Ok(b) => b.to_bytes(),
+        match Limited::new(req.into_body(), max_payload).collect().await {
+            Ok(b) => (b.to_bytes(), false),
             Err(e)
                 if e.downcast_ref::<http_body_util::LengthLimitError>()
                     .is_some() =>
             {
-                // Over the limit: a body one byte too long stands for it; the machines answer
-                // 413 from its length alone.
-                Bytes::from(vec![0u8; max_payload.saturating_add(1)])
+                (Bytes::new(), true)
             }
             Err(_) => return plain(StatusCode::BAD_REQUEST),
         }
@@ -95,6 +90,7 @@ pub async fn handle(server: &EngineIoServer, mut req: Request<Incoming>) -> Resp
         uri,
         headers,
         body,
+        body_too_large,
         websocket,
     };
     match server.handle_http(request).await {

@@ -28,11 +28,8 @@ use std::time::Instant;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-pub use socketio_adapters_core::{
-    conformance, handle, socketio_proto, AckError, AckSender, ConnectError, EioSocket, EmitError,
-    EngineIoServer, HttpOutcome, Runtime, SendError, SioSocket, SocketEvent, SocketIoBuilder,
-    SocketIoServer, WsOut,
-};
+/// Everything runtime-neutral: servers, handles, the hyper glue, the conformance application.
+pub use socketio_adapters_core::*;
 
 /// The Engine.IO machines and settings.
 pub use engineio_proto::server as engineio;

@@ -13,7 +13,6 @@ use bytes::BytesMut;
 
 use crate::http::{percent_encode_into, HttpRequest, HttpResponse, RequestId, TransportKind};
 use crate::message::{CloseReason, Message, UsageError};
-use crate::packet::text_packet_len;
 use crate::payload::{self, PayloadFormat};
 use crate::timer::{Clock, Timers};
 use crate::WsFrame;
@@ -619,20 +618,7 @@ impl Client {
             .as_ref()
             .and_then(|h| h.max_payload)
             .map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX));
-        let mut total = 0usize;
-        let mut n = 0;
-        for p in &self.outbox {
-            let len = text_packet_len(version, p);
-            let framed = match version {
-                ProtocolVersion::V4 => len + usize::from(n > 0),
-                ProtocolVersion::V3 => len + 1 + len.to_string().len(),
-            };
-            if n > 0 && total.saturating_add(framed) > max {
-                break;
-            }
-            total = total.saturating_add(framed);
-            n += 1;
-        }
+        let n = payload::batch_len(version, &self.outbox, max);
         let batch: Vec<Packet> = self.outbox.drain(..n).collect();
         let format = payload::encode_payload(version, &batch, !self.config.b64, &mut self.buf);
         let body = self.buf.split().freeze();

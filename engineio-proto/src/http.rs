@@ -73,9 +73,10 @@ pub type HeaderValue = Cow<'static, str>;
 
 /// An HTTP request as the machines see it.
 ///
-/// `body` is the whole body. An adapter reads at most `max_payload + 1` bytes of it (the limit
-/// is [`crate::server::ServerConfig::max_payload`]) and hands over what it read: a longer body
-/// is answered with 413 without the rest ever being buffered.
+/// `body` is the whole body. An adapter reads at most `max_payload` bytes of it (the limit is
+/// [`crate::server::ServerConfig::max_payload`]); when the body is longer it stops reading and
+/// sets `body_too_large` instead, and the request is answered with 413 without the body ever
+/// being buffered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     /// The method.
@@ -86,6 +87,8 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// The body (empty for `GET`).
     pub body: Bytes,
+    /// The body was longer than the adapter's read limit (`max_payload`) and was not read.
+    pub body_too_large: bool,
     /// Whether this is a WebSocket upgrade request (`Upgrade: websocket`, already validated by
     /// the adapter's WebSocket library).
     pub websocket: bool,
@@ -99,6 +102,7 @@ impl HttpRequest {
             uri: uri.into(),
             headers: Vec::new(),
             body: Bytes::new(),
+            body_too_large: false,
             websocket: false,
         }
     }

@@ -590,3 +590,14 @@ fn client_accepts_handshake_without_max_payload_and_batches_everything() {
     assert_eq!(posts, [3 * 1001 + 2]);
     let _ = RequestId(0);
 }
+
+#[test]
+fn body_flagged_too_large_gets_413_and_session_survives() {
+    let mut e = engine(ServerConfig::default());
+    let now = start();
+    let (mut s, _) = open_polling(&mut e, now, "/engine.io/?EIO=4&transport=polling");
+    let mut post = HttpRequest::post(uri(""), "");
+    post.body_too_large = true;
+    assert_eq!(responses(&to_session(&mut e, &mut s, now, post)), [(413, String::new())]);
+    assert!(!s.is_closed());
+}

@@ -70,6 +70,42 @@ pub fn decode_payload(
     }
 }
 
+/// How many of `packets` (at least one, if any) fit in one polling body of at most
+/// `max_payload` bytes: what a server answers a long-poll with, and what a client posts
+/// (a peer's limit). Counted in bytes, which bounds v3's UTF-16 lengths from above.
+pub(crate) fn batch_len<'a>(
+    version: ProtocolVersion,
+    packets: impl IntoIterator<Item = &'a Packet>,
+    max_payload: usize,
+) -> usize {
+    let mut total = 0usize;
+    let mut n = 0;
+    for p in packets {
+        let len = crate::packet::text_packet_len(version, p);
+        let framed = match version {
+            // `0x1E` between packets.
+            ProtocolVersion::V4 => len + usize::from(n > 0),
+            // `<length>:` before each packet.
+            ProtocolVersion::V3 => len + 1 + decimal_digits(len),
+        };
+        if n > 0 && total.saturating_add(framed) > max_payload {
+            break;
+        }
+        total = total.saturating_add(framed);
+        n += 1;
+    }
+    n
+}
+
+fn decimal_digits(mut n: usize) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
+}
+
 /// Appends the polling body for `packets` to `buf` and returns its format.
 ///
 /// `binary` says whether the client takes binary payloads (false when it connected with

@@ -10,7 +10,6 @@ use super::config::{ErrorCode, ServerConfig};
 use super::{EngineUpdate, Incoming, RequestId, SessionRequest, Sid, TransportKind, UpdateKind};
 use crate::http::{HeaderValue, HttpResponse, Method};
 use crate::message::{CloseReason, Message, UsageError};
-use crate::packet::text_packet_len;
 use crate::payload::{self, PayloadFormat};
 use crate::timer::{Clock, Timers};
 use crate::WsFrame;
@@ -337,8 +336,11 @@ impl Session {
         cors: Vec<(&'static str, HeaderValue)>,
     ) {
         let format = PayloadFormat::from_content_type(request.header("content-type"));
-        let packets =
-            payload::decode_payload(self.version, format, request.body, self.config.max_payload);
+        let packets = if request.body_too_large {
+            Err(DecodeError::PayloadTooLarge)
+        } else {
+            payload::decode_payload(self.version, format, request.body, self.config.max_payload)
+        };
         let ok = |cors: Vec<(&'static str, HeaderValue)>| {
             let mut res = HttpResponse::new(200).with_body("ok");
             res.headers = cors;
@@ -606,18 +608,12 @@ impl Session {
             return;
         }
         match self.transport {
-            TransportKind::WebSocket => {
-                while let Some(packet) = self.queue.pop_front() {
-                    self.dequeued(&packet);
-                    let frame = encode_ws_frame(self.version, &packet, self.binary, &mut self.buf);
-                    self.transmits.push_back(Transmit::WsFrame(frame));
-                }
-            }
+            TransportKind::WebSocket => self.flush_ws_queue(),
             TransportKind::Polling => {
                 let Some(held) = self.held_get.take() else {
                     return;
                 };
-                let n = self.batch_len();
+                let n = payload::batch_len(self.version, &self.queue, self.config.max_payload);
                 let batch: Vec<Packet> = self.queue.drain(..n).collect();
                 for p in &batch {
                     self.dequeued(p);
@@ -640,26 +636,6 @@ impl Session {
             Packet::Pong(_) => self.pong_queued = false,
             _ => {}
         }
-    }
-
-    /// How many queued packets fit in one long-poll reply under the max payload (at least
-    /// one). The estimate counts bytes, which bounds v3's UTF-16 lengths from above.
-    fn batch_len(&self) -> usize {
-        let mut total = 0usize;
-        let mut n = 0;
-        for p in &self.queue {
-            let len = text_packet_len(self.version, p);
-            let framed = match self.version {
-                ProtocolVersion::V4 => len + usize::from(n > 0),
-                ProtocolVersion::V3 => len + 2 + decimal_digits(len),
-            };
-            if n > 0 && total + framed > self.config.max_payload {
-                break;
-            }
-            total += framed;
-            n += 1;
-        }
-        n
     }
 
     fn polling_response(
@@ -748,13 +724,4 @@ impl Session {
             self.transmits.push_back(Transmit::WsFrame(frame));
         }
     }
-}
-
-fn decimal_digits(mut n: usize) -> usize {
-    let mut d = 1;
-    while n >= 10 {
-        n /= 10;
-        d += 1;
-    }
-    d
 }

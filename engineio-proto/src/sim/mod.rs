@@ -695,7 +695,7 @@ impl Sim {
             Origin::Http { client, id: cid } => {
                 self.log(format_args!(
                     "S->C{} {}",
-                    client_label(client),
+                    client,
                     describe_response(&response)
                 ));
                 if let Some(slot) = self.clients.get_mut(client) {
@@ -719,7 +719,7 @@ impl Sim {
             Origin::Ws { client, gen } => {
                 self.log(format_args!(
                     "S->C{} WS refused {}",
-                    client_label(client),
+                    client,
                     describe_response(&response)
                 ));
                 self.schedule_ws(client, gen, false, Delivery::ClientWsClosed { client, gen });
@@ -739,7 +739,7 @@ impl Sim {
                 Transmit::Response { request, response } => self.answer(request, response),
                 Transmit::AcceptWebSocket { request, .. } => {
                     if let Some(Origin::Ws { client, gen }) = self.origins.remove(&request) {
-                        self.log(format_args!("S->C{} WS 101", client_label(client)));
+                        self.log(format_args!("S->C{} WS 101", client));
                         self.session_ws.insert(sid.clone(), (client, gen));
                         self.schedule_ws(
                             client,
@@ -751,11 +751,7 @@ impl Sim {
                 }
                 Transmit::WsFrame(frame) => {
                     if let Some(&(client, gen)) = self.session_ws.get(sid) {
-                        self.log(format_args!(
-                            "S->C{} WS {}",
-                            client_label(client),
-                            describe_frame(&frame)
-                        ));
+                        self.log(format_args!("S->C{} WS {}", client, describe_frame(&frame)));
                         if self.lost() {
                             self.break_ws(client, gen);
                         } else {
@@ -772,7 +768,7 @@ impl Sim {
                     if let Some((client, gen)) = self.session_ws.remove(sid) {
                         self.log(format_args!(
                             "S->C{} WS close{}",
-                            client_label(client),
+                            client,
                             code.map(|c| format!(" {c}")).unwrap_or_default()
                         ));
                         self.schedule_ws(
@@ -801,7 +797,7 @@ impl Sim {
 
     /// A WebSocket breaks: both ends see it closed.
     fn break_ws(&mut self, client: usize, gen: u64) {
-        self.log(format_args!("C{} WS broken", client_label(client)));
+        self.log(format_args!("C{} WS broken", client));
         self.schedule_ws(client, gen, false, Delivery::ClientWsClosed { client, gen });
         self.schedule_ws(client, gen, true, Delivery::ServerWsClosed { client, gen });
     }
@@ -861,14 +857,6 @@ impl Sim {
                 self.schedule_ws(c, gen, true, Delivery::ServerWsClosed { client: c, gen });
             }
         }
-    }
-}
-
-fn client_label(client: usize) -> String {
-    if client == usize::MAX {
-        "X".to_owned()
-    } else {
-        client.to_string()
     }
 }
 
