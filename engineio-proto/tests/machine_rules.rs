@@ -598,6 +598,9 @@ fn body_flagged_too_large_gets_413_and_session_survives() {
     let (mut s, _) = open_polling(&mut e, now, "/engine.io/?EIO=4&transport=polling");
     let mut post = HttpRequest::post(uri(""), "");
     post.body_too_large = true;
-    assert_eq!(responses(&to_session(&mut e, &mut s, now, post)), [(413, String::new())]);
+    assert_eq!(
+        responses(&to_session(&mut e, &mut s, now, post)),
+        [(413, String::new())]
+    );
     assert!(!s.is_closed());
 }
