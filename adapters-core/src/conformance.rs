@@ -14,10 +14,7 @@ use std::time::Duration;
 use engineio_proto::server::{CorsConfig, ServerConfig};
 use socketio_proto::server::ServerConfig as SioConfig;
 
-use socketio_proto::server::Broadcast;
-use socketio_proto::Encoder;
-
-use crate::{ConnectError, EngineIoServer, Runtime, SioSocket, SocketEvent, SocketIoServer};
+use crate::{ConnectError, EngineIoServer, Middleware, Runtime, SioSocket, SocketIoServer};
 
 /// The Engine.IO settings of the suites, at `path`.
 pub fn engineio_config(path: &str, allow_eio3: bool) -> ServerConfig {
@@ -46,42 +43,26 @@ pub fn engineio_echo(runtime: Arc<dyn Runtime>, allow_eio3: bool) -> EngineIoSer
 pub fn socketio(runtime: Arc<dyn Runtime>, allow_eio3: bool) -> SocketIoServer {
     let mut config = SioConfig::default();
     config.connect_timeout = Duration::from_millis(1000);
-    let io = SocketIoServer::new(
-        engineio_config("/socket.io/", allow_eio3),
-        config,
-        runtime.clone(),
-    );
+    let io = SocketIoServer::new(engineio_config("/socket.io/", allow_eio3), config, runtime);
     for (nsp, echo) in [("/", true), ("/custom", false)] {
-        let rt = runtime.clone();
-        io.namespace(nsp, move |socket| {
-            rt.spawn(Box::pin(handle_socket(socket, echo)))
+        io.namespace(nsp, move |socket: SioSocket| async move {
+            if echo {
+                socket.on_packet("message", |socket, packet, _| async move {
+                    if let Some(args) = packet.raw_args() {
+                        let _ = socket.emit_raw("message-back", &args).await;
+                    }
+                });
+                socket.on_packet("message-with-ack", |_, packet, ack| async move {
+                    if let (Some(args), Some(ack)) = (packet.raw_args(), ack) {
+                        let _ = ack.send_raw(&args).await;
+                    }
+                });
+            }
+            let auth = socket.auth().clone();
+            let _ = socket.emit("auth", &(auth,)).await;
         });
     }
     io
-}
-
-async fn handle_socket(mut socket: SioSocket, echo: bool) {
-    let auth = socket.auth().clone();
-    if socket.emit("auth", &(auth,)).await.is_err() {
-        return;
-    }
-    while let Some(event) = socket.recv().await {
-        let SocketEvent::Event { name, packet, ack } = event else {
-            break;
-        };
-        let Some(args) = packet.raw_args() else {
-            continue;
-        };
-        match (echo, name.as_str(), ack) {
-            (true, "message", _) => {
-                let _ = socket.emit_raw("message-back", &args).await;
-            }
-            (true, "message-with-ack", Some(ack)) => {
-                let _ = ack.send_raw(&args).await;
-            }
-            _ => {}
-        }
-    }
 }
 
 /// Both servers, for a runtime adapter's `serve`.
@@ -100,51 +81,33 @@ pub fn servers(runtime: Arc<dyn Runtime>, allow_eio3: bool) -> Vec<EngineIoServe
 pub fn interop(runtime: Arc<dyn Runtime>) -> SocketIoServer {
     let mut config = SioConfig::default();
     config.recovery = Some(socketio_proto::server::RecoveryConfig::default());
-    let io = SocketIoServer::new(engineio_config("/interop/", true), config, runtime.clone());
-    let middleware = Arc::new(|req: &socketio_proto::server::ConnectRequest| {
+    let io = SocketIoServer::new(engineio_config("/interop/", true), config, runtime);
+    let middleware: Middleware = Arc::new(|req, _handshake| {
         if req.auth().get("token").and_then(|t| t.as_str()) == Some("bad") {
-            Err(ConnectError {
-                message: "not authorized".to_owned(),
-                data: Some(serde_json::json!({"content": "retry later"})),
-            })
+            Err(ConnectError::new("not authorized")
+                .with_data(serde_json::json!({"content": "retry later"})))
         } else {
             Ok(())
         }
     });
-    io.namespace_with("/", Some(middleware), move |socket| {
-        runtime.spawn(Box::pin(rooms_socket(socket)))
-    });
-    io
-}
-
-async fn rooms_socket(mut socket: SioSocket) {
-    while let Some(SocketEvent::Event { name, packet, ack }) = socket.recv().await {
-        match name.as_str() {
-            "join" => {
-                if let Ok((room,)) = packet.args::<(String,)>() {
-                    socket.join(room.as_str());
-                    if let Some(ack) = ack {
-                        let _ = ack.send(&(room,)).await;
-                    }
-                }
+    io.namespace_with("/", Some(middleware), |socket: SioSocket| async move {
+        socket.on("join", |socket, (room,): (String,), ack| async move {
+            socket.join(room.as_str());
+            if let Some(ack) = ack {
+                let _ = ack.send(&(room,)).await;
             }
-            "to-room" => {
-                let Ok((room, text)) = packet.args::<(String, String)>() else {
-                    continue;
-                };
-                if let Ok(news) = Encoder::default().event(socket.nsp(), "news", &(text,), None) {
-                    let broadcast = Broadcast::new(socket.nsp(), &news)
-                        .to(room.as_str())
-                        .except(socket.id());
-                    socket.server().broadcast(&broadcast).await;
-                }
+        });
+        socket.on(
+            "to-room",
+            |socket, (room, text): (String, String), ack| async move {
+                let _ = socket.to(room.as_str()).emit("news", &(text,)).await;
                 if let Some(ack) = ack {
                     let _ = ack.send(&("sent",)).await;
                 }
-            }
-            _ => {}
-        }
-    }
+            },
+        );
+    });
+    io
 }
 
 /// The end-to-end benchmark server's application (issue 8's contract): Socket.IO v5 at
@@ -153,31 +116,22 @@ async fn rooms_socket(mut socket: SioSocket) {
 pub fn bench(runtime: Arc<dyn Runtime>) -> SocketIoServer {
     let mut engine = ServerConfig::default();
     engine.path = "/socket.io/".to_owned();
-    let io = SocketIoServer::new(engine, SioConfig::default(), runtime.clone());
-    io.namespace("/", move |socket| {
-        runtime.spawn(Box::pin(bench_socket(socket)))
+    let io = SocketIoServer::new(engine, SioConfig::default(), runtime);
+    io.namespace("/", |socket: SioSocket| async move {
+        socket.on(
+            "echo",
+            |_, first: (Option<serde_json::Value>,), ack| async move {
+                if let Some(ack) = ack {
+                    let _ = ack.send(&first).await;
+                }
+            },
+        );
+        socket.on(
+            "bcast",
+            |socket, first: (Option<serde_json::Value>,), _| async move {
+                let _ = socket.server().of("/").emit("bcast", &first).await;
+            },
+        );
     });
     io
-}
-
-async fn bench_socket(mut socket: SioSocket) {
-    while let Some(SocketEvent::Event { name, packet, ack }) = socket.recv().await {
-        let Ok(first) = packet.args::<(Option<serde_json::Value>,)>() else {
-            continue;
-        };
-        match (name.as_str(), ack) {
-            ("echo", Some(ack)) => {
-                let _ = ack.send(&first).await;
-            }
-            ("bcast", _) => {
-                if let Ok(p) = Encoder::default().event(socket.nsp(), "bcast", &first, None) {
-                    socket
-                        .server()
-                        .broadcast(&Broadcast::new(socket.nsp(), &p))
-                        .await;
-                }
-            }
-            _ => {}
-        }
-    }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -160,6 +161,8 @@ pub struct EioSocket {
     /// transport or a slow reader still takes them: no cycle between `send` and `recv`).
     commands: mpsc::Sender<Input>,
     messages: mpsc::Receiver<Message>,
+    writable: Arc<AtomicBool>,
+    handshake: Arc<HttpRequest>,
 }
 
 impl Input {
@@ -187,6 +190,18 @@ impl EioSocket {
     /// The protocol revision the client speaks.
     pub fn version(&self) -> engineio_proto::ProtocolVersion {
         self.version
+    }
+
+    /// The request that opened the session (its URI and headers; the body is not kept).
+    pub fn handshake(&self) -> &Arc<HttpRequest> {
+        &self.handshake
+    }
+
+    /// Whether a message sent now would leave at once ([`Session::is_writable`], and nothing
+    /// waiting in this driver): what volatile emits check. A snapshot, updated by the
+    /// session's task after each step.
+    pub fn is_writable(&self) -> bool {
+        self.writable.load(Ordering::Relaxed)
     }
 
     /// The next message from the client; `None` once the session is closed.
@@ -354,8 +369,10 @@ impl EngineIoServer {
             Route::Reply(response) => return HttpOutcome::Response(response),
             Route::Handshake(incoming) => {
                 let now = self.inner.runtime.now();
+                let mut handshake = incoming.request().clone();
+                handshake.body = bytes::Bytes::new();
                 let session = self.lock_engine().accept(now, incoming);
-                self.spawn_session(session, id, reply_tx)
+                self.spawn_session(session, Arc::new(handshake), id, reply_tx)
             }
             Route::Session(sid, req) => {
                 let channels = self.sessions().get(sid.as_str()).cloned();
@@ -408,6 +425,7 @@ impl EngineIoServer {
     fn spawn_session(
         &self,
         session: Session,
+        handshake: Arc<HttpRequest>,
         first: RequestId,
         reply: oneshot::Sender<Reply>,
     ) -> Channels {
@@ -424,6 +442,7 @@ impl EngineIoServer {
         self.sessions().insert(sid.clone(), channels.clone());
         let mut pending = HashMap::new();
         pending.insert(first, reply);
+        let writable = Arc::new(AtomicBool::new(false));
         let driver = Driver {
             server: self.clone(),
             session,
@@ -437,6 +456,7 @@ impl EngineIoServer {
             },
             to_app: std::collections::VecDeque::new(),
             blocked: std::collections::VecDeque::new(),
+            writable: writable.clone(),
         };
         let span = tracing::info_span!("engineio_session", sid = %sid);
         let run = driver.run(control_rx, data_rx, commands_rx);
@@ -448,6 +468,8 @@ impl EngineIoServer {
             version,
             commands: commands_tx,
             messages: app_rx,
+            writable,
+            handshake,
         };
         if let App::Socket(on_connection) = &self.inner.app {
             on_connection(socket);
@@ -496,6 +518,8 @@ struct Driver {
     to_app: std::collections::VecDeque<Message>,
     /// Sends waiting for room in the session's buffer, in order.
     blocked: std::collections::VecDeque<(Message, Option<SendDone>)>,
+    /// Published after each drain for [`EioSocket::is_writable`].
+    writable: Arc<AtomicBool>,
 }
 
 impl Driver {
@@ -674,6 +698,11 @@ impl Driver {
     /// events (an inline handler's replies) queued more.
     async fn drain(&mut self) {
         while self.drain_once().await {}
+        let writable = self.session.is_writable()
+            && self.blocked.is_empty()
+            && (self.session.transport() == engineio_proto::http::TransportKind::Polling
+                || self.ws.is_some());
+        self.writable.store(writable, Ordering::Relaxed);
     }
 
     /// One pass of [`Driver::drain`]; whether an event was handled.

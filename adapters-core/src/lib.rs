@@ -25,7 +25,7 @@ pub use engine::{
 pub use http::{handle, serve_connection, FuturesIo};
 pub use runtime::{BoxFuture, Runtime};
 pub use socketio::{
-    AckError, AckSender, ConnectError, EmitError, SioSocket, SocketEvent, SocketIoBuilder,
-    SocketIoServer,
+    AckError, AckResponses, AckSender, BroadcastOperator, ConnectError, EmitError, Middleware,
+    SioSocket, SocketIoBuilder, SocketIoServer,
 };
 pub use socketio_proto;

@@ -4,6 +4,42 @@
 //! Only runtime glue lives here: [`TokioRuntime`] and the accept loop. Request conversion,
 //! the WebSocket upgrade and every protocol decision are shared with the other runtimes.
 //!
+//! A Socket.IO server: typed handlers, acks, rooms and broadcasts.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use socketio_tokio::{serve, SioSocket, SocketIoServer, TokioRuntime};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Say {
+//!     room: String,
+//!     text: String,
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let io = SocketIoServer::builder().build(Arc::new(TokioRuntime));
+//! io.namespace("/", |socket: SioSocket| async move {
+//!     socket.on("join", |socket, room: String, ack| async move {
+//!         socket.join(room.as_str());
+//!         if let Some(ack) = ack {
+//!             let _ = ack.send(&("joined",)).await;
+//!         }
+//!     });
+//!     // A struct reads the first argument; a tuple reads them in order.
+//!     socket.on("say", |socket, say: Say, _| async move {
+//!         let _ = socket.to(say.room.as_str()).emit("said", &(socket.id().as_str(), say.text)).await;
+//!     });
+//!     socket.on_disconnect(|socket, reason| async move {
+//!         tracing::info!(id = socket.id().as_str(), reason = reason.as_str(), "gone");
+//!     });
+//! });
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! serve(listener, vec![io.engine().clone()]).await
+//! # }
+//! ```
+//!
+//! A raw Engine.IO server (no Socket.IO on top):
+//!
 //! ```no_run
 //! use std::sync::Arc;
 //! use socketio_tokio::{engineio::ServerConfig, serve_engineio, EngineIoServer, TokioRuntime};

@@ -499,6 +499,38 @@ fn second_websocket_for_a_session_is_refused() {
     assert_eq!(r.status, 400);
 }
 
+/// What volatile emits check: a message sent now leaves at once only with a held long-poll
+/// (polling) or an open WebSocket, nothing queued before it, and no upgrade between `3probe`
+/// and `5`.
+#[test]
+fn writable_only_when_a_message_would_leave_at_once() {
+    let mut e = engine(ServerConfig::default());
+    let now = start();
+    let (mut s, _) = open_polling(&mut e, now, "/engine.io/?EIO=4&transport=polling");
+    assert!(!s.is_writable(), "no long-poll held");
+    assert!(to_session(&mut e, &mut s, now, HttpRequest::get(uri(""))).is_empty());
+    assert!(s.is_writable(), "a long-poll is held");
+    s.send("hello").unwrap();
+    assert!(!s.is_writable(), "the held poll was answered");
+    let _ = drain(&mut e, &mut s);
+    s.send("queued").unwrap();
+    let _ = to_session(&mut e, &mut s, now, HttpRequest::get(uri("")));
+    assert!(!s.is_writable(), "the poll took the queue and went");
+    let _ = to_session(&mut e, &mut s, now, HttpRequest::get(uri("")));
+    assert!(s.is_writable());
+    let ws = format!("/engine.io/?EIO=4&transport=websocket&sid={SID}");
+    let _ = to_session(&mut e, &mut s, now, HttpRequest::websocket(ws));
+    assert!(s.is_writable(), "probing: polling still carries messages");
+    s.handle_ws_frame(now, WsFrame::Text("2probe".into()));
+    let _ = drain(&mut e, &mut s);
+    assert!(!s.is_writable(), "between 3probe and 5");
+    s.handle_ws_frame(now, WsFrame::Text("5".into()));
+    let _ = drain(&mut e, &mut s);
+    assert!(s.is_writable(), "upgraded to the WebSocket");
+    s.close(now);
+    assert!(!s.is_writable(), "closing");
+}
+
 #[test]
 fn probe_websocket_with_other_packet_is_closed_and_polling_goes_on() {
     let mut e = engine(ServerConfig::default());

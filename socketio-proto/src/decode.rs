@@ -217,7 +217,7 @@ impl Packet {
     ///
     /// A tuple (`(String, u32)`), array or `Vec` reads the arguments in order; any other type
     /// (a struct, a string, an `Option`…) reads the first argument (`Option` is `None` when
-    /// there is none). Arguments beyond what `T` reads are ignored, as JavaScript handlers
+    /// there is none); `()` reads none. Arguments beyond what `T` reads are ignored, as JavaScript handlers
     /// ignore them. Binary arguments deserialize into [`crate::Binary`] without copying (or into
     /// `&[u8]` without copying, or `Vec<u8>` / `bytes::Bytes` with one copy).
     pub fn args<'de, T: Deserialize<'de>>(&'de self) -> Result<T, ArgsError> {
@@ -403,7 +403,6 @@ enum Method {
     String,
     Bytes,
     ByteBuf,
-    Unit,
     UnitStruct(&'static str),
     NewtypeStruct(&'static str),
     Map,
@@ -443,7 +442,6 @@ impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for One<V> {
             Method::String => d.deserialize_string(v),
             Method::Bytes => d.deserialize_bytes(v),
             Method::ByteBuf => d.deserialize_byte_buf(v),
-            Method::Unit => d.deserialize_unit(v),
             Method::UnitStruct(name) => d.deserialize_unit_struct(name, v),
             Method::NewtypeStruct(name) => d.deserialize_newtype_struct(name, v),
             Method::Map => d.deserialize_map(v),
@@ -492,6 +490,12 @@ impl<'de, A: SeqAccess<'de>> Deserializer<'de> for Rest<'_, A> {
         v.visit_seq(self.0)
     }
 
+    fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
+        // `()` takes no arguments: whatever was sent is ignored, as a JavaScript handler
+        // without parameters ignores it.
+        v.visit_unit()
+    }
+
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
         // A missing argument is `None`, as `undefined` is in JavaScript.
         struct OptionSeed<V>(V);
@@ -532,7 +536,6 @@ impl<'de, A: SeqAccess<'de>> Deserializer<'de> for Rest<'_, A> {
         deserialize_string => String,
         deserialize_bytes => Bytes,
         deserialize_byte_buf => ByteBuf,
-        deserialize_unit => Unit,
         deserialize_map => Map,
         deserialize_identifier => Identifier,
         deserialize_ignored_any => IgnoredAny,

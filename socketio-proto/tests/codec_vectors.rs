@@ -777,6 +777,9 @@ fn args_read_a_struct_from_the_first_argument() {
     );
     let none = ok(r#"2["chat"]"#);
     assert_eq!(none.args::<Option<Chat>>().unwrap(), None);
+    // `()` takes no arguments and ignores any.
+    none.args::<()>().unwrap();
+    p.args::<()>().unwrap();
     assert!(!none.args::<Chat>().unwrap_err().is_syntax());
     let null = ok(r#"2["chat",null]"#);
     assert_eq!(null.args::<Option<u8>>().unwrap(), None);

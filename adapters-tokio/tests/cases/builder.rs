@@ -15,7 +15,7 @@ async fn builder_settings_reach_the_wire() {
             .connect_timeout(Duration::from_secs(3))
             .ack_timeout(Duration::from_secs(2))
             .build(runtime);
-        io.namespace("/", |_| {});
+        io.namespace("/", |_| async {});
         vec![io.engine().clone()]
     })
     .await;

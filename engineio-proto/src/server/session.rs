@@ -227,6 +227,20 @@ impl Session {
             && self.queued_bytes + len <= self.config.max_buffered_bytes
     }
 
+    /// Whether a message sent now would leave at once (the reference's `transport.writable`):
+    /// the session is open and not between `3probe` and `5`, nothing is queued before it, and
+    /// the transport can carry it now (a WebSocket, or a held long-poll). A volatile message
+    /// is dropped when this is false, as the reference drops it.
+    pub fn is_writable(&self) -> bool {
+        self.state == State::Open
+            && self.upgrade != Upgrade::Probed
+            && self.queue.is_empty()
+            && match self.transport {
+                TransportKind::WebSocket => true,
+                TransportKind::Polling => self.held_get.is_some(),
+            }
+    }
+
     /// Queues a message for the client. Errors when the session is closing or closed, or when
     /// the outgoing buffer is full (the limits are [`ServerConfig::max_buffered_packets`] and
     /// [`ServerConfig::max_buffered_bytes`]); the message is then not queued.

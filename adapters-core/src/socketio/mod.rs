@@ -1,253 +1,45 @@
 //! The Socket.IO server driver: one task per Engine.IO session running its
-//! [`ServerConn`], a shared [`Server`] (namespaces, rooms, ack ids), and the application's
-//! [`SioSocket`] handles.
+//! [`ServerConn`] and the application's handlers, a shared [`Server`] (namespaces, rooms, ack
+//! ids), and the application's [`SioSocket`] handles.
+
+mod broadcast;
+mod socket;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use engineio_proto::http::HttpRequest;
 use engineio_proto::Message;
 use futures_channel::{mpsc, oneshot};
-use futures_util::{FutureExt, SinkExt, StreamExt};
-use serde::Serialize;
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 use socketio_proto::rooms::{Room, SocketId};
 use socketio_proto::server::{
-    AckFailure, Broadcast, BroadcastAck, BroadcastFlags, ConnEvent, ConnId, ConnectRequest,
-    Delivery, DisconnectReason, NspPattern, Server, ServerConfig, ServerConn,
+    AckFailure, Broadcast, ConnEvent, ConnId, ConnectRequest, Delivery, NspPattern, Server,
+    ServerConfig, ServerConn,
 };
-use socketio_proto::{AckId, EncodeError, Encoded, Encoder, Nsp, Packet, RawArgs};
+use socketio_proto::{AckId, Encoded, Nsp, Packet};
+
+pub use broadcast::{AckResponses, BroadcastOperator};
+pub use socket::{AckError, AckSender, EmitError, SioSocket};
 
 use crate::engine::{EioSocket, EngineIoServer};
 use crate::runtime::{BoxFuture, Runtime};
 
-/// Events a socket may queue for the application before its connection waits.
-const SOCKET_EVENTS: usize = 256;
 /// Commands queued towards one connection before the sender waits.
 const CONN_COMMANDS: usize = 256;
+/// Handler futures one connection runs at once; while that many are pending, its messages are
+/// not read (a slow application slows its client down instead of growing memory).
+const RUNNING_HANDLERS: usize = 128;
 
-/// What a namespace socket receives.
-#[derive(Debug)]
-#[non_exhaustive]
-// Nearly every value is an `Event`: boxing it would add an allocation per event and save
-// nothing in the channel, which is sized by the largest variant anyway.
-#[allow(clippy::large_enum_variant)]
-pub enum SocketEvent {
-    /// An event from the client; answer through `ack` when the client asked for one.
-    Event {
-        /// The event name.
-        name: String,
-        /// The packet (arguments parsed on demand: `packet.args::<T>()`, `raw_args()`).
-        packet: Packet,
-        /// The ack to answer, if the client asked for one.
-        ack: Option<AckSender>,
-    },
-    /// The socket ended.
-    Disconnect(DisconnectReason),
-}
-
-/// Answers one ack request of the client (at most once).
-#[derive(Debug)]
-pub struct AckSender {
-    nsp: Nsp,
-    id: AckId,
-    conn: mpsc::Sender<Command>,
-}
-
-impl AckSender {
-    /// Answers with `args` (BINARY_ACK when they carry binary).
-    pub async fn send<T: ?Sized + Serialize>(self, args: &T) -> Result<(), EmitError> {
-        let packet = Encoder::default().ack(&self.nsp, self.id, args)?;
-        self.send_encoded(packet).await
-    }
-
-    /// Answers with arguments passed on unparsed.
-    pub async fn send_raw(self, args: &RawArgs) -> Result<(), EmitError> {
-        let packet = Encoder::default().ack_raw(&self.nsp, self.id, args);
-        self.send_encoded(packet).await
-    }
-
-    async fn send_encoded(mut self, packet: Encoded) -> Result<(), EmitError> {
-        self.conn
-            .send(Command::Send(self.nsp.clone(), packet))
-            .await
-            .map_err(|_| EmitError::Closed)
-    }
-}
-
-/// Why an emit failed.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum EmitError {
-    /// The socket or its connection is gone.
-    Closed,
-    /// The packet could not be encoded (reserved event name, too many attachments, ...).
-    Encode(EncodeError),
-}
-
-impl fmt::Display for EmitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EmitError::Closed => f.write_str("the socket is closed"),
-            EmitError::Encode(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for EmitError {}
-
-impl From<EncodeError> for EmitError {
-    fn from(e: EncodeError) -> Self {
-        EmitError::Encode(e)
-    }
-}
-
-/// Why an ack did not come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AckError {
-    /// The timeout passed.
-    Timeout,
-    /// The socket disconnected first.
-    Disconnected,
-}
-
-impl fmt::Display for AckError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            AckError::Timeout => "ack timeout",
-            AckError::Disconnected => "socket disconnected",
-        })
-    }
-}
-
-impl std::error::Error for AckError {}
-
-enum Command {
+pub(crate) enum Command {
     Send(Nsp, Encoded),
     Deliver(Delivery, Option<oneshot::Sender<Result<Packet, AckError>>>),
     Disconnect(Nsp),
     Close,
-}
-
-/// A namespace socket, handed to the namespace's connect handler.
-#[derive(Debug)]
-pub struct SioSocket {
-    nsp: Nsp,
-    id: SocketId,
-    auth: serde_json::Value,
-    conn: mpsc::Sender<Command>,
-    events: mpsc::Receiver<SocketEvent>,
-    server: SocketIoServer,
-}
-
-impl SioSocket {
-    /// The socket id.
-    pub fn id(&self) -> &SocketId {
-        &self.id
-    }
-
-    /// The namespace.
-    pub fn nsp(&self) -> &Nsp {
-        &self.nsp
-    }
-
-    /// The CONNECT auth payload (`{}` when none was sent).
-    pub fn auth(&self) -> &serde_json::Value {
-        &self.auth
-    }
-
-    /// The next event; `None` after the socket ended.
-    pub async fn recv(&mut self) -> Option<SocketEvent> {
-        self.events.next().await
-    }
-
-    /// Emits `event` with `args` to this socket.
-    pub async fn emit<T: ?Sized + Serialize>(
-        &self,
-        event: &str,
-        args: &T,
-    ) -> Result<(), EmitError> {
-        let packet = Encoder::default().event(&self.nsp, event, args, None)?;
-        self.send(packet).await
-    }
-
-    /// Emits `event` with arguments passed on unparsed.
-    pub async fn emit_raw(&self, event: &str, args: &RawArgs) -> Result<(), EmitError> {
-        let packet = Encoder::default().event_raw(&self.nsp, event, args, None)?;
-        self.send(packet).await
-    }
-
-    async fn send(&self, packet: Encoded) -> Result<(), EmitError> {
-        let mut conn = self.conn.clone();
-        conn.send(Command::Send(self.nsp.clone(), packet))
-            .await
-            .map_err(|_| EmitError::Closed)
-    }
-
-    /// Emits `event` and waits for the client's ack, at most the server's ack timeout
-    /// ([`SocketIoBuilder::ack_timeout`]).
-    pub async fn emit_with_ack<T: ?Sized + Serialize>(
-        &self,
-        event: &str,
-        args: &T,
-    ) -> Result<Result<Packet, AckError>, EmitError> {
-        let timeout = self.server.inner.ack_timeout;
-        self.emit_with_ack_timeout(event, args, timeout).await
-    }
-
-    /// Emits `event` and waits for the client's ack, at most `timeout`.
-    pub async fn emit_with_ack_timeout<T: ?Sized + Serialize>(
-        &self,
-        event: &str,
-        args: &T,
-        timeout: Duration,
-    ) -> Result<Result<Packet, AckError>, EmitError> {
-        let id = self.server.lock().next_ack_id(&self.nsp);
-        let packet = Encoder::default().event(&self.nsp, event, args, Some(id))?;
-        let delivery = Delivery {
-            nsp: self.nsp.clone(),
-            packet,
-            flags: BroadcastFlags::default(),
-            ack: Some(BroadcastAck {
-                id,
-                timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-            }),
-        };
-        let (tx, rx) = oneshot::channel();
-        let mut conn = self.conn.clone();
-        conn.send(Command::Deliver(delivery, Some(tx)))
-            .await
-            .map_err(|_| EmitError::Closed)?;
-        Ok(rx.await.unwrap_or(Err(AckError::Disconnected)))
-    }
-
-    /// Joins `room`.
-    pub fn join(&self, room: impl Into<Room>) {
-        self.server.lock().join(&self.nsp, &self.id, room);
-    }
-
-    /// Leaves `room`.
-    pub fn leave(&self, room: impl Into<Room>) {
-        self.server.lock().leave(&self.nsp, &self.id, &room.into());
-    }
-
-    /// Disconnects this socket (DISCONNECT goes out; the Engine.IO session stays).
-    pub async fn disconnect(&self) {
-        let mut conn = self.conn.clone();
-        let _ = conn.send(Command::Disconnect(self.nsp.clone())).await;
-    }
-
-    /// Disconnects every socket of this connection and closes it.
-    pub async fn close_connection(&self) {
-        let mut conn = self.conn.clone();
-        let _ = conn.send(Command::Close).await;
-    }
-
-    /// The server this socket belongs to (for broadcasts).
-    pub fn server(&self) -> &SocketIoServer {
-        &self.server
-    }
 }
 
 /// Why a CONNECT was refused by a middleware: the CONNECT_ERROR payload.
@@ -259,12 +51,32 @@ pub struct ConnectError {
     pub data: Option<serde_json::Value>,
 }
 
-type Middleware = Arc<dyn Fn(&ConnectRequest) -> Result<(), ConnectError> + Send + Sync>;
-type Handler = Arc<dyn Fn(SioSocket) + Send + Sync>;
+impl ConnectError {
+    /// A refusal with `message` and no data.
+    pub fn new(message: impl Into<String>) -> Self {
+        ConnectError {
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Adds data for the client (`err.data` in the reference client).
+    #[must_use]
+    pub fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+}
+
+/// A connect middleware: sees the CONNECT (namespace, auth) and the HTTP request that opened
+/// the connection (headers, query); `Err` refuses the socket with a CONNECT_ERROR.
+pub type Middleware =
+    Arc<dyn Fn(&ConnectRequest, &HttpRequest) -> Result<(), ConnectError> + Send + Sync>;
+type OnConnect = Arc<dyn Fn(SioSocket) -> BoxFuture + Send + Sync>;
 
 struct NamespaceHandlers {
     middleware: Option<Middleware>,
-    on_connect: Handler,
+    on_connect: OnConnect,
 }
 
 enum Matcher {
@@ -278,6 +90,8 @@ struct SioInner {
     server: Mutex<Server>,
     handlers: Mutex<Vec<(Matcher, Arc<NamespaceHandlers>)>>,
     conns: Mutex<HashMap<ConnId, mpsc::Sender<Command>>>,
+    /// The connected sockets, for [`BroadcastOperator::sockets`].
+    sockets: Mutex<HashMap<(Nsp, SocketId), SioSocket>>,
     runtime: Arc<dyn Runtime>,
 }
 
@@ -291,6 +105,10 @@ impl fmt::Debug for SocketIoServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SocketIoServer").finish_non_exhaustive()
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl SocketIoServer {
@@ -323,6 +141,7 @@ impl SocketIoServer {
             server: Mutex::new(server),
             handlers: Mutex::new(Vec::new()),
             conns: Mutex::new(HashMap::new()),
+            sockets: Mutex::new(HashMap::new()),
             runtime: runtime.clone(),
         });
         // The Engine.IO server keeps the Socket.IO state alive: serving `engine()` alone is
@@ -345,99 +164,87 @@ impl SocketIoServer {
     }
 
     fn lock(&self) -> MutexGuard<'_, Server> {
-        self.inner
-            .server
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock(&self.inner.server)
     }
 
-    /// Declares namespace `nsp`; `on_connect` receives each socket that joins it.
-    pub fn namespace(&self, nsp: &str, on_connect: impl Fn(SioSocket) + Send + Sync + 'static) {
+    fn conns(&self) -> MutexGuard<'_, HashMap<ConnId, mpsc::Sender<Command>>> {
+        lock(&self.inner.conns)
+    }
+
+    fn registry(&self) -> MutexGuard<'_, HashMap<(Nsp, SocketId), SioSocket>> {
+        lock(&self.inner.sockets)
+    }
+
+    /// Declares namespace `nsp`; `on_connect` runs for each socket that joins it (register
+    /// the socket's handlers there, before its first `.await`).
+    pub fn namespace<F, Fut>(&self, nsp: &str, on_connect: F)
+    where
+        F: Fn(SioSocket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         self.namespace_with(nsp, None, on_connect);
     }
 
     /// Declares namespace `nsp` with a connect middleware: it sees the CONNECT (auth payload)
-    /// and may refuse it with a CONNECT_ERROR.
-    pub fn namespace_with(
-        &self,
-        nsp: &str,
-        middleware: Option<Middleware>,
-        on_connect: impl Fn(SioSocket) + Send + Sync + 'static,
-    ) {
+    /// and the handshake request, and may refuse the socket with a CONNECT_ERROR. A socket
+    /// that recovers its session skips it, as in the reference.
+    pub fn namespace_with<F, Fut>(&self, nsp: &str, middleware: Option<Middleware>, on_connect: F)
+    where
+        F: Fn(SioSocket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         self.lock().add_namespace(nsp);
         self.add_handlers(Matcher::Exact(Nsp::from(nsp)), middleware, on_connect);
     }
 
     /// Declares dynamic namespaces: every name matching `pattern`.
-    pub fn dynamic_namespace(
+    pub fn dynamic_namespace<F, Fut>(
         &self,
         pattern: NspPattern,
-        on_connect: impl Fn(SioSocket) + Send + Sync + 'static,
-    ) {
+        middleware: Option<Middleware>,
+        on_connect: F,
+    ) where
+        F: Fn(SioSocket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let pattern = Arc::new(pattern);
         let shared = pattern.clone();
         self.lock()
             .add_dynamic_namespace(NspPattern::Predicate(Box::new(move |n| shared.matches(n))));
-        self.add_handlers(Matcher::Dynamic(pattern), None, on_connect);
+        self.add_handlers(Matcher::Dynamic(pattern), middleware, on_connect);
     }
 
-    fn add_handlers(
-        &self,
-        matcher: Matcher,
-        middleware: Option<Middleware>,
-        on_connect: impl Fn(SioSocket) + Send + Sync + 'static,
-    ) {
-        self.inner
-            .handlers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((
-                matcher,
-                Arc::new(NamespaceHandlers {
-                    middleware,
-                    on_connect: Arc::new(on_connect),
-                }),
-            ));
+    fn add_handlers<F, Fut>(&self, matcher: Matcher, middleware: Option<Middleware>, on_connect: F)
+    where
+        F: Fn(SioSocket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let on_connect: OnConnect = Arc::new(move |socket| Box::pin(on_connect(socket)));
+        lock(&self.inner.handlers).push((
+            matcher,
+            Arc::new(NamespaceHandlers {
+                middleware,
+                on_connect,
+            }),
+        ));
     }
 
-    /// Sends a broadcast: planned once, the same packet bytes handed to every recipient.
+    /// Sends a broadcast built by hand (or received from another node): planned once, the
+    /// same packet bytes handed to every recipient. [`SocketIoServer::of`] builds them the
+    /// reference's way.
     pub async fn broadcast(&self, broadcast: &Broadcast) {
-        let now = self.inner.runtime.now();
-        let plan = self.lock().plan(now, broadcast);
-        let conns: Vec<mpsc::Sender<Command>> = {
-            let map = self
-                .inner
-                .conns
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            plan.targets
-                .iter()
-                .filter_map(|(c, _)| map.get(c).cloned())
-                .collect()
-        };
-        for mut conn in conns {
-            let _ = conn
-                .send(Command::Deliver(plan.delivery.clone(), None))
-                .await;
-        }
+        self.deliver(broadcast, false).await;
     }
 
     /// Disconnects every socket (DISCONNECT for each namespace) and closes every connection.
     pub async fn shutdown(&self) {
-        let conns: Vec<mpsc::Sender<Command>> = self
-            .inner
-            .conns
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
+        let conns: Vec<mpsc::Sender<Command>> = self.conns().values().cloned().collect();
         for mut conn in conns {
-            let _ = conn.send(Command::Close).await;
+            let _ = futures_util::SinkExt::send(&mut conn, Command::Close).await;
         }
     }
 
-    /// The sockets of `nsp` in any of `rooms` (all when empty).
+    /// The ids of the sockets of `nsp` in any of `rooms` (all when empty).
     pub fn sockets(&self, nsp: &Nsp, rooms: &[Room]) -> Vec<SocketId> {
         self.lock()
             .sockets(nsp, rooms, &[])
@@ -547,11 +354,7 @@ impl SocketIoBuilder {
 }
 
 fn find_handlers(inner: &SioInner, nsp: &Nsp) -> Option<Arc<NamespaceHandlers>> {
-    let handlers = inner
-        .handlers
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    handlers
+    lock(&inner.handlers)
         .iter()
         .find(|(m, _)| match m {
             Matcher::Exact(n) => n == nsp,
@@ -560,30 +363,44 @@ fn find_handlers(inner: &SioInner, nsp: &Nsp) -> Option<Arc<NamespaceHandlers>> 
         .map(|(_, h)| h.clone())
 }
 
+/// The handler futures of one connection.
+struct Running(FuturesUnordered<BoxFuture>);
+
+impl Running {
+    /// Polls `fut` once now, so handlers start in the order their events arrived (what a
+    /// handler does before its first `.await`, such as registering handlers, is done before
+    /// the next event is looked at), and keeps it if it is not done.
+    async fn start(&mut self, mut fut: BoxFuture) {
+        if futures_util::poll!(fut.as_mut()).is_pending() {
+            self.0.push(fut);
+        }
+    }
+
+    /// Resolves when one of them completes; never when there are none.
+    async fn next(&mut self) {
+        if self.0.is_empty() {
+            futures_util::future::pending::<()>().await;
+        }
+        self.0.next().await;
+    }
+}
+
 /// The per-connection loop: Engine.IO messages in, the machine's output out, commands from the
-/// application's sockets, the machine's timers.
+/// application's sockets, the machine's timers, and the application's handlers.
 async fn run_conn(inner: Arc<SioInner>, mut eio: EioSocket) {
     let runtime = inner.runtime.clone();
     let id = ConnId::new(eio.sid());
-    let config = inner
-        .server
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .config()
-        .clone();
+    let config = lock(&inner.server).config().clone();
     let mut conn = ServerConn::new(runtime.now(), id.clone(), eio.version().into(), config);
     let (cmd_tx, mut commands) = mpsc::channel::<Command>(CONN_COMMANDS);
-    inner
-        .conns
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(id.clone(), cmd_tx.clone());
+    lock(&inner.conns).insert(id.clone(), cmd_tx.clone());
     let server = SocketIoServer {
         inner: inner.clone(),
     };
-    let mut sockets: HashMap<Nsp, mpsc::Sender<SocketEvent>> = HashMap::new();
+    let mut sockets: HashMap<Nsp, SioSocket> = HashMap::new();
     let mut waiters: HashMap<(Nsp, AckId), oneshot::Sender<Result<Packet, AckError>>> =
         HashMap::new();
+    let mut running = Running(FuturesUnordered::new());
     let mut timer: Option<(Instant, futures_util::future::Fuse<BoxFuture>)> = None;
     let mut engine_open = true;
     loop {
@@ -606,11 +423,7 @@ async fn run_conn(inner: Arc<SioInner>, mut eio: EioSocket) {
             let now = runtime.now();
             match ev {
                 ConnEvent::Connect(req) => {
-                    let resolved = inner
-                        .server
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .resolve(&mut conn, req);
+                    let resolved = lock(&inner.server).resolve(&mut conn, req);
                     let Some(req) = resolved else { continue };
                     let Some(handlers) = find_handlers(&inner, req.nsp()) else {
                         conn.reject_invalid_namespace(req);
@@ -618,45 +431,40 @@ async fn run_conn(inner: Arc<SioInner>, mut eio: EioSocket) {
                     };
                     // A socket that recovers its session skips the middlewares, as the
                     // reference does by default (`skipMiddlewares`).
-                    let recovering = inner
-                        .server
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .can_recover(now, &req);
+                    let recovering = lock(&inner.server).can_recover(now, &req);
                     if let (Some(mw), false) = (&handlers.middleware, recovering) {
-                        if let Err(e) = mw(&req) {
+                        if let Err(e) = mw(&req, eio.handshake()) {
                             conn.reject(req, &e.message, e.data);
                             continue;
                         }
                     }
                     let nsp = req.nsp().clone();
                     let auth = req.auth().clone();
-                    let accepted = inner
-                        .server
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .accept(now, &mut conn, req);
-                    let (tx, rx) = mpsc::channel(SOCKET_EVENTS);
-                    sockets.insert(nsp.clone(), tx);
-                    (handlers.on_connect)(SioSocket {
-                        nsp,
-                        id: accepted.socket,
+                    let accepted = lock(&inner.server).accept(now, &mut conn, req);
+                    let socket = SioSocket::new(
+                        nsp.clone(),
+                        accepted.socket.clone(),
                         auth,
-                        conn: cmd_tx.clone(),
-                        events: rx,
-                        server: server.clone(),
-                    });
+                        eio.handshake().clone(),
+                        accepted.recovered,
+                        cmd_tx.clone(),
+                        server.clone(),
+                    );
+                    lock(&inner.sockets).insert((nsp.clone(), accepted.socket), socket.clone());
+                    sockets.insert(nsp, socket.clone());
+                    running.start((handlers.on_connect)(socket)).await;
                 }
                 ConnEvent::Event { nsp, packet, .. } => {
+                    let Some(socket) = sockets.get(&nsp) else {
+                        continue;
+                    };
                     let ack = packet.ack_id().map(|id| AckSender {
                         nsp: nsp.clone(),
                         id,
                         conn: cmd_tx.clone(),
                     });
-                    let name = packet.event_name().unwrap_or_default().to_owned();
-                    if let Some(tx) = sockets.get_mut(&nsp) {
-                        // A slow handler is back-pressure on its own connection.
-                        let _ = tx.send(SocketEvent::Event { name, packet, ack }).await;
+                    if let Some(fut) = socket.dispatch(packet, ack) {
+                        running.start(fut).await;
                     }
                 }
                 ConnEvent::Ack {
@@ -677,8 +485,11 @@ async fn run_conn(inner: Arc<SioInner>, mut eio: EioSocket) {
                     }
                 }
                 ConnEvent::Disconnected { nsp, reason, .. } => {
-                    if let Some(mut tx) = sockets.remove(&nsp) {
-                        let _ = tx.send(SocketEvent::Disconnect(reason)).await;
+                    if let Some(socket) = sockets.remove(&nsp) {
+                        lock(&inner.sockets).remove(&(nsp, socket.id().clone()));
+                        if let Some(fut) = socket.ended(reason) {
+                            running.start(fut).await;
+                        }
                     }
                 }
                 ConnEvent::Closed(_) if engine_open => eio.close().await,
@@ -687,11 +498,7 @@ async fn run_conn(inner: Arc<SioInner>, mut eio: EioSocket) {
         }
         while let Some(u) = conn.poll_server_update() {
             let now = runtime.now();
-            inner
-                .server
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .handle_update(now, u);
+            lock(&inner.server).handle_update(now, u);
         }
         if conn.is_closed() && !engine_open {
             break;
@@ -705,11 +512,19 @@ async fn run_conn(inner: Arc<SioInner>, mut eio: EioSocket) {
                 Some((_, sleep)) => futures_util::future::Either::Left(sleep),
                 None => futures_util::future::Either::Right(futures_util::future::pending()),
             };
-            let message = eio.recv().fuse();
-            futures_util::pin_mut!(message);
+            // While the handlers are at their limit, the client's messages wait.
+            let message = if running.0.len() < RUNNING_HANDLERS {
+                futures_util::future::Either::Left(eio.recv())
+            } else {
+                futures_util::future::Either::Right(futures_util::future::pending())
+            }
+            .fuse();
+            let handler_done = running.next().fuse();
+            futures_util::pin_mut!(message, handler_done);
             futures_util::select_biased! {
                 _ = sleep => Wake::Timer,
                 c = commands.next() => Wake::Command(c),
+                () = handler_done => Wake::HandlerDone,
                 m = message => Wake::Message(m),
             }
         };
@@ -719,7 +534,7 @@ async fn run_conn(inner: Arc<SioInner>, mut eio: EioSocket) {
             timer = None;
         }
         match wake {
-            Wake::Timer => {}
+            Wake::Timer | Wake::HandlerDone => {}
             Wake::Message(Some(m)) => conn.handle_message(now, m),
             Wake::Message(None) => {
                 // The Engine.IO session ended (its reason is the session's; the sockets learn
@@ -733,12 +548,12 @@ async fn run_conn(inner: Arc<SioInner>, mut eio: EioSocket) {
                 }
                 Command::Deliver(delivery, waiter) => {
                     let key = delivery.ack.map(|a| (delivery.nsp.clone(), a.id));
-                    let queued = conn.deliver(now, &delivery, true);
+                    let queued = conn.deliver(now, &delivery, eio.is_writable());
                     if let (Some(key), Some(w)) = (key, waiter) {
                         if queued {
                             waiters.insert(key, w);
                         } else {
-                            let _ = w.send(Err(AckError::Disconnected));
+                            let _ = w.send(Err(AckError::NotSent));
                         }
                     }
                 }
@@ -750,15 +565,18 @@ async fn run_conn(inner: Arc<SioInner>, mut eio: EioSocket) {
             Wake::Command(None) => {}
         }
     }
-    inner
-        .conns
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .remove(&id);
+    lock(&inner.conns).remove(&id);
+    // Handlers still running (a disconnect handler saving state) finish on their own task;
+    // their emits fail with `Closed` now.
+    drop(commands);
+    if !running.0.is_empty() {
+        runtime.spawn(Box::pin(running.0.for_each(|()| async {})));
+    }
 }
 
 enum Wake {
     Timer,
+    HandlerDone,
     Command(Option<Command>),
     Message(Option<Message>),
 }

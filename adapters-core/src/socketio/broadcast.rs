@@ -1,0 +1,248 @@
+//! Broadcasts built the reference's way: `io.of(nsp).to(room).except(room).volatile()
+//! .timeout(..).emit(..)`, with ack collection, and the operations on the sockets they reach.
+
+use std::fmt;
+use std::time::Duration;
+
+use futures_channel::oneshot;
+use serde::Serialize;
+use socketio_proto::rooms::{Room, SocketId};
+use socketio_proto::server::Broadcast;
+use socketio_proto::{Encoder, Nsp, Packet, RawArgs};
+
+use super::{Command, SioSocket, SocketIoServer};
+use crate::socketio::socket::{AckError, EmitError};
+
+/// The answers to a broadcast that asked for acks: one entry per socket it reached, in socket
+/// id order.
+pub type AckResponses = Vec<(SocketId, Result<Packet, AckError>)>;
+
+/// Who a broadcast goes to and how: made by [`SocketIoServer::of`], [`SocketIoServer::to`] or
+/// [`SioSocket::to`]/[`SioSocket::broadcast`]; every method returns the narrowed operator.
+#[derive(Clone)]
+pub struct BroadcastOperator {
+    server: SocketIoServer,
+    nsp: Nsp,
+    rooms: Vec<Room>,
+    except: Vec<Room>,
+    volatile: bool,
+    local: bool,
+    timeout: Option<Duration>,
+}
+
+impl fmt::Debug for BroadcastOperator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BroadcastOperator")
+            .field("nsp", &self.nsp)
+            .field("rooms", &self.rooms)
+            .field("except", &self.except)
+            .field("volatile", &self.volatile)
+            .field("local", &self.local)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl BroadcastOperator {
+    pub(super) fn new(server: SocketIoServer, nsp: Nsp) -> Self {
+        BroadcastOperator {
+            server,
+            nsp,
+            rooms: Vec::new(),
+            except: Vec::new(),
+            volatile: false,
+            local: false,
+            timeout: None,
+        }
+    }
+
+    /// Only members of `room` (several calls: members of any of them).
+    #[must_use]
+    pub fn to(mut self, room: impl Into<Room>) -> Self {
+        self.rooms.push(room.into());
+        self
+    }
+
+    /// Not the members of `room` (a socket id leaves out that socket).
+    #[must_use]
+    pub fn except(mut self, room: impl Into<Room>) -> Self {
+        self.except.push(room.into());
+        self
+    }
+
+    /// Dropped for a socket whose transport cannot take it at once (and never stored for
+    /// recovery).
+    #[must_use]
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
+    }
+
+    /// Only this server's sockets (a multi-node backend does not forward it).
+    #[must_use]
+    pub fn local(mut self) -> Self {
+        self.local = true;
+        self
+    }
+
+    /// How long each socket has to answer [`BroadcastOperator::emit_with_ack`] (default: the
+    /// server's ack timeout).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    fn broadcast(&self, packet: &socketio_proto::Encoded) -> Broadcast {
+        let mut b = Broadcast::new(&self.nsp, packet);
+        b.rooms.clone_from(&self.rooms);
+        b.except.clone_from(&self.except);
+        b.flags.volatile = self.volatile;
+        b.flags.local = self.local;
+        b
+    }
+
+    /// Emits `event` with `args` (a tuple or a sequence) to every socket it reaches: encoded
+    /// once, the same bytes handed to each.
+    pub async fn emit<T: ?Sized + Serialize>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        let packet = Encoder::default().event(&self.nsp, event, args, None)?;
+        self.server.broadcast(&self.broadcast(&packet)).await;
+        Ok(())
+    }
+
+    /// Emits `event` with arguments passed on unparsed.
+    pub async fn emit_raw(&self, event: &str, args: &RawArgs) -> Result<(), EmitError> {
+        let packet = Encoder::default().event_raw(&self.nsp, event, args, None)?;
+        self.server.broadcast(&self.broadcast(&packet)).await;
+        Ok(())
+    }
+
+    /// Emits `event` asking every socket it reaches for an ack, and waits until each has
+    /// answered, timed out ([`BroadcastOperator::timeout`]) or disconnected.
+    pub async fn emit_with_ack<T: ?Sized + Serialize>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<AckResponses, EmitError> {
+        let id = self.server.lock().next_ack_id(&self.nsp);
+        let packet = Encoder::default().event(&self.nsp, event, args, Some(id))?;
+        let timeout = self.timeout.unwrap_or(self.server.inner.ack_timeout);
+        let broadcast = self.broadcast(&packet).with_ack(id, timeout);
+        let waiting = self.server.deliver(&broadcast, true).await;
+        let mut answers = Vec::with_capacity(waiting.len());
+        for (socket, rx) in waiting {
+            let answer = match rx {
+                Ok(rx) => rx.await.unwrap_or(Err(AckError::Disconnected)),
+                Err(e) => Err(e),
+            };
+            answers.push((socket, answer));
+        }
+        Ok(answers)
+    }
+
+    /// The sockets it reaches on this server (the reference's `fetchSockets`).
+    pub fn sockets(&self) -> Vec<SioSocket> {
+        let ids = self
+            .server
+            .lock()
+            .sockets(&self.nsp, &self.rooms, &self.except);
+        let registry = self.server.registry();
+        ids.into_iter()
+            .filter_map(|(_, s)| registry.get(&(self.nsp.clone(), s)).cloned())
+            .collect()
+    }
+
+    /// Makes the sockets it reaches join `room` (the reference's `socketsJoin`).
+    pub fn join(&self, room: impl Into<Room>) {
+        let room = room.into();
+        let mut server = self.server.lock();
+        for (_, s) in server.sockets(&self.nsp, &self.rooms, &self.except) {
+            server.join(&self.nsp, &s, room.clone());
+        }
+    }
+
+    /// Makes the sockets it reaches leave `room` (the reference's `socketsLeave`).
+    pub fn leave(&self, room: impl Into<Room>) {
+        let room = room.into();
+        let mut server = self.server.lock();
+        for (_, s) in server.sockets(&self.nsp, &self.rooms, &self.except) {
+            server.leave(&self.nsp, &s, &room);
+        }
+    }
+
+    /// Disconnects the sockets it reaches (the reference's `disconnectSockets`).
+    pub async fn disconnect(&self) {
+        for socket in self.sockets() {
+            socket.disconnect().await;
+        }
+    }
+}
+
+/// Each recipient's ack waiter, or why it was not handed the packet.
+pub(super) type Waiting = Vec<(
+    SocketId,
+    Result<oneshot::Receiver<Result<Packet, AckError>>, AckError>,
+)>;
+
+impl SocketIoServer {
+    /// A broadcast to every socket of namespace `nsp` (the reference's `io.of(nsp)`).
+    pub fn of(&self, nsp: &str) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone(), Nsp::from(nsp))
+    }
+
+    /// A broadcast to the members of `room` in namespace `/` (the reference's `io.to(room)`).
+    pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.of("/").to(room)
+    }
+
+    /// Hands `broadcast` to the connections of its recipients; with `acks`, one waiter per
+    /// recipient. A volatile broadcast never waits for a busy connection.
+    pub(super) async fn deliver(&self, broadcast: &Broadcast, acks: bool) -> Waiting {
+        let now = self.inner.runtime.now();
+        let plan = self.lock().plan(now, broadcast);
+        let conns: Vec<_> = {
+            let map = self.conns();
+            plan.targets
+                .into_iter()
+                .map(|(c, s)| (s, map.get(&c).cloned()))
+                .collect()
+        };
+        let mut waiting = Vec::with_capacity(if acks { conns.len() } else { 0 });
+        for (socket, conn) in conns {
+            let Some(mut conn) = conn else {
+                if acks {
+                    waiting.push((socket, Err(AckError::Disconnected)));
+                }
+                continue;
+            };
+            let (tx, rx) = if acks {
+                let (tx, rx) = oneshot::channel();
+                (Some(tx), Some(rx))
+            } else {
+                (None, None)
+            };
+            let command = Command::Deliver(plan.delivery.clone(), tx);
+            let sent = if broadcast.flags.volatile {
+                conn.try_send(command).map_err(|e| {
+                    if e.is_full() {
+                        AckError::NotSent
+                    } else {
+                        AckError::Disconnected
+                    }
+                })
+            } else {
+                futures_util::SinkExt::send(&mut conn, command)
+                    .await
+                    .map_err(|_| AckError::Disconnected)
+            };
+            if let Some(rx) = rx {
+                waiting.push((socket, sent.map(|()| rx)));
+            }
+        }
+        waiting
+    }
+}
