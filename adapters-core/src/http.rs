@@ -50,7 +50,11 @@ where
 /// Handles one hyper request with `server`: converts it, lets the machines decide, writes the
 /// answer or completes the WebSocket upgrade. Usable from any hyper-based service (a tower
 /// layer, an axum route).
-pub async fn handle(server: &EngineIoServer, mut req: Request<Incoming>) -> Response<Full<Bytes>> {
+pub async fn handle<B>(server: &EngineIoServer, mut req: Request<B>) -> Response<Full<Bytes>>
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let max_payload = server.max_payload();
     let websocket = is_websocket_upgrade(&req);
     let key = req.headers().get(SEC_WEBSOCKET_KEY).cloned();
@@ -157,7 +161,7 @@ pub async fn handle(server: &EngineIoServer, mut req: Request<Incoming>) -> Resp
     }
 }
 
-fn is_websocket_upgrade(req: &Request<Incoming>) -> bool {
+fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {
     let has = |name, token: &str| {
         req.headers().get_all(name).iter().any(|v| {
             v.to_str()

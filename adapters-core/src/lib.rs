@@ -8,6 +8,9 @@
 //!   [`socketio_proto::server::ServerConn`]; namespaces hand the application a [`SioSocket`]
 //!   per joined socket.
 //!
+//! - [`EngineIoLayer`]: the servers as a tower layer in front of an axum `Router` or any
+//!   tower service.
+//!
 //! A runtime adapter converts its HTTP library's requests into
 //! [`engineio_proto::http::HttpRequest`], calls [`EngineIoServer::handle_http`], and either
 //! writes the response or completes the WebSocket upgrade and gives the socket to
@@ -18,6 +21,7 @@ mod engine;
 mod http;
 mod runtime;
 mod socketio;
+mod tower;
 
 pub use engine::{
     EioSocket, EngineIoServer, HttpOutcome, InlineHandler, SendError, WsAttach, WsOut,
@@ -29,3 +33,4 @@ pub use socketio::{
     SioSocket, SocketIoBuilder, SocketIoServer,
 };
 pub use socketio_proto;
+pub use tower::{EngineIoBody, EngineIoLayer, EngineIoService, NotFound};

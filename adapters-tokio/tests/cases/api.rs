@@ -1,4 +1,3 @@
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -7,7 +6,7 @@ use socketio_tokio::{
     AckError, ConnectError, EngineIoServer, Middleware, Runtime, SioSocket, SocketIoServer,
 };
 
-use super::support::start_with;
+use super::support::{run_client, start_with};
 
 /// What the server's handlers saw, for the test to check after the client's script.
 type Log = Arc<Mutex<Vec<String>>>;
@@ -162,25 +161,7 @@ async fn run(mode: &str) {
     let server_log = log.clone();
     let addr = start_with(RT, move |runtime| app(runtime, server_log)).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/api.js");
-    let child = tokio::process::Command::new("node")
-        .arg(script)
-        .arg(format!("http://{addr}"))
-        .arg(mode)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("node: {e} (run scripts/setup)"));
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("the npm client did not finish within 60 s")
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.contains("all ok"),
-        "over {mode}:\n{stdout}\n{stderr}"
-    );
+    run_client("node", &[script], addr, mode, &[]).await;
     // The last socket's disconnect handler runs once its DISCONNECT (or its transport's end)
     // reached the server.
     let want = [

@@ -1,7 +1,4 @@
-use std::process::Stdio;
-use std::time::Duration;
-
-use super::support::start_interop;
+use super::support::{run_client, start_interop};
 
 /// Runs the npm `socket.io-client` (major 4, or 2 for EIO3) against our conformance server in
 /// `mode` (polling, websocket, upgrade): events, acks, binary both ways, binary acks, two
@@ -33,26 +30,8 @@ async fn run_recovery(mode: &str) {
 
 async fn client(program: &str, args: &[&str], mode: &str, major: Option<&str>) {
     let addr = start_interop(RT).await;
-    let child = tokio::process::Command::new(program)
-        .args(args)
-        .arg(format!("http://{addr}"))
-        .arg(mode)
-        .args(major)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("{program}: {e} (run scripts/setup)"));
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("the npm client did not finish within 60 s")
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.contains("all ok"),
-        "{args:?} {major:?} over {mode}:\n{stdout}\n{stderr}"
-    );
+    let extra: Vec<&str> = major.into_iter().collect();
+    run_client(program, args, addr, mode, &extra).await;
 }
 
 #[tokio::test]

@@ -177,3 +177,34 @@ pub fn check_v4_handshake(content: &str, upgrades: serde_json::Value) {
     assert_eq!(v["pingTimeout"], 200);
     assert_eq!(v["maxPayload"], 1_000_000);
 }
+
+/// Runs `program` with `args`, then the server's URL (`http://{addr}`) and `mode`, then
+/// `extra`; asserts it exits 0 having printed `all ok` (within 60 s).
+pub async fn run_client(
+    program: &str,
+    args: &[&str],
+    addr: SocketAddr,
+    mode: &str,
+    extra: &[&str],
+) {
+    let child = tokio::process::Command::new(program)
+        .args(args)
+        .arg(format!("http://{addr}"))
+        .arg(mode)
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program}: {e} (run scripts/setup)"));
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the client did not finish within 60 s")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("all ok"),
+        "{args:?} {extra:?} over {mode}:\n{stdout}\n{stderr}"
+    );
+}
