@@ -22,7 +22,7 @@ mod socketio;
 pub use engine::{
     EioSocket, EngineIoServer, HttpOutcome, InlineHandler, SendError, WsAttach, WsOut,
 };
-pub use http::{handle, serve_connection, FuturesIo};
+pub use http::{handle, serve_connection, serve_connection_with, Fallback, FuturesIo};
 pub use runtime::{BoxFuture, Runtime};
 pub use socketio::{
     AckError, AckSender, ConnectError, EmitError, SioSocket, SocketEvent, SocketIoBuilder,
