@@ -118,7 +118,7 @@ async fn handle_socket(mut socket: SioSocket, state: Shared) {
             "nick" => set_nick(&socket, &state, arg).await,
             "join" => join(&socket, &state, arg).await,
             "say" => say(&socket, &state, arg).await,
-            _ => continue,
+            other => Err(format!("unknown event {other}")),
         };
         if let Some(ack) = ack {
             let reply = reply.unwrap_or_else(|error| json!({ "error": error }));
