@@ -24,20 +24,41 @@ use hyper::{Request, Response, StatusCode};
 
 use crate::engine::{EngineIoServer, HttpOutcome, WsOut};
 
+/// Answers the requests whose path is under no Engine.IO server's (an application's pages and
+/// static files, a health check), beside Engine.IO and Socket.IO on the same listener.
+pub type Fallback = Arc<
+    dyn Fn(Request<Incoming>) -> futures_util::future::BoxFuture<'static, Response<Full<Bytes>>>
+        + Send
+        + Sync,
+>;
+
 /// Serves one HTTP/1.1 connection (with upgrades) for `servers`, each under its own path
 /// prefix (`/engine.io/`, `/socket.io/`); other paths get 404.
 pub async fn serve_connection<I>(io: I, servers: Arc<Vec<EngineIoServer>>)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
+    serve_connection_with(io, servers, None).await;
+}
+
+/// Like [`serve_connection`], with `fallback` (when given) answering the other paths.
+pub async fn serve_connection_with<I>(
+    io: I,
+    servers: Arc<Vec<EngineIoServer>>,
+    fallback: Option<Fallback>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     let service = service_fn(move |req: Request<Incoming>| {
         let servers = servers.clone();
+        let fallback = fallback.clone();
         async move {
             let path = req.uri().path();
             let server = servers.iter().find(|s| path.starts_with(s.path()));
-            Ok::<_, Infallible>(match server {
-                Some(server) => handle(server, req).await,
-                None => plain(StatusCode::NOT_FOUND),
+            Ok::<_, Infallible>(match (server, fallback) {
+                (Some(server), _) => handle(server, req).await,
+                (None, Some(fallback)) => fallback(req).await,
+                (None, None) => plain(StatusCode::NOT_FOUND),
             })
         }
     });

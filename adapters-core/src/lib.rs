@@ -26,7 +26,7 @@ mod tower;
 pub use engine::{
     EioSocket, EngineIoServer, HttpOutcome, InlineHandler, SendError, WsAttach, WsOut,
 };
-pub use http::{handle, serve_connection, FuturesIo};
+pub use http::{handle, serve_connection, serve_connection_with, Fallback, FuturesIo};
 pub use runtime::{BoxFuture, Runtime};
 pub use socketio::{
     AckError, AckResponses, AckSender, BroadcastOperator, ConnectError, EmitError, Middleware,

@@ -63,13 +63,32 @@ pub async fn serve_engineio(listener: TcpListener, server: EngineIoServer) -> st
 /// Serves several Engine.IO (or Socket.IO) servers on one listener, each under its own path;
 /// other paths get 404. One task per connection.
 pub async fn serve(listener: TcpListener, servers: Vec<EngineIoServer>) -> std::io::Result<()> {
+    accept(listener, servers, None).await
+}
+
+/// Like [`serve`], with `fallback` answering the paths under no server's (an application's
+/// pages and static files).
+pub async fn serve_with_fallback(
+    listener: TcpListener,
+    servers: Vec<EngineIoServer>,
+    fallback: Fallback,
+) -> std::io::Result<()> {
+    accept(listener, servers, Some(fallback)).await
+}
+
+async fn accept(
+    listener: TcpListener,
+    servers: Vec<EngineIoServer>,
+    fallback: Option<Fallback>,
+) -> std::io::Result<()> {
     let servers = Arc::new(servers);
     loop {
         let (stream, _) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
-        smol::spawn(socketio_adapters_core::serve_connection(
+        smol::spawn(socketio_adapters_core::serve_connection_with(
             socketio_adapters_core::FuturesIo(stream),
             servers.clone(),
+            fallback.clone(),
         ))
         .detach();
     }

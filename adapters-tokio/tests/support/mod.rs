@@ -119,11 +119,6 @@ pub async fn start_interop(rt: Rt) -> SocketAddr {
     .await
 }
 
-type Make = Box<
-    dyn FnOnce(std::sync::Arc<dyn socketio_tokio::Runtime>) -> Vec<socketio_tokio::EngineIoServer>
-        + Send,
->;
-
 /// Starts the servers `make` builds on 127.0.0.1:0, on runtime `rt`.
 pub async fn start_with(
     rt: Rt,
@@ -131,13 +126,40 @@ pub async fn start_with(
         + Send
         + 'static,
 ) -> SocketAddr {
-    let make: Make = Box::new(make);
+    start_with_fallback(rt, move |runtime| (make(runtime), None)).await
+}
+
+type MakeWithFallback = Box<
+    dyn FnOnce(
+            std::sync::Arc<dyn socketio_tokio::Runtime>,
+        ) -> (
+            Vec<socketio_tokio::EngineIoServer>,
+            Option<socketio_tokio::Fallback>,
+        ) + Send,
+>;
+
+/// Starts the servers `make` builds on 127.0.0.1:0, on runtime `rt`, with the fallback it
+/// gives (if any) answering the other paths.
+pub async fn start_with_fallback(
+    rt: Rt,
+    make: impl FnOnce(
+            std::sync::Arc<dyn socketio_tokio::Runtime>,
+        ) -> (
+            Vec<socketio_tokio::EngineIoServer>,
+            Option<socketio_tokio::Fallback>,
+        ) + Send
+        + 'static,
+) -> SocketAddr {
+    let make: MakeWithFallback = Box::new(make);
     match rt {
         Rt::Tokio => {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let servers = make(std::sync::Arc::new(socketio_tokio::TokioRuntime));
-            tokio::spawn(socketio_tokio::serve(listener, servers));
+            let (servers, fallback) = make(std::sync::Arc::new(socketio_tokio::TokioRuntime));
+            match fallback {
+                Some(f) => tokio::spawn(socketio_tokio::serve_with_fallback(listener, servers, f)),
+                None => tokio::spawn(socketio_tokio::serve(listener, servers)),
+            };
             addr
         }
         Rt::Smol => {
@@ -146,8 +168,11 @@ pub async fn start_with(
             std::thread::spawn(move || {
                 smol::block_on(async move {
                     let listener = smol::net::TcpListener::try_from(listener).unwrap();
-                    let servers = make(std::sync::Arc::new(socketio_smol::SmolRuntime));
-                    let _ = socketio_smol::serve(listener, servers).await;
+                    let (servers, fallback) = make(std::sync::Arc::new(socketio_smol::SmolRuntime));
+                    let _ = match fallback {
+                        Some(f) => socketio_smol::serve_with_fallback(listener, servers, f).await,
+                        None => socketio_smol::serve(listener, servers).await,
+                    };
                 })
             });
             addr
