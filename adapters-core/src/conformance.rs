@@ -74,16 +74,18 @@ pub fn servers(runtime: Arc<dyn Runtime>, allow_eio3: bool) -> Vec<EngineIoServe
 }
 
 /// The interop tests' extra server at `/interop/` (beside the suites' contract), with
-/// connection state recovery: namespace `/` with a connect middleware refusing
-/// `{"token":"bad"}` (CONNECT_ERROR `not authorized` with data `{"content":"retry later"}`)
-/// unless the socket recovers; event `join` (room) joins and acks the room; event `to-room`
+/// connection state recovery: namespace `/` with a connect middleware refusing the token
+/// `bad` in the auth payload or the handshake's query (CONNECT_ERROR `not authorized` with
+/// data `{"content":"retry later"}`) unless the socket recovers; event `join` (room) joins and acks the room; event `to-room`
 /// (room, text) broadcasts `news` (text) to the room except the sender and acks `sent`.
 pub fn interop(runtime: Arc<dyn Runtime>) -> SocketIoServer {
     let mut config = SioConfig::default();
     config.recovery = Some(socketio_proto::server::RecoveryConfig::default());
     let io = SocketIoServer::new(engineio_config("/interop/", true), config, runtime);
-    let middleware: Middleware = Arc::new(|req, _handshake| {
-        if req.auth().get("token").and_then(|t| t.as_str()) == Some("bad") {
+    // The token is in the auth payload (v5 clients) or the handshake's query (v4 clients).
+    let middleware: Middleware = Arc::new(|req, handshake| {
+        let token = req.auth().get("token").and_then(|t| t.as_str());
+        if token == Some("bad") || handshake.query_param("token").as_deref() == Some("bad") {
             Err(ConnectError::new("not authorized")
                 .with_data(serde_json::json!({"content": "retry later"})))
         } else {

@@ -49,23 +49,40 @@ pub async fn serve_connection_with<I>(
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
+    // Routing is the tower service's; hyper drives it through `service_fn`.
+    let service = crate::tower::EngineIoLayer::shared(servers).layer(FallbackService(fallback));
     let service = service_fn(move |req: Request<Incoming>| {
-        let servers = servers.clone();
-        let fallback = fallback.clone();
-        async move {
-            let path = req.uri().path();
-            let server = servers.iter().find(|s| path.starts_with(s.path()));
-            Ok::<_, Infallible>(match (server, fallback) {
-                (Some(server), _) => handle(server, req).await,
-                (None, Some(fallback)) => fallback(req).await,
-                (None, None) => plain(StatusCode::NOT_FOUND),
-            })
-        }
+        let mut service = service.clone();
+        tower_service::Service::call(&mut service, req)
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .serve_connection(io, service)
         .with_upgrades()
         .await;
+}
+
+/// [`Fallback`] (or 404 without one) as a tower service.
+#[derive(Clone)]
+pub(crate) struct FallbackService(Option<Fallback>);
+
+impl tower_service::Service<Request<Incoming>> for FallbackService {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = futures_util::future::BoxFuture<'static, Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+        match &self.0 {
+            Some(fallback) => {
+                let fut = fallback(req);
+                Box::pin(async move { Ok(fut.await) })
+            }
+            None => Box::pin(std::future::ready(Ok(plain(StatusCode::NOT_FOUND)))),
+        }
+    }
 }
 
 /// Handles one hyper request with `server`: converts it, lets the machines decide, writes the

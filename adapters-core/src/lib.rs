@@ -33,4 +33,4 @@ pub use socketio::{
     SioSocket, SocketIoBuilder, SocketIoServer,
 };
 pub use socketio_proto;
-pub use tower::{EngineIoBody, EngineIoLayer, EngineIoService, NotFound};
+pub use tower::{EngineIoBody, EngineIoLayer, EngineIoService};

@@ -2,7 +2,6 @@
 //! axum `Router`, a hyper service), under their paths; every other request goes on to the
 //! service.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -35,9 +34,16 @@ impl EngineIoLayer {
         }
     }
 
-    /// The layer as a service of its own, answering 404 for other paths.
-    pub fn into_service(self) -> EngineIoService<NotFound> {
-        tower_layer::Layer::layer(&self, NotFound)
+    pub(crate) fn shared(servers: Arc<Vec<EngineIoServer>>) -> Self {
+        EngineIoLayer { servers }
+    }
+
+    /// The layer around `inner` (what `tower::Layer::layer` does).
+    pub fn layer<S>(&self, inner: S) -> EngineIoService<S> {
+        EngineIoService {
+            servers: self.servers.clone(),
+            inner,
+        }
     }
 }
 
@@ -45,10 +51,7 @@ impl<S> tower_layer::Layer<S> for EngineIoLayer {
     type Service = EngineIoService<S>;
 
     fn layer(&self, inner: S) -> EngineIoService<S> {
-        EngineIoService {
-            servers: self.servers.clone(),
-            inner,
-        }
+        EngineIoLayer::layer(self, inner)
     }
 }
 
@@ -90,25 +93,5 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let fut = inner.call(req);
         Box::pin(async move { Ok(fut.await?.map(Either::Right)) })
-    }
-}
-
-/// A service answering 404 to everything (behind [`EngineIoLayer::into_service`]).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NotFound;
-
-impl<B> tower_service::Service<Request<B>> for NotFound {
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _: Request<B>) -> Self::Future {
-        let mut res = Response::new(Full::new(Bytes::new()));
-        *res.status_mut() = hyper::StatusCode::NOT_FOUND;
-        std::future::ready(Ok(res))
     }
 }

@@ -30,9 +30,7 @@ use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
 use hyper::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 use socketio_adapters_core::socketio_proto::rooms::SocketId;
-use socketio_adapters_core::socketio_proto::server::Broadcast;
-use socketio_adapters_core::socketio_proto::Encoder;
-use socketio_adapters_core::{Fallback, Runtime, SioSocket, SocketEvent, SocketIoServer};
+use socketio_adapters_core::{AckSender, Fallback, Runtime, SioSocket, SocketIoServer};
 
 /// The page, built into the binary.
 const INDEX_HTML: &str = include_str!("index.html");
@@ -59,11 +57,9 @@ pub(crate) fn app(runtime: Arc<dyn Runtime>) -> Result<Chat, String> {
     let bundle = std::fs::read(BUNDLE).map_err(|e| {
         format!("cannot read the socket.io-client browser bundle {BUNDLE}: {e}; run scripts/setup")
     })?;
-    let io = SocketIoServer::builder().build(runtime.clone());
+    let io = SocketIoServer::builder().build(runtime);
     let state = Arc::new(Mutex::new(State::default()));
-    io.namespace("/", move |socket| {
-        runtime.spawn(Box::pin(handle_socket(socket, state.clone())));
-    });
+    io.namespace("/", move |socket| on_connect(socket, state.clone()));
     Ok(Chat {
         io,
         pages: pages(Bytes::from(bundle)),
@@ -102,39 +98,55 @@ fn lock(state: &Shared) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// One socket's events, one at a time, until it disconnects.
-async fn handle_socket(mut socket: SioSocket, state: Shared) {
+/// A new socket: its handlers. Every event takes one string argument and is acked with an
+/// object, `{"error": ...}` when refused.
+async fn on_connect(socket: SioSocket, state: Shared) {
     lock(&state)
         .users
         .insert(socket.id().clone(), User::default());
-    while let Some(SocketEvent::Event { name, packet, ack }) = socket.recv().await {
-        // Every event takes one string argument.
-        let arg = packet
-            .args_value()
-            .ok()
-            .and_then(|args| args.into_iter().next())
-            .and_then(|a| a.as_str().map(str::to_owned));
-        let reply = match name.as_str() {
-            "nick" => set_nick(&socket, &state, arg).await,
-            "join" => join(&socket, &state, arg).await,
-            "say" => say(&socket, &state, arg).await,
-            other => Err(format!("unknown event {other}")),
-        };
-        if let Some(ack) = ack {
-            let reply = reply.unwrap_or_else(|error| json!({ "error": error }));
-            let _ = ack.send(&(reply,)).await;
-        }
+    for event in ["nick", "join", "say"] {
+        let state = state.clone();
+        socket.on(event, move |socket, arg: Option<Value>, ack| {
+            let state = state.clone();
+            async move {
+                let arg = arg.and_then(|a| a.as_str().map(str::to_owned));
+                let reply = match event {
+                    "nick" => set_nick(&socket, &state, arg).await,
+                    "join" => join(&socket, &state, arg).await,
+                    _ => say(&socket, &state, arg).await,
+                };
+                answer(ack, reply).await;
+            }
+        });
     }
-    // Disconnected: the server already took the socket out of its rooms.
-    let user = lock(&state).users.remove(socket.id());
+    socket.on_any(|_, packet, ack| async move {
+        let name = packet.event_name().unwrap_or_default().to_owned();
+        answer(ack, Err(format!("unknown event {name}"))).await;
+    });
+    socket.on_disconnect(move |socket, _reason| {
+        let state = state.clone();
+        async move { left(&socket, &state).await }
+    });
+}
+
+async fn answer(ack: Option<AckSender>, reply: Result<Value, String>) {
+    if let Some(ack) = ack {
+        let reply = reply.unwrap_or_else(|error| json!({ "error": error }));
+        let _ = ack.send(&(reply,)).await;
+    }
+}
+
+/// Disconnected: the server already took the socket out of its rooms.
+async fn left(socket: &SioSocket, state: &Shared) {
+    let user = lock(state).users.remove(socket.id());
     if let Some(User {
         nick: Some(nick),
         room: Some(room),
     }) = user
     {
-        let members = lock(&state).members(&room);
-        notice(&socket, &room, format!("{nick} left")).await;
-        send_members(&socket, &room, members).await;
+        let members = lock(state).members(&room);
+        notice(socket, &room, format!("{nick} left")).await;
+        send_members(socket, &room, members).await;
     }
 }
 
@@ -258,11 +270,12 @@ async fn send_members(socket: &SioSocket, room: &str, members: Vec<String>) {
 
 /// Emits `event` with `data` to everyone in chat room `room`: encoded once, one broadcast.
 async fn to_room(socket: &SioSocket, room: &str, event: &str, data: Value) {
-    let Ok(packet) = Encoder::default().event(socket.nsp(), event, &(data,), None) else {
-        return;
-    };
-    let broadcast = Broadcast::new(socket.nsp(), &packet).to(room_key(room));
-    socket.server().broadcast(&broadcast).await;
+    let _ = socket
+        .server()
+        .of(socket.nsp().as_str())
+        .to(room_key(room))
+        .emit(event, &(data,))
+        .await;
 }
 
 fn now_ms() -> u64 {

@@ -16,10 +16,18 @@ async fn run_python(mode: &str) {
     client(python, &[script], mode, None).await;
 }
 
-/// Runs the npm `socket.io-client` 4 with three clients and rooms, and a refused connect.
-async fn run_rooms(mode: &str) {
+/// Runs the npm `socket.io-client` (major 4, or 2 over EIO3) with three clients and rooms,
+/// and a refused connect.
+async fn run_rooms(mode: &str, major: &str) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/rooms.js");
-    client("node", &[script], mode, None).await;
+    client("node", &[script], mode, Some(major)).await;
+}
+
+/// Runs python-socketio's client with three clients and rooms, and a refused connect.
+async fn run_python_rooms(mode: &str) {
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/.venv/bin/python");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/rooms.py");
+    client(python, &[script], mode, None).await;
 }
 
 /// Runs the npm `socket.io-client` 4 through a forced transport close and a recovery.
@@ -81,17 +89,32 @@ async fn python_socketio_client_with_upgrade() {
 
 #[tokio::test]
 async fn npm_client_4_rooms_and_middleware_over_polling() {
-    run_rooms("polling").await;
+    run_rooms("polling", "4").await;
+}
+
+#[tokio::test]
+async fn npm_client_2_eio3_rooms_and_middleware_over_polling() {
+    run_rooms("polling", "2").await;
 }
 
 #[tokio::test]
 async fn npm_client_4_rooms_and_middleware_over_websocket() {
-    run_rooms("websocket").await;
+    run_rooms("websocket", "4").await;
+}
+
+#[tokio::test]
+async fn npm_client_2_eio3_rooms_and_middleware_over_websocket() {
+    run_rooms("websocket", "2").await;
 }
 
 #[tokio::test]
 async fn npm_client_4_rooms_and_middleware_with_upgrade() {
-    run_rooms("upgrade").await;
+    run_rooms("upgrade", "4").await;
+}
+
+#[tokio::test]
+async fn npm_client_2_eio3_rooms_and_middleware_with_upgrade() {
+    run_rooms("upgrade", "2").await;
 }
 
 #[tokio::test]
@@ -107,4 +130,19 @@ async fn npm_client_4_recovers_after_a_forced_transport_close_over_websocket() {
 #[tokio::test]
 async fn npm_client_4_recovers_after_a_forced_transport_close_with_upgrade() {
     run_recovery("upgrade").await;
+}
+
+#[tokio::test]
+async fn python_socketio_client_rooms_and_middleware_over_polling() {
+    run_python_rooms("polling").await;
+}
+
+#[tokio::test]
+async fn python_socketio_client_rooms_and_middleware_over_websocket() {
+    run_python_rooms("websocket").await;
+}
+
+#[tokio::test]
+async fn python_socketio_client_rooms_and_middleware_with_upgrade() {
+    run_python_rooms("upgrade").await;
 }
