@@ -18,8 +18,8 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use socketio_proto::rooms::{Room, SocketId};
 use socketio_proto::server::{
-    AckFailure, Broadcast, ConnEvent, ConnId, ConnectRequest, Delivery, NspPattern, Server,
-    ServerConfig, ServerConn,
+    AckFailure, Broadcast, ConnEvent, ConnId, ConnectRequest, Delivery, DisconnectReason,
+    NspPattern, Server, ServerConfig, ServerConn,
 };
 use socketio_proto::{AckId, Encoded, Nsp, Packet};
 
@@ -566,6 +566,15 @@ async fn run_conn(inner: Arc<SioInner>, mut eio: EioSocket) {
         }
     }
     lock(&inner.conns).remove(&id);
+    // The machine reports every socket's end before it closes; should one be left, it ends
+    // here all the same, so that no handle outlives its connection in the registry.
+    for (nsp, socket) in sockets.drain() {
+        lock(&inner.sockets).remove(&(nsp, socket.id().clone()));
+        let reason = DisconnectReason::Transport(engineio_proto::CloseReason::TransportClose);
+        if let Some(fut) = socket.ended(reason) {
+            running.0.push(fut);
+        }
+    }
     // Handlers still running (a disconnect handler saving state) finish on their own task;
     // their emits fail with `Closed` now.
     drop(commands);
