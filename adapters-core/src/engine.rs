@@ -20,6 +20,9 @@ use crate::runtime::{BoxFuture, Runtime};
 const APP_TO_SESSION: usize = 64;
 /// Messages a session may queue towards the application before its driver waits.
 const SESSION_TO_APP: usize = 256;
+/// Sends waiting for room in a session's buffer before its driver stops reading the
+/// application's commands (and the application's `send` waits).
+const BLOCKED: usize = 64;
 /// Frames queued for a WebSocket writer before the driver waits.
 const WS_OUT: usize = 64;
 
@@ -127,7 +130,7 @@ enum Input {
     WsAttached(mpsc::Sender<WsOut>),
     WsFrame(WsFrame, Instant),
     WsClosed(Instant),
-    Send(Message, oneshot::Sender<Result<(), SendError>>),
+    Send(Message),
     Close,
     Shutdown,
 }
@@ -209,16 +212,14 @@ impl EioSocket {
         self.messages.next().await
     }
 
-    /// Sends a message to the client, waiting while the session's outgoing buffer is full
-    /// (back-pressure).
-    pub async fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
-        let (tx, rx) = oneshot::channel();
-        let mut commands = self.commands.clone();
-        commands
-            .send(Input::Send(message.into(), tx))
+    /// Sends a message to the client. Waits while the session's outgoing buffer and the
+    /// messages waiting for it are full (back-pressure); does not wait for the session to take
+    /// this one. Fails once the session has ended (a message sent while it closes is dropped).
+    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), SendError> {
+        self.commands
+            .send(Input::Send(message.into()))
             .await
-            .map_err(|_| SendError::Closed)?;
-        rx.await.unwrap_or(Err(SendError::Closed))
+            .map_err(|_| SendError::Closed)
     }
 
     /// Closes the session (queued messages are sent first).
@@ -492,9 +493,6 @@ impl Drop for AbortGuard {
     }
 }
 
-/// Tells an application's `send` how it went.
-type SendDone = oneshot::Sender<Result<(), SendError>>;
-
 enum Wake {
     CommandsClosed,
     Timer,
@@ -517,7 +515,7 @@ struct Driver {
     /// client down instead of growing memory.
     to_app: std::collections::VecDeque<Message>,
     /// Sends waiting for room in the session's buffer, in order.
-    blocked: std::collections::VecDeque<(Message, Option<SendDone>)>,
+    blocked: std::collections::VecDeque<Message>,
     /// Published after each drain for [`EioSocket::is_writable`].
     writable: Arc<AtomicBool>,
 }
@@ -568,7 +566,7 @@ impl Driver {
                 // arrival time, before the deadline is looked at.
                 // The application may drop its handle (or never had one): the session lives
                 // on, it just takes no more commands.
-                let mut command = if commands_open {
+                let mut command = if commands_open && self.blocked.len() < BLOCKED {
                     futures_util::future::Either::Left(commands.next())
                 } else {
                     futures_util::future::Either::Right(futures_util::future::pending())
@@ -667,8 +665,8 @@ impl Driver {
                 self.ws = None;
                 self.session.handle_ws_closed(now);
             }
-            Input::Send(message, done) => {
-                self.blocked.push_back((message, Some(done)));
+            Input::Send(message) => {
+                self.blocked.push_back(message);
                 self.unblock();
             }
             Input::Close => self.session.close(now),
@@ -677,19 +675,20 @@ impl Driver {
     }
 
     /// Queues waiting sends while the session takes them; a full buffer keeps the rest
-    /// waiting (their senders wait too), a closed session fails them.
+    /// waiting (and, past [`BLOCKED`] of them, the application's commands unread, so its
+    /// `send` waits); a closing session drops them.
     fn unblock(&mut self) {
-        while let Some((message, done)) = self.blocked.pop_front() {
-            let result = match self.session.send(message.clone()) {
-                Ok(()) => Ok(()),
+        while let Some(message) = self.blocked.pop_front() {
+            match self.session.send(message.clone()) {
+                Ok(()) => {}
                 Err(engineio_proto::UsageError::BufferFull) => {
-                    self.blocked.push_front((message, done));
+                    self.blocked.push_front(message);
                     return;
                 }
-                Err(_) => Err(SendError::Closed),
-            };
-            if let Some(done) = done {
-                let _ = done.send(result);
+                Err(_) => {
+                    self.blocked.clear();
+                    return;
+                }
             }
         }
     }
@@ -742,7 +741,7 @@ impl Driver {
                 SessionEvent::Message(m) => match &mut self.inline {
                     Some(handler) => {
                         let blocked = &mut self.blocked;
-                        handler(m, &mut |reply| blocked.push_back((reply, None)));
+                        handler(m, &mut |reply| blocked.push_back(reply));
                         self.unblock();
                     }
                     None if self.app.is_some() => self.to_app.push_back(m),

@@ -159,7 +159,12 @@ where
                     .take_while(|m| futures_util::future::ready(m.is_ok()))
                     .filter_map(|m| {
                         futures_util::future::ready(match m {
-                            Ok(WsMessage::Text(t)) => Some(WsFrame::Text(t.as_str().into())),
+                            // The frame's bytes, shared (checked as UTF-8 again, not copied).
+                            Ok(WsMessage::Text(t)) => {
+                                bytestring::ByteString::try_from(Bytes::from(t))
+                                    .ok()
+                                    .map(WsFrame::Text)
+                            }
                             Ok(WsMessage::Binary(b)) => Some(WsFrame::Binary(b)),
                             _ => None,
                         })
@@ -167,7 +172,12 @@ where
                 let outgoing = sink.with(|out: WsOut| {
                     futures_util::future::ready(Ok::<_, async_tungstenite::tungstenite::Error>(
                         match out {
-                            WsOut::Frame(WsFrame::Text(t)) => WsMessage::Text(t.to_string().into()),
+                            // The session's bytes, shared: a broadcast frame is not copied
+                            // per recipient (checked as UTF-8 again, which is cheaper).
+                            WsOut::Frame(WsFrame::Text(t)) => WsMessage::Text(
+                                async_tungstenite::tungstenite::Utf8Bytes::try_from(t.into_bytes())
+                                    .unwrap_or_default(),
+                            ),
                             WsOut::Frame(WsFrame::Binary(b)) => WsMessage::Binary(b),
                             WsOut::Close(Some(code)) => WsMessage::Close(Some(CloseFrame {
                                 code: CloseCode::from(code),
