@@ -32,13 +32,8 @@ pub(crate) fn serve_connection(shared: &Shared, mut stream: TcpStream) {
         let incoming = match read_request(&mut stream, &mut buf, shared.max_payload) {
             Ok(Some(incoming)) => incoming,
             Ok(None) => return,
-            Err(e) => {
-                let status = if e.kind() == io::ErrorKind::Unsupported {
-                    411 // a body without Content-Length (chunked): not supported here
-                } else {
-                    400
-                };
-                let _ = write_response(&mut stream, &HttpResponse::new(status), false);
+            Err(_) => {
+                let _ = write_response(&mut stream, &HttpResponse::new(400), false);
                 return;
             }
         };
@@ -177,35 +172,37 @@ fn read_request(
         && has_token("connection", "upgrade"))
     .then(|| header("sec-websocket-key").map(str::to_owned))
     .flatten();
-    if header("transfer-encoding").is_some() {
-        return Err(io::Error::new(io::ErrorKind::Unsupported, "chunked body"));
-    }
+    let chunked = has_token("transfer-encoding", "chunked");
     let length: usize = match header("content-length") {
-        Some(v) => v
+        Some(v) if !chunked => v
             .trim()
             .parse()
             .map_err(|_| invalid("bad content-length"))?,
-        None => 0,
+        _ => 0,
     };
-    // The body is kept only up to max_payload bytes; a longer one is read and dropped, and
-    // the request says so (the session answers 413).
-    let body_too_large = length > max_payload;
-    let body = if body_too_large {
+    if has_token("expect", "100-continue") && (chunked || length > 0) {
+        stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+    }
+    // At most max_payload bytes of a body are kept; a longer one is read and dropped, and the
+    // request says so (the session answers 413).
+    let (body, body_too_large) = if chunked {
+        read_chunked(stream, buf, max_payload)?
+    } else if length > max_payload {
         discard(stream, buf, length)?;
-        Bytes::new()
+        (Vec::new(), true)
     } else {
         while buf.len() < length {
             if fill(stream, buf)? == 0 {
                 return Err(invalid("truncated body"));
             }
         }
-        Bytes::from(buf.drain(..length).collect::<Vec<u8>>())
+        (buf.drain(..length).collect(), false)
     };
     let request = HttpRequest {
         method,
         uri,
         headers,
-        body,
+        body: Bytes::from(body),
         body_too_large,
         websocket: ws_key.is_some(),
     };
@@ -222,6 +219,60 @@ fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
     let n = stream.read(&mut chunk)?;
     buf.extend_from_slice(&chunk[..n]);
     Ok(n)
+}
+
+/// Reads a chunked body, keeping at most `max_payload` bytes of it; whether it was longer.
+fn read_chunked(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    max_payload: usize,
+) -> io::Result<(Vec<u8>, bool)> {
+    let invalid = || io::Error::new(io::ErrorKind::InvalidData, "bad chunked body");
+    let (mut body, mut too_large) = (Vec::new(), false);
+    loop {
+        let line = read_line(stream, buf)?;
+        let size = line.split(';').next().unwrap_or_default().trim();
+        let mut rest = usize::from_str_radix(size, 16).map_err(|_| invalid())?;
+        if rest == 0 {
+            // Trailers, up to the empty line.
+            while !read_line(stream, buf)?.is_empty() {}
+            return Ok((body, too_large));
+        }
+        while rest > 0 {
+            if buf.is_empty() && fill(stream, buf)? == 0 {
+                return Err(invalid());
+            }
+            let n = rest.min(buf.len());
+            too_large |= body.len() + n > max_payload;
+            if too_large {
+                body = Vec::new();
+            } else {
+                body.extend_from_slice(&buf[..n]);
+            }
+            buf.drain(..n);
+            rest -= n;
+        }
+        if !read_line(stream, buf)?.is_empty() {
+            return Err(invalid());
+        }
+    }
+}
+
+/// Reads one CRLF-terminated line (without its CRLF).
+fn read_line(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<String> {
+    loop {
+        if let Some(i) = buf.windows(2).position(|w| w == b"\r\n") {
+            let line = String::from_utf8_lossy(&buf[..i]).into_owned();
+            buf.drain(..i + 2);
+            return Ok(line);
+        }
+        if buf.len() > MAX_HEAD || fill(stream, buf)? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "bad chunked body",
+            ));
+        }
+    }
 }
 
 /// Skips a body of `length` bytes, some of it already in `buf`, without keeping it.
@@ -259,7 +310,6 @@ fn reason(status: u16) -> &'static str {
         400 => "Bad Request",
         403 => "Forbidden",
         404 => "Not Found",
-        411 => "Length Required",
         413 => "Payload Too Large",
         500 => "Internal Server Error",
         503 => "Service Unavailable",

@@ -103,7 +103,7 @@ fn engine_config(path: &str, allow_eio3: bool) -> ServerConfig {
 }
 
 /// Session ids and socket ids come from the OS's CSPRNG.
-fn os_random() -> Box<dyn FnMut(&mut [u8]) + Send> {
+fn os_random() -> engineio_proto::server::RandomSource {
     Box::new(|buf: &mut [u8]| getrandom::fill(buf).expect("the OS random source failed"))
 }
 
@@ -327,7 +327,7 @@ impl Shared {
                 Some((at, ..)) => {
                     state = self
                         .timer_changed
-                        .wait_timeout(state, at - now)
+                        .wait_timeout(state, at.saturating_duration_since(now))
                         .unwrap_or_else(PoisonError::into_inner)
                         .0;
                 }
