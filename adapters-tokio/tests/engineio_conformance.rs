@@ -4,7 +4,8 @@
 //! The test client reads WebSocket frames one at a time from a buffered stream, so frames that
 //! arrive in one TCP read are all seen (engineio.md §14.6).
 //!
-//! Every case runs on both runtimes: once against the tokio adapter, once against smol.
+//! Every case runs on both runtimes, once against the tokio adapter and once against smol,
+//! and once more against `socketio-embedded` (the machines on blocking threads, no runtime).
 
 mod support;
 
@@ -15,5 +16,10 @@ mod tokio_runtime {
 
 mod smol_runtime {
     const RT: super::support::Rt = super::support::Rt::Smol;
+    include!("cases/engineio_conformance.rs");
+}
+
+mod embedded {
+    const RT: super::support::Rt = super::support::Rt::Embedded;
     include!("cases/engineio_conformance.rs");
 }

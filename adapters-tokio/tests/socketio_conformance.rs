@@ -2,7 +2,8 @@
 //! ported case by case and run against the `conformance` example on tokio: its Engine.IO
 //! cases at `/socket.io/`, then its Socket.IO cases.
 //!
-//! Every case runs on both runtimes: once against the tokio adapter, once against smol.
+//! Every case runs on both runtimes, once against the tokio adapter and once against smol,
+//! and once more against `socketio-embedded` (the machines on blocking threads, no runtime).
 
 mod support;
 
@@ -13,5 +14,10 @@ mod tokio_runtime {
 
 mod smol_runtime {
     const RT: super::support::Rt = super::support::Rt::Smol;
+    include!("cases/socketio_conformance.rs");
+}
+
+mod embedded {
+    const RT: super::support::Rt = super::support::Rt::Embedded;
     include!("cases/socketio_conformance.rs");
 }

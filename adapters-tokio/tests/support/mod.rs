@@ -85,6 +85,8 @@ pub enum Rt {
     Tokio,
     /// `socketio-smol`, on a thread of its own.
     Smol,
+    /// `socketio-embedded`: the machines on plain blocking threads, no async runtime.
+    Embedded,
 }
 
 impl Rt {
@@ -93,12 +95,19 @@ impl Rt {
         match self {
             Rt::Tokio => std::sync::Arc::new(socketio_tokio::TokioRuntime),
             Rt::Smol => std::sync::Arc::new(socketio_smol::SmolRuntime),
+            Rt::Embedded => panic!("the embedded server has no async runtime"),
         }
     }
 }
 
 /// Starts the conformance servers (`/engine.io/` and `/socket.io/`) on 127.0.0.1:0.
 pub async fn start(rt: Rt, allow_eio3: bool) -> SocketAddr {
+    if rt == Rt::Embedded {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || socketio_embedded::serve(listener, allow_eio3));
+        return addr;
+    }
     start_with(rt, move |runtime| {
         socketio_tokio::conformance::servers(runtime, allow_eio3)
     })
@@ -177,6 +186,7 @@ pub async fn start_with_fallback(
             });
             addr
         }
+        Rt::Embedded => panic!("the embedded server serves only the conformance application"),
     }
 }
 
