@@ -53,6 +53,8 @@ pub enum HttpOutcome {
 /// Hands an upgraded WebSocket to its session.
 pub struct WsAttach {
     channels: Channels,
+    /// Which of the session's WebSockets this is (see [`Driver::ws_generation`]).
+    generation: u64,
     runtime: Arc<dyn Runtime>,
 }
 
@@ -74,6 +76,7 @@ impl WsAttach {
         let mut control = self.channels.control;
         let mut to_session = self.channels.data;
         let clock = self.runtime.clone();
+        let generation = self.generation;
         self.runtime.spawn(Box::pin(async move {
             // Writer: frames from the session to the socket; a close ends it.
             let mut rx = rx;
@@ -87,18 +90,28 @@ impl WsAttach {
             let _ = outgoing.close().await;
         }));
         self.runtime.spawn(Box::pin(async move {
-            if control.send(Input::WsAttached(tx)).await.is_err() {
+            if control
+                .send(Input::WsAttached(tx, generation))
+                .await
+                .is_err()
+            {
                 return;
             }
             // Reader: frames from the socket to the session, one at a time, in order.
             let mut incoming = Box::pin(incoming);
             while let Some(frame) = incoming.next().await {
                 let at = clock.now();
-                if to_session.send(Input::WsFrame(frame, at)).await.is_err() {
+                if to_session
+                    .send(Input::WsFrame(frame, at, generation))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
-            let _ = to_session.send(Input::WsClosed(clock.now())).await;
+            let _ = to_session
+                .send(Input::WsClosed(clock.now(), generation))
+                .await;
         }));
     }
 }
@@ -115,7 +128,7 @@ struct Channels {
 
 enum Reply {
     Http(HttpResponse),
-    Upgrade(Vec<(&'static str, HeaderValue)>),
+    Upgrade(Vec<(&'static str, HeaderValue)>, u64),
 }
 
 /// Inputs from the transport carry the time they arrived: a driver that is late reading them
@@ -127,9 +140,11 @@ enum Input {
         at: Instant,
     },
     Aborted(RequestId),
-    WsAttached(mpsc::Sender<WsOut>),
-    WsFrame(WsFrame, Instant),
-    WsClosed(Instant),
+    /// Inputs of a WebSocket carry its generation: a socket the session has replaced (an
+    /// abandoned probe still sending) is not taken for the current one.
+    WsAttached(mpsc::Sender<WsOut>, u64),
+    WsFrame(WsFrame, Instant, u64),
+    WsClosed(Instant, u64),
     Send(Message),
     Close,
     Shutdown,
@@ -172,7 +187,9 @@ impl Input {
     /// When a transport input arrived.
     fn arrived(&self) -> Option<Instant> {
         match self {
-            Input::Request { at, .. } | Input::WsFrame(_, at) | Input::WsClosed(at) => Some(*at),
+            Input::Request { at, .. } | Input::WsFrame(_, at, _) | Input::WsClosed(at, _) => {
+                Some(*at)
+            }
             _ => None,
         }
     }
@@ -410,10 +427,11 @@ impl EngineIoServer {
         guard.control = None;
         match reply {
             Ok(Reply::Http(response)) => HttpOutcome::Response(response),
-            Ok(Reply::Upgrade(headers)) => HttpOutcome::Upgrade {
+            Ok(Reply::Upgrade(headers, generation)) => HttpOutcome::Upgrade {
                 headers,
                 attach: WsAttach {
                     channels,
+                    generation,
                     runtime: self.inner.runtime.clone(),
                 },
             },
@@ -450,6 +468,7 @@ impl EngineIoServer {
             pending,
             ws: None,
             ws_backlog: Vec::new(),
+            ws_generation: 0,
             app: Some(app_tx),
             inline: match &self.inner.app {
                 App::Inline(make) => Some(make(&sid)),
@@ -507,6 +526,8 @@ struct Driver {
     ws: Option<mpsc::Sender<WsOut>>,
     /// Frames produced before the WebSocket was attached.
     ws_backlog: Vec<WsOut>,
+    /// Counts the WebSockets the session accepted; the current one's inputs carry this.
+    ws_generation: u64,
     app: Option<mpsc::Sender<Message>>,
     /// The session's inline handler, if the server has one (then `app` stays unused).
     inline: Option<InlineHandler>,
@@ -652,7 +673,12 @@ impl Driver {
                 self.pending.remove(&id);
                 self.session.handle_request_aborted(now, id);
             }
-            Input::WsAttached(tx) => {
+            Input::WsAttached(_, g) | Input::WsFrame(_, _, g) | Input::WsClosed(_, g)
+                if g != self.ws_generation =>
+            {
+                // A replaced WebSocket: its writer ends with its sender dropped here.
+            }
+            Input::WsAttached(tx, _) => {
                 let backlog = std::mem::take(&mut self.ws_backlog);
                 let mut tx = tx;
                 for out in backlog {
@@ -660,8 +686,8 @@ impl Driver {
                 }
                 self.ws = Some(tx);
             }
-            Input::WsFrame(frame, _) => self.session.handle_ws_frame(now, frame),
-            Input::WsClosed(_) => {
+            Input::WsFrame(frame, _, _) => self.session.handle_ws_frame(now, frame),
+            Input::WsClosed(_, _) => {
                 self.ws = None;
                 self.session.handle_ws_closed(now);
             }
@@ -722,8 +748,9 @@ impl Driver {
                     // A new WebSocket: nothing queued for an earlier one carries over.
                     self.ws_backlog.clear();
                     self.ws = None;
+                    self.ws_generation += 1;
                     if let Some(reply) = self.pending.remove(&request) {
-                        let _ = reply.send(Reply::Upgrade(headers));
+                        let _ = reply.send(Reply::Upgrade(headers, self.ws_generation));
                     }
                 }
                 Transmit::WsFrame(frame) => self.ws_send(WsOut::Frame(frame)).await,
