@@ -50,6 +50,16 @@ pub enum HttpOutcome {
     },
 }
 
+/// What a WebSocket's reader hands its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsIn {
+    /// A data frame (a whole message).
+    Frame(WsFrame),
+    /// A message the WebSocket library refused to read whole: longer than its size limit
+    /// (`max_payload` and the packet type byte). The session closes the socket with 1009.
+    TooLarge,
+}
+
 /// Hands an upgraded WebSocket to its session.
 pub struct WsAttach {
     channels: Channels,
@@ -69,7 +79,7 @@ impl WsAttach {
     /// `outgoing` takes what the session sends.
     pub fn attach<I, O>(self, incoming: I, outgoing: O)
     where
-        I: Stream<Item = WsFrame> + Send + 'static,
+        I: Stream<Item = WsIn> + Send + 'static,
         O: Sink<WsOut> + Send + 'static,
     {
         let (tx, rx) = mpsc::channel::<WsOut>(WS_OUT);
@@ -143,7 +153,7 @@ enum Input {
     /// Inputs of a WebSocket carry its generation: a socket the session has replaced (an
     /// abandoned probe still sending) is not taken for the current one.
     WsAttached(mpsc::Sender<WsOut>, u64),
-    WsFrame(WsFrame, Instant, u64),
+    WsFrame(WsIn, Instant, u64),
     WsClosed(Instant, u64),
     Send(Message),
     Close,
@@ -686,7 +696,8 @@ impl Driver {
                 }
                 self.ws = Some(tx);
             }
-            Input::WsFrame(frame, _, _) => self.session.handle_ws_frame(now, frame),
+            Input::WsFrame(WsIn::Frame(frame), _, _) => self.session.handle_ws_frame(now, frame),
+            Input::WsFrame(WsIn::TooLarge, _, _) => self.session.handle_ws_too_large(now),
             Input::WsClosed(_, _) => {
                 self.ws = None;
                 self.session.handle_ws_closed(now);

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use async_tungstenite::tungstenite::Message as WsMessage;
+use async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use async_tungstenite::WebSocketStream;
 use bytes::Bytes;
 use engineio_proto::http::{HttpRequest, HttpResponse, Method};
@@ -22,7 +22,7 @@ use hyper::header::{HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 
-use crate::engine::{EngineIoServer, HttpOutcome, WsOut};
+use crate::engine::{EngineIoServer, HttpOutcome, WsIn, WsOut};
 
 /// Answers the requests whose path is under no Engine.IO server's (an application's pages and
 /// static files, a health check), beside Engine.IO and Socket.IO on the same listener.
@@ -147,28 +147,37 @@ where
                     attach.attach(futures_util::stream::empty(), futures_util::sink::drain());
                     return;
                 };
+                // The library's limit leaves room for the packet type byte: the session
+                // judges the boundary, and a longer message comes to it as `TooLarge` (1009).
                 let mut config = WebSocketConfig::default();
-                config.max_message_size = Some(max_payload);
-                config.max_frame_size = Some(max_payload);
+                config.max_message_size = Some(max_payload + 1);
+                config.max_frame_size = Some(max_payload + 1);
                 let ws =
                     WebSocketStream::from_raw_socket(HyperIo(upgraded), Role::Server, Some(config))
                         .await;
                 let (sink, stream) = ws.split();
                 // Frames until the socket closes or fails; control frames are the library's.
                 let incoming = stream
-                    .take_while(|m| futures_util::future::ready(m.is_ok()))
-                    .filter_map(|m| {
-                        futures_util::future::ready(match m {
+                    .scan(false, |ended, m| {
+                        let next = match m {
+                            _ if *ended => None,
                             // The frame's bytes, shared (checked as UTF-8 again, not copied).
                             Ok(WsMessage::Text(t)) => {
                                 bytestring::ByteString::try_from(Bytes::from(t))
                                     .ok()
-                                    .map(WsFrame::Text)
+                                    .map(|t| Some(WsIn::Frame(WsFrame::Text(t))))
                             }
-                            Ok(WsMessage::Binary(b)) => Some(WsFrame::Binary(b)),
-                            _ => None,
-                        })
-                    });
+                            Ok(WsMessage::Binary(b)) => Some(Some(WsIn::Frame(WsFrame::Binary(b)))),
+                            Ok(_) => Some(None),
+                            Err(WsError::Capacity(_)) => {
+                                *ended = true;
+                                Some(Some(WsIn::TooLarge))
+                            }
+                            Err(_) => None,
+                        };
+                        futures_util::future::ready(next)
+                    })
+                    .filter_map(futures_util::future::ready);
                 let outgoing = sink.with(|out: WsOut| {
                     futures_util::future::ready(Ok::<_, async_tungstenite::tungstenite::Error>(
                         match out {

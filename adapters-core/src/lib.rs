@@ -24,7 +24,7 @@ mod socketio;
 mod tower;
 
 pub use engine::{
-    EioSocket, EngineIoServer, HttpOutcome, InlineHandler, SendError, WsAttach, WsOut,
+    EioSocket, EngineIoServer, HttpOutcome, InlineHandler, SendError, WsAttach, WsIn, WsOut,
 };
 pub use http::{handle, serve_connection, serve_connection_with, Fallback, FuturesIo};
 pub use runtime::{BoxFuture, Runtime};

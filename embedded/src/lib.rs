@@ -288,6 +288,15 @@ impl Shared {
         });
     }
 
+    /// WebSocket `ws` of session `sid` sent a message longer than its size limit.
+    fn ws_too_large(&self, kind: AppKind, sid: &str, ws: &Arc<WsQueue>) {
+        self.input(kind, sid, |entry, now| {
+            if entry.ws.as_ref().is_some_and(|w| Arc::ptr_eq(w, ws)) {
+                entry.session.handle_ws_too_large(now);
+            }
+        });
+    }
+
     /// WebSocket `ws` of session `sid` closed or failed.
     fn ws_closed(&self, kind: AppKind, sid: &str, ws: &Arc<WsQueue>) {
         self.input(kind, sid, |entry, now| {

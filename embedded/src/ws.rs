@@ -138,9 +138,11 @@ pub(crate) fn run(
     leftover: Vec<u8>,
     queue: Arc<WsQueue>,
 ) {
+    // Room for the packet type byte: the session judges the boundary; a longer message is
+    // reported to it as too large (it closes with 1009).
     let config = WebSocketConfig::default()
-        .max_message_size(Some(shared.max_payload))
-        .max_frame_size(Some(shared.max_payload));
+        .max_message_size(Some(shared.max_payload + 1))
+        .max_frame_size(Some(shared.max_payload + 1));
     let (Ok(read), Ok(write)) = (stream.try_clone(), stream.try_clone()) else {
         shared.ws_closed(kind, sid, &queue);
         return;
@@ -169,6 +171,10 @@ pub(crate) fn run(
             },
             Ok(Message::Binary(data)) => WsFrame::Binary(data),
             Ok(_) => continue,
+            Err(tungstenite::Error::Capacity(_)) => {
+                shared.ws_too_large(kind, sid, &queue);
+                break;
+            }
             Err(_) => break,
         };
         shared.ws_frame(kind, sid, &queue, frame);

@@ -95,3 +95,42 @@ async fn malformed_input_closes_sessions_and_the_server_keeps_serving() {
     drains_to_zero(&server).await;
     assert_eq!(get(addr, "/engine.io/?EIO=4&transport=polling").await.0, 200);
 }
+
+/// The close frame's code, skipping data frames (within 5 s).
+async fn close_code(socket: &mut super::support::Ws) -> Option<u16> {
+    use futures_util::StreamExt;
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("no close within 5 s");
+        match m {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code.into()),
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => return None,
+        }
+    }
+}
+
+/// engineio.md §7/§11: a WebSocket message longer than maxPayload closes the socket with 1009,
+/// whether the session or the WebSocket library sees it first; one at the limit is echoed.
+#[tokio::test]
+async fn oversized_websocket_messages_close_with_1009() {
+    let (addr, server) = servers().await;
+    let at_limit = format!("4{}", "x".repeat(999_999));
+    let mut socket = ws(addr, "/engine.io/?EIO=4&transport=websocket").await.unwrap();
+    next_text(&mut socket).await;
+    socket.send(Message::text(at_limit.clone())).await.unwrap();
+    assert_eq!(next_text(&mut socket).await.len(), at_limit.len());
+    for size in [1_000_001, 1_000_002, 1_100_000] {
+        let mut socket = ws(addr, "/engine.io/?EIO=4&transport=websocket").await.unwrap();
+        next_text(&mut socket).await;
+        let big = format!("4{}", "x".repeat(size - 1));
+        socket
+            .send(Message::text(big))
+            .await
+            .unwrap_or_else(|e| panic!("{size} bytes: {e}"));
+        assert_eq!(close_code(&mut socket).await, Some(1009), "{size} bytes");
+    }
+    drop(socket);
+    drains_to_zero(&server).await;
+}

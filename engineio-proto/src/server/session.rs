@@ -429,19 +429,7 @@ impl Session {
         let packet = match decode_ws_frame(self.version, frame, self.config.max_payload) {
             Ok(p) => p,
             Err(e) => {
-                let code = (e == DecodeError::PayloadTooLarge).then_some(1009);
-                if probing {
-                    self.transmits.push_back(Transmit::CloseWebSocket { code });
-                    self.abandon_upgrade();
-                } else {
-                    let reason = if code.is_some() {
-                        CloseReason::MessageTooLarge
-                    } else {
-                        CloseReason::ParseError
-                    };
-                    self.transmits.push_back(Transmit::CloseWebSocket { code });
-                    self.finish_close(reason, true);
-                }
+                self.refuse_ws_frame(e == DecodeError::PayloadTooLarge);
                 return;
             }
         };
@@ -530,6 +518,38 @@ impl Session {
             }
             // engineio.md §2.3: unexpected `0`, `5`, `6` are ignored.
             _ => {}
+        }
+    }
+
+    /// Handles a WebSocket message the adapter did not read whole because it is longer than
+    /// [`ServerConfig::max_payload`] (its WebSocket library's size limit, which should leave
+    /// room for the packet type byte so that the session judges the boundary): the socket is
+    /// closed with 1009, as for an oversized frame (engineio.md §7, §11).
+    pub fn handle_ws_too_large(&mut self, now: Instant) {
+        self.clock.advance(now);
+        if self.state == State::Closed {
+            return;
+        }
+        if self.transport == TransportKind::WebSocket || self.upgrade != Upgrade::None {
+            self.refuse_ws_frame(true);
+        }
+    }
+
+    /// A WebSocket frame that cannot be taken: an oversized one closes the socket with 1009,
+    /// another with no code. A probe's failure abandons the upgrade (polling goes on); the
+    /// session's own WebSocket failing closes the session.
+    fn refuse_ws_frame(&mut self, too_large: bool) {
+        let code = too_large.then_some(1009);
+        self.transmits.push_back(Transmit::CloseWebSocket { code });
+        if self.upgrade != Upgrade::None {
+            self.abandon_upgrade();
+        } else {
+            let reason = if too_large {
+                CloseReason::MessageTooLarge
+            } else {
+                CloseReason::ParseError
+            };
+            self.finish_close(reason, true);
         }
     }
 
