@@ -72,6 +72,18 @@ async function main() {
   expect("move a room's sockets to another room", await c.emitWithAck("move", "red", "green"), 2);
   expect("rooms of a socket after the move", await a.emitWithAck("my-rooms"), ["green"]);
 
+  const red = io(url + "/team-red", { path: "/api/", transports, forceNew: true, reconnection: false, query: { team: "red" } });
+  red.on("colour?", (nsp, cb) => cb(nsp === "/team-red" ? "crimson" : "wrong " + nsp));
+  const [nsp, colour] = await once(red, "colour");
+  expect("dynamic namespace, and the server's ack answered by the client", [nsp, colour], ["/team-red", "crimson"]);
+  const blue = io(url + "/team-blue", { path: "/api/", transports, forceNew: true, reconnection: false, query: { team: "blue" } });
+  const [blueErr] = await once(blue, "connect_error");
+  expect("a dynamic namespace's middleware", blueErr.message, "blue is closed");
+  const none = io(url + "/nope", { path: "/api/", transports, forceNew: true, reconnection: false, query: { team: "x" } });
+  const [noneErr] = await once(none, "connect_error");
+  expect("no namespace matches", noneErr.message, "Invalid namespace");
+  for (const s of [red, blue, none]) s.close();
+
   const kicked = Promise.all([once(a, "disconnect"), once(b, "disconnect")]);
   expect("disconnect the sockets of a room", await c.emitWithAck("kick", "green"), "kicking");
   const reasons = (await kicked).map(([r]) => r);

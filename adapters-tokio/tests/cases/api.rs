@@ -1,7 +1,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use socketio_tokio::socketio_proto::server::DisconnectReason;
+use socketio_tokio::socketio_proto::server::{DisconnectReason, NspPattern};
 use socketio_tokio::{
     AckError, ConnectError, EngineIoServer, Middleware, Runtime, SioSocket, SocketIoServer,
 };
@@ -137,6 +137,27 @@ fn app(runtime: Arc<dyn Runtime>, log: Log) -> Vec<EngineIoServer> {
             });
         }
     });
+    // Dynamic namespaces: every `/team-*`, with a middleware of their own. On connect the
+    // server asks the client for its colour (an ack from the client) and reports it back.
+    let only_red: Middleware = Arc::new(|req, _| match req.nsp().as_str() {
+        "/team-blue" => Err(ConnectError::new("blue is closed")),
+        _ => Ok(()),
+    });
+    io.dynamic_namespace(
+        NspPattern::Glob("/team-*".into()),
+        Some(only_red),
+        |socket: SioSocket| async move {
+            let answer = socket
+                .emit_with_ack_timeout("colour?", &(socket.nsp().as_str(),), Duration::from_secs(2))
+                .await
+                .expect("encodes");
+            let colour = match answer {
+                Ok(packet) => packet.args::<String>().unwrap_or_default(),
+                Err(e) => e.to_string(),
+            };
+            let _ = socket.emit("colour", &(socket.nsp().as_str(), colour)).await;
+        },
+    );
     vec![io.engine().clone()]
 }
 
