@@ -368,11 +368,7 @@ async fn hold(
             msg = ws.next() => {
                 let Some(Ok(msg)) = msg else { return };
                 match text(&msg) {
-                    Some("2") => {
-                        if ws.send(Message::text("3")).await.is_err() {
-                            return;
-                        }
-                    }
+                    Some("2") if ws.send(Message::text("3")).await.is_err() => return,
                     Some(t) if t.starts_with(r#"42["bcast","#) => {
                         if t != expected {
                             wrong.fetch_add(1, Ordering::Relaxed);
