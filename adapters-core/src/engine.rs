@@ -88,12 +88,22 @@ impl WsAttach {
         let clock = self.runtime.clone();
         let generation = self.generation;
         self.runtime.spawn(Box::pin(async move {
-            // Writer: frames from the session to the socket; a close ends it.
+            // Writer: frames from the session to the socket, every frame already queued
+            // written before one flush (one write for a burst); a close ends it.
             let mut rx = rx;
             let mut outgoing = Box::pin(outgoing);
-            while let Some(out) = rx.next().await {
-                let close = matches!(out, WsOut::Close(_));
-                if outgoing.send(out).await.is_err() || close {
+            'write: while let Some(mut out) = rx.next().await {
+                loop {
+                    let close = matches!(out, WsOut::Close(_));
+                    if outgoing.feed(out).await.is_err() || close {
+                        break 'write;
+                    }
+                    match rx.try_recv() {
+                        Ok(next) => out = next,
+                        Err(_) => break,
+                    }
+                }
+                if outgoing.flush().await.is_err() {
                     break;
                 }
             }

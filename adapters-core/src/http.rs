@@ -24,6 +24,9 @@ use hyper::{Request, Response, StatusCode};
 
 use crate::engine::{EngineIoServer, HttpOutcome, WsIn, WsOut};
 
+/// The WebSocket library's read buffer per connection.
+const WS_READ_BUFFER: usize = 4096;
+
 /// Answers the requests whose path is under no Engine.IO server's (an application's pages and
 /// static files, a health check), beside Engine.IO and Socket.IO on the same listener.
 pub type Fallback = Arc<
@@ -149,7 +152,11 @@ where
                 };
                 // The library's limit leaves room for the packet type byte: the session
                 // judges the boundary, and a longer message comes to it as `TooLarge` (1009).
+                // A small read buffer: the library fills the whole buffer with zeros before
+                // each read, and keeps it for the connection's life (128 KiB by default was a
+                // third of the CPU of an echo load, and most of an idle connection's memory).
                 let mut config = WebSocketConfig::default();
+                config.read_buffer_size = WS_READ_BUFFER;
                 config.max_message_size = Some(max_payload + 1);
                 config.max_frame_size = Some(max_payload + 1);
                 let ws =

@@ -140,7 +140,9 @@ pub(crate) fn run(
 ) {
     // Room for the packet type byte: the session judges the boundary; a longer message is
     // reported to it as too large (it closes with 1009).
+    // A 4 KiB read buffer: tungstenite zero-fills the whole buffer before each read.
     let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
         .max_message_size(Some(shared.max_payload + 1))
         .max_frame_size(Some(shared.max_payload + 1));
     let (Ok(read), Ok(write)) = (stream.try_clone(), stream.try_clone()) else {
