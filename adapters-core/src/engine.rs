@@ -4,13 +4,14 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use engineio_proto::http::{HeaderValue, HttpRequest, HttpResponse, RequestId};
 use engineio_proto::server::{
     Engine, Route, ServerConfig, Session, SessionEvent, SessionRequest, Transmit,
 };
-use engineio_proto::{Message, WsFrame};
+use engineio_proto::{CloseReason, Message, WsFrame};
 use futures_channel::{mpsc, oneshot};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 
@@ -274,11 +275,52 @@ type OnConnection = Box<dyn Fn(EioSocket) + Send + Sync>;
 /// input that caused them (an echo answering a whole POST in one long-poll).
 pub type InlineHandler = Box<dyn FnMut(Message, &mut dyn FnMut(Message)) + Send>;
 
+/// An application run inside each session's own task, with no channel between the session and
+/// it (the Socket.IO server): the session hands it the client's messages and its end, and
+/// sends what it produces, in order, before looking at its next input.
+pub(crate) trait Hosted: Send {
+    /// A message from the client. `cx` is the session task's: the futures the application
+    /// starts (handlers) are polled with it.
+    fn message(&mut self, cx: &mut Context<'_>, now: Instant, message: Message);
+    /// The session ended, for `reason`.
+    fn ended(&mut self, cx: &mut Context<'_>, now: Instant, reason: CloseReason);
+    /// The application's next deadline.
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// Its deadline passed.
+    fn timeout(&mut self, cx: &mut Context<'_>, now: Instant);
+    /// Runs the application's own futures; `Ready` when it has work for [`Hosted::work`].
+    fn poll_wake(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+    /// Does that work; `writable` says whether the session's transport could take a message
+    /// at once (volatile emits).
+    fn work(&mut self, cx: &mut Context<'_>, now: Instant, writable: bool);
+    /// The next message for the client.
+    fn poll_transmit(&mut self) -> Option<Message>;
+    /// Whether the application asks for the session to be closed.
+    fn take_close(&mut self) -> bool;
+    /// Whether it takes client messages now (false: the client waits).
+    fn ready(&self) -> bool;
+}
+
+/// Makes the hosted application of a new session: its sid, protocol revision and handshake.
+pub(crate) type MakeHosted = Box<
+    dyn Fn(&str, engineio_proto::ProtocolVersion, Arc<HttpRequest>) -> Box<dyn Hosted>
+        + Send
+        + Sync,
+>;
+
 enum App {
     /// Each session goes to the application as an [`EioSocket`].
     Socket(OnConnection),
     /// Each session gets a handler of its own, run in its task.
     Inline(Box<dyn Fn(&str) -> InlineHandler + Send + Sync>),
+    /// Each session gets an application of its own, run in its task.
+    Hosted(MakeHosted),
+}
+
+/// Runs `f` with the calling task's context.
+async fn with_cx<R>(f: impl FnOnce(&mut Context<'_>) -> R) -> R {
+    let mut f = Some(f);
+    futures_util::future::poll_fn(|cx| Poll::Ready(f.take().expect("polled once")(cx))).await
 }
 
 struct Inner {
@@ -321,6 +363,15 @@ impl EngineIoServer {
         make: impl Fn(&str) -> InlineHandler + Send + Sync + 'static,
     ) -> Self {
         Self::with_app(config, runtime, App::Inline(Box::new(make)))
+    }
+
+    /// A server whose sessions each run an application in their own task.
+    pub(crate) fn hosting(
+        config: ServerConfig,
+        runtime: Arc<dyn Runtime>,
+        make: MakeHosted,
+    ) -> Self {
+        Self::with_app(config, runtime, App::Hosted(make))
     }
 
     fn with_app(config: ServerConfig, runtime: Arc<dyn Runtime>, app: App) -> Self {
@@ -489,10 +540,14 @@ impl EngineIoServer {
             ws: None,
             ws_backlog: Vec::new(),
             ws_generation: 0,
-            app: Some(app_tx),
+            app: matches!(self.inner.app, App::Socket(_)).then_some(app_tx),
             inline: match &self.inner.app {
                 App::Inline(make) => Some(make(&sid)),
-                App::Socket(_) => None,
+                _ => None,
+            },
+            hosted: match &self.inner.app {
+                App::Hosted(make) => Some(make(&sid, version, handshake.clone())),
+                _ => None,
             },
             to_app: std::collections::VecDeque::new(),
             blocked: std::collections::VecDeque::new(),
@@ -535,6 +590,7 @@ impl Drop for AbortGuard {
 enum Wake {
     CommandsClosed,
     Timer,
+    Hosted,
     AppReady(bool),
     Input(Option<Input>),
 }
@@ -551,6 +607,8 @@ struct Driver {
     app: Option<mpsc::Sender<Message>>,
     /// The session's inline handler, if the server has one (then `app` stays unused).
     inline: Option<InlineHandler>,
+    /// The session's hosted application, if the server has one (then `app` stays unused).
+    hosted: Option<Box<dyn Hosted>>,
     /// Messages for the application not yet taken by its channel. While it holds
     /// [`SESSION_TO_APP`] messages the transport is not read: a slow application slows its
     /// client down instead of growing memory.
@@ -572,23 +630,35 @@ impl Driver {
         let runtime = self.server.inner.runtime.clone();
         let mut timer: Option<(Instant, futures_util::future::Fuse<BoxFuture>)> = None;
         let mut commands_open = true;
+        // The hosted application may have something to say at once (a v4 connection's
+        // implicit CONNECT to `/`).
+        if let Some(h) = &mut self.hosted {
+            let now = runtime.now();
+            with_cx(|cx| h.work(cx, now, false)).await;
+            self.pump_hosted(now);
+        }
         loop {
             self.drain().await;
             if self.session.is_closed() {
                 break;
             }
-            let deadline = self.session.poll_timeout();
+            let deadline = match (self.session.poll_timeout(), self.hosted_timeout()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             if timer.as_ref().map(|(d, _)| *d) != deadline {
                 timer = deadline.map(|d| (d, runtime.sleep_until(d).fuse()));
             }
-            let read_data = self.to_app.len() < SESSION_TO_APP;
+            let read_data = self.to_app.len() < SESSION_TO_APP
+                && self.hosted.as_ref().is_none_or(|h| h.ready());
             let input = {
                 let mut sleep = match &mut timer {
                     Some((_, sleep)) => futures_util::future::Either::Left(sleep),
                     None => futures_util::future::Either::Right(futures_util::future::pending()),
                 };
-                let app_ready = async {
-                    match (&mut self.app, self.to_app.is_empty()) {
+                let (app, to_app_empty) = (&mut self.app, self.to_app.is_empty());
+                let app_ready = async move {
+                    match (app, to_app_empty) {
                         (Some(app), false) => {
                             futures_util::future::poll_fn(|cx| app.poll_ready(cx)).await
                         }
@@ -596,7 +666,13 @@ impl Driver {
                     }
                 }
                 .fuse();
-                futures_util::pin_mut!(app_ready);
+                let hosted = &mut self.hosted;
+                let hosted_wake = futures_util::future::poll_fn(move |cx| match hosted {
+                    Some(h) => h.poll_wake(cx),
+                    None => Poll::Pending,
+                })
+                .fuse();
+                futures_util::pin_mut!(app_ready, hosted_wake);
                 let mut incoming = if read_data {
                     futures_util::future::Either::Left(data.next())
                 } else {
@@ -619,16 +695,39 @@ impl Driver {
                         None => Wake::CommandsClosed,
                     },
                     i = control.next() => Wake::Input(i),
+                    // The hosted application's output before the client's next input.
+                    () = hosted_wake => Wake::Hosted,
                     i = incoming => Wake::Input(i),
                     ready = app_ready => Wake::AppReady(ready.is_ok()),
                     _ = sleep => Wake::Timer,
                 }
             };
             let now = runtime.now();
+            if self.hosted_timeout().is_some_and(|d| d <= now) {
+                if let Some(h) = &mut self.hosted {
+                    with_cx(|cx| h.timeout(cx, now)).await;
+                }
+                timer = None;
+                self.pump_hosted(now);
+            }
             match input {
                 Wake::Timer => {
                     timer = None;
-                    self.session.handle_timeout(now);
+                    if self.session.poll_timeout().is_some_and(|d| d <= now) {
+                        self.session.handle_timeout(now);
+                    }
+                }
+                Wake::Hosted => {
+                    if self.session.poll_timeout().is_some_and(|d| d <= now) {
+                        self.session.handle_timeout(now);
+                        timer = None;
+                        self.drain().await;
+                    }
+                    let writable = self.is_writable();
+                    if let Some(h) = &mut self.hosted {
+                        with_cx(|cx| h.work(cx, now, writable)).await;
+                    }
+                    self.pump_hosted(now);
                 }
                 Wake::AppReady(true) => self.feed_app(),
                 Wake::AppReady(false) => self.app = None,
@@ -744,11 +843,36 @@ impl Driver {
     /// events (an inline handler's replies) queued more.
     async fn drain(&mut self) {
         while self.drain_once().await {}
-        let writable = self.session.is_writable()
+        let writable = self.is_writable();
+        self.writable.store(writable, Ordering::Relaxed);
+    }
+
+    /// Whether a message sent now would leave at once.
+    fn is_writable(&self) -> bool {
+        self.session.is_writable()
             && self.blocked.is_empty()
             && (self.session.transport() == engineio_proto::http::TransportKind::Polling
-                || self.ws.is_some());
-        self.writable.store(writable, Ordering::Relaxed);
+                || self.ws.is_some())
+    }
+
+    fn hosted_timeout(&self) -> Option<Instant> {
+        self.hosted.as_ref().and_then(|h| h.poll_timeout())
+    }
+
+    /// Queues what the hosted application produced, in order, and closes the session when it
+    /// asks to.
+    fn pump_hosted(&mut self, now: Instant) {
+        let Some(h) = &mut self.hosted else {
+            return;
+        };
+        while let Some(m) = h.poll_transmit() {
+            self.blocked.push_back(m);
+        }
+        let close = h.take_close();
+        self.unblock();
+        if close {
+            self.session.close(now);
+        }
     }
 
     /// One pass of [`Driver::drain`]; whether an event was handled.
@@ -786,17 +910,26 @@ impl Driver {
         while let Some(e) = self.session.poll_event() {
             handled = true;
             match e {
-                SessionEvent::Message(m) => match &mut self.inline {
-                    Some(handler) => {
+                SessionEvent::Message(m) => match (&mut self.inline, &mut self.hosted) {
+                    (Some(handler), _) => {
                         let blocked = &mut self.blocked;
                         handler(m, &mut |reply| blocked.push_back(reply));
                         self.unblock();
                     }
-                    None if self.app.is_some() => self.to_app.push_back(m),
-                    None => {}
+                    (_, Some(h)) => {
+                        let now = self.server.inner.runtime.now();
+                        with_cx(|cx| h.message(cx, now, m)).await;
+                        self.pump_hosted(now);
+                    }
+                    _ if self.app.is_some() => self.to_app.push_back(m),
+                    _ => {}
                 },
                 SessionEvent::Closed(reason) => {
                     tracing::debug!(sid = %self.session.sid(), %reason, "closed");
+                    if let Some(h) = &mut self.hosted {
+                        let now = self.server.inner.runtime.now();
+                        with_cx(|cx| h.ended(cx, now, reason)).await;
+                    }
                 }
                 _ => {}
             }

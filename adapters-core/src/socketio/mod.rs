@@ -9,13 +9,14 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use engineio_proto::http::HttpRequest;
 use engineio_proto::Message;
 use futures_channel::{mpsc, oneshot};
 use futures_util::stream::FuturesUnordered;
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 use socketio_proto::rooms::{Room, SocketId};
 use socketio_proto::server::{
     AckFailure, Broadcast, ConnEvent, ConnId, ConnectRequest, Delivery, DisconnectReason,
@@ -26,7 +27,7 @@ use socketio_proto::{AckId, Encoded, Nsp, Packet};
 pub use broadcast::{AckResponses, BroadcastOperator};
 pub use socket::{AckError, AckSender, EmitError, SioSocket};
 
-use crate::engine::{EioSocket, EngineIoServer};
+use crate::engine::EngineIoServer;
 use crate::runtime::{BoxFuture, Runtime};
 
 /// Commands queued towards one connection before the sender waits.
@@ -148,12 +149,13 @@ impl SocketIoServer {
         // enough. (This is a reference cycle through `inner.engine`; a server lives as long as
         // the process, and shutdown is explicit.)
         let keep = inner.clone();
-        let engine = EngineIoServer::new(engine, runtime, move |eio: EioSocket| {
-            let rt = keep.runtime.clone();
-            let span = tracing::info_span!("socketio_conn", sid = %eio.sid());
-            let run = tracing::Instrument::instrument(run_conn(keep.clone(), eio), span);
-            rt.spawn(Box::pin(run));
-        });
+        let engine = EngineIoServer::hosting(
+            engine,
+            runtime,
+            Box::new(move |sid, version, handshake| {
+                Box::new(SioConn::new(keep.clone(), sid, version, handshake))
+            }),
+        );
         let _ = inner.engine.set(engine);
         SocketIoServer { inner }
     }
@@ -363,121 +365,94 @@ fn find_handlers(inner: &SioInner, nsp: &Nsp) -> Option<Arc<NamespaceHandlers>> 
         .map(|(_, h)| h.clone())
 }
 
-/// The handler futures of one connection.
-struct Running(FuturesUnordered<BoxFuture>);
-
-impl Running {
-    /// Polls `fut` once now, so handlers start in the order their events arrived (what a
-    /// handler does before its first `.await`, such as registering handlers, is done before
-    /// the next event is looked at), and keeps it if it is not done.
-    async fn start(&mut self, mut fut: BoxFuture) {
-        if futures_util::poll!(fut.as_mut()).is_pending() {
-            self.0.push(fut);
-        }
-    }
-
-    /// Resolves when one of them completes; never when there are none.
-    async fn next(&mut self) {
-        if self.0.is_empty() {
-            futures_util::future::pending::<()>().await;
-        }
-        self.0.next().await;
-    }
+/// One connection's Socket.IO side, run inside its Engine.IO session's task
+/// ([`crate::engine::Hosted`]): its [`ServerConn`], its sockets, the acks it waits for, and the
+/// application's handler futures.
+struct SioConn {
+    inner: Arc<SioInner>,
+    id: ConnId,
+    conn: ServerConn,
+    handshake: Arc<HttpRequest>,
+    cmd_tx: mpsc::Sender<Command>,
+    commands: mpsc::Receiver<Command>,
+    /// A command taken by `poll_wake`, for `work`.
+    stashed: Option<Command>,
+    sockets: HashMap<Nsp, SioSocket>,
+    waiters: HashMap<(Nsp, AckId), oneshot::Sender<Result<Packet, AckError>>>,
+    running: FuturesUnordered<BoxFuture>,
+    close: bool,
 }
 
-/// The per-connection loop: Engine.IO messages in, the machine's output out, commands from the
-/// application's sockets, the machine's timers, and the application's handlers.
-async fn run_conn(inner: Arc<SioInner>, mut eio: EioSocket) {
-    let runtime = inner.runtime.clone();
-    let id = ConnId::new(eio.sid());
-    let config = lock(&inner.server).config().clone();
-    let mut conn = ServerConn::new(runtime.now(), id.clone(), eio.version().into(), config);
-    let (cmd_tx, mut commands) = mpsc::channel::<Command>(CONN_COMMANDS);
-    lock(&inner.conns).insert(id.clone(), cmd_tx.clone());
-    let server = SocketIoServer {
-        inner: inner.clone(),
-    };
-    let mut sockets: HashMap<Nsp, SioSocket> = HashMap::new();
-    let mut waiters: HashMap<(Nsp, AckId), oneshot::Sender<Result<Packet, AckError>>> =
-        HashMap::new();
-    let mut running = Running(FuturesUnordered::new());
-    let mut timer: Option<(Instant, futures_util::future::Fuse<BoxFuture>)> = None;
-    let mut engine_open = true;
-    loop {
-        // Drain: transmits, then events, then updates; handling an event (a CONNECT decision)
-        // can queue transmits again, so until nothing is left.
-        loop {
-            let mut busy = false;
-            while let Some(out) = conn.poll_transmit() {
-                busy = true;
-                if eio.send(out.message).await.is_err() {
-                    engine_open = false;
-                }
-            }
-            let Some(ev) = conn.poll_event() else {
-                if !busy {
-                    break;
-                }
-                continue;
-            };
-            let now = runtime.now();
+/// Commands taken per wake-up, so that a flood of emits does not keep the session's other
+/// inputs waiting.
+const COMMANDS_PER_WAKE: usize = 64;
+
+impl SioConn {
+    fn new(
+        inner: Arc<SioInner>,
+        sid: &str,
+        version: engineio_proto::ProtocolVersion,
+        handshake: Arc<HttpRequest>,
+    ) -> Self {
+        let id = ConnId::new(sid);
+        let config = lock(&inner.server).config().clone();
+        let conn = ServerConn::new(inner.runtime.now(), id.clone(), version.into(), config);
+        let (cmd_tx, commands) = mpsc::channel::<Command>(CONN_COMMANDS);
+        lock(&inner.conns).insert(id.clone(), cmd_tx.clone());
+        SioConn {
+            inner,
+            id,
+            conn,
+            handshake,
+            cmd_tx,
+            commands,
+            stashed: None,
+            sockets: HashMap::new(),
+            waiters: HashMap::new(),
+            running: FuturesUnordered::new(),
+            close: false,
+        }
+    }
+
+    /// Polls `fut` once now, so that handlers start in the order their events arrived (what a
+    /// handler does before its first `.await`, such as registering handlers, is done before
+    /// the next event is looked at), and keeps it if it is not done.
+    fn start(&mut self, cx: &mut Context<'_>, mut fut: BoxFuture) {
+        if fut.as_mut().poll(cx).is_pending() {
+            self.running.push(fut);
+        }
+    }
+
+    /// The machine's events (CONNECT decisions, events for handlers, acks, ends) and its news
+    /// for the shared server.
+    fn events(&mut self, cx: &mut Context<'_>, now: Instant) {
+        while let Some(ev) = self.conn.poll_event() {
             match ev {
-                ConnEvent::Connect(req) => {
-                    let resolved = lock(&inner.server).resolve(&mut conn, req);
-                    let Some(req) = resolved else { continue };
-                    let Some(handlers) = find_handlers(&inner, req.nsp()) else {
-                        conn.reject_invalid_namespace(req);
-                        continue;
-                    };
-                    // A socket that recovers its session skips the middlewares, as the
-                    // reference does by default (`skipMiddlewares`).
-                    let recovering = lock(&inner.server).can_recover(now, &req);
-                    if let (Some(mw), false) = (&handlers.middleware, recovering) {
-                        if let Err(e) = mw(&req, eio.handshake()) {
-                            conn.reject(req, &e.message, e.data);
-                            continue;
-                        }
-                    }
-                    let nsp = req.nsp().clone();
-                    let auth = req.auth().clone();
-                    let accepted = lock(&inner.server).accept(now, &mut conn, req);
-                    let socket = SioSocket::new(
-                        nsp.clone(),
-                        accepted.socket.clone(),
-                        auth,
-                        eio.handshake().clone(),
-                        accepted.recovered,
-                        cmd_tx.clone(),
-                        server.clone(),
-                    );
-                    lock(&inner.sockets).insert((nsp.clone(), accepted.socket), socket.clone());
-                    sockets.insert(nsp, socket.clone());
-                    running.start((handlers.on_connect)(socket)).await;
-                }
+                ConnEvent::Connect(req) => self.connect(cx, now, req),
                 ConnEvent::Event { nsp, packet, .. } => {
-                    let Some(socket) = sockets.get(&nsp) else {
+                    let Some(socket) = self.sockets.get(&nsp) else {
                         continue;
                     };
                     let ack = packet.ack_id().map(|id| AckSender {
                         nsp: nsp.clone(),
                         id,
-                        conn: cmd_tx.clone(),
+                        conn: self.cmd_tx.clone(),
                     });
                     if let Some(fut) = socket.dispatch(packet, ack) {
-                        running.start(fut).await;
+                        self.start(cx, fut);
                     }
                 }
                 ConnEvent::Ack {
                     nsp, id, packet, ..
                 } => {
-                    if let Some(w) = waiters.remove(&(nsp, id)) {
+                    if let Some(w) = self.waiters.remove(&(nsp, id)) {
                         let _ = w.send(Ok(packet));
                     }
                 }
                 ConnEvent::AckFailed {
                     nsp, id, reason, ..
                 } => {
-                    if let Some(w) = waiters.remove(&(nsp, id)) {
+                    if let Some(w) = self.waiters.remove(&(nsp, id)) {
                         let _ = w.send(Err(match reason {
                             AckFailure::Timeout => AckError::Timeout,
                             _ => AckError::Disconnected,
@@ -485,107 +460,164 @@ async fn run_conn(inner: Arc<SioInner>, mut eio: EioSocket) {
                     }
                 }
                 ConnEvent::Disconnected { nsp, reason, .. } => {
-                    if let Some(socket) = sockets.remove(&nsp) {
-                        lock(&inner.sockets).remove(&(nsp, socket.id().clone()));
+                    if let Some(socket) = self.sockets.remove(&nsp) {
+                        lock(&self.inner.sockets).remove(&(nsp, socket.id().clone()));
                         if let Some(fut) = socket.ended(reason) {
-                            running.start(fut).await;
+                            self.start(cx, fut);
                         }
                     }
                 }
-                ConnEvent::Closed(_) if engine_open => eio.close().await,
+                ConnEvent::Closed(_) => self.close = true,
                 _ => {}
             }
         }
-        while let Some(u) = conn.poll_server_update() {
-            let now = runtime.now();
-            lock(&inner.server).handle_update(now, u);
+        while let Some(u) = self.conn.poll_server_update() {
+            lock(&self.inner.server).handle_update(now, u);
         }
-        if conn.is_closed() && !engine_open {
-            break;
-        }
-        let deadline = conn.poll_timeout();
-        if timer.as_ref().map(|(d, _)| *d) != deadline {
-            timer = deadline.map(|d| (d, runtime.sleep_until(d).fuse()));
-        }
-        let wake = {
-            let mut sleep = match &mut timer {
-                Some((_, sleep)) => futures_util::future::Either::Left(sleep),
-                None => futures_util::future::Either::Right(futures_util::future::pending()),
-            };
-            // While the handlers are at their limit, the client's messages wait.
-            let message = if running.0.len() < RUNNING_HANDLERS {
-                futures_util::future::Either::Left(eio.recv())
-            } else {
-                futures_util::future::Either::Right(futures_util::future::pending())
-            }
-            .fuse();
-            let handler_done = running.next().fuse();
-            futures_util::pin_mut!(message, handler_done);
-            futures_util::select_biased! {
-                _ = sleep => Wake::Timer,
-                c = commands.next() => Wake::Command(c),
-                () = handler_done => Wake::HandlerDone,
-                m = message => Wake::Message(m),
-            }
+    }
+
+    fn connect(&mut self, cx: &mut Context<'_>, now: Instant, req: ConnectRequest) {
+        let inner = self.inner.clone();
+        let Some(req) = lock(&inner.server).resolve(&mut self.conn, req) else {
+            return;
         };
-        let now = runtime.now();
-        if conn.poll_timeout().is_some_and(|d| d <= now) {
-            conn.handle_timeout(now);
-            timer = None;
-        }
-        match wake {
-            Wake::Timer | Wake::HandlerDone => {}
-            Wake::Message(Some(m)) => conn.handle_message(now, m),
-            Wake::Message(None) => {
-                // The Engine.IO session ended (its reason is the session's; the sockets learn
-                // it as a transport close).
-                engine_open = false;
-                conn.handle_engine_closed(now, engineio_proto::CloseReason::TransportClose);
+        let Some(handlers) = find_handlers(&inner, req.nsp()) else {
+            self.conn.reject_invalid_namespace(req);
+            return;
+        };
+        // A socket that recovers its session skips the middlewares, as the reference does by
+        // default (`skipMiddlewares`).
+        let recovering = lock(&inner.server).can_recover(now, &req);
+        if let (Some(mw), false) = (&handlers.middleware, recovering) {
+            if let Err(e) = mw(&req, &self.handshake) {
+                self.conn.reject(req, &e.message, e.data);
+                return;
             }
-            Wake::Command(Some(c)) => match c {
-                Command::Send(nsp, packet) => {
-                    let _ = conn.emit_encoded(&nsp, &packet);
-                }
-                Command::Deliver(delivery, waiter) => {
-                    let key = delivery.ack.map(|a| (delivery.nsp.clone(), a.id));
-                    let queued = conn.deliver(now, &delivery, eio.is_writable());
-                    if let (Some(key), Some(w)) = (key, waiter) {
-                        if queued {
-                            waiters.insert(key, w);
-                        } else {
-                            let _ = w.send(Err(AckError::NotSent));
-                        }
+        }
+        let nsp = req.nsp().clone();
+        let auth = req.auth().clone();
+        let accepted = lock(&inner.server).accept(now, &mut self.conn, req);
+        let socket = SioSocket::new(
+            nsp.clone(),
+            accepted.socket.clone(),
+            auth,
+            self.handshake.clone(),
+            accepted.recovered,
+            self.cmd_tx.clone(),
+            SocketIoServer {
+                inner: inner.clone(),
+            },
+        );
+        lock(&inner.sockets).insert((nsp.clone(), accepted.socket), socket.clone());
+        self.sockets.insert(nsp, socket.clone());
+        self.start(cx, (handlers.on_connect)(socket));
+    }
+
+    fn command(&mut self, now: Instant, writable: bool, command: Command) {
+        match command {
+            Command::Send(nsp, packet) => {
+                let _ = self.conn.emit_encoded(&nsp, &packet);
+            }
+            Command::Deliver(delivery, waiter) => {
+                let key = delivery.ack.map(|a| (delivery.nsp.clone(), a.id));
+                let queued = self.conn.deliver(now, &delivery, writable);
+                if let (Some(key), Some(w)) = (key, waiter) {
+                    if queued {
+                        self.waiters.insert(key, w);
+                    } else {
+                        let _ = w.send(Err(AckError::NotSent));
                     }
                 }
-                Command::Disconnect(nsp) => {
-                    let _ = conn.disconnect(&nsp);
-                }
-                Command::Close => conn.close(),
-            },
-            Wake::Command(None) => {}
+            }
+            Command::Disconnect(nsp) => {
+                let _ = self.conn.disconnect(&nsp);
+            }
+            Command::Close => self.conn.close(),
         }
-    }
-    lock(&inner.conns).remove(&id);
-    // The machine reports every socket's end before it closes; should one be left, it ends
-    // here all the same, so that no handle outlives its connection in the registry.
-    for (nsp, socket) in sockets.drain() {
-        lock(&inner.sockets).remove(&(nsp, socket.id().clone()));
-        let reason = DisconnectReason::Transport(engineio_proto::CloseReason::TransportClose);
-        if let Some(fut) = socket.ended(reason) {
-            running.0.push(fut);
-        }
-    }
-    // Handlers still running (a disconnect handler saving state) finish on their own task;
-    // their emits fail with `Closed` now.
-    drop(commands);
-    if !running.0.is_empty() {
-        runtime.spawn(Box::pin(running.0.for_each(|()| async {})));
     }
 }
 
-enum Wake {
-    Timer,
-    HandlerDone,
-    Command(Option<Command>),
-    Message(Option<Message>),
+impl crate::engine::Hosted for SioConn {
+    fn message(&mut self, cx: &mut Context<'_>, now: Instant, message: Message) {
+        self.conn.handle_message(now, message);
+        self.events(cx, now);
+    }
+
+    fn ended(&mut self, cx: &mut Context<'_>, now: Instant, reason: engineio_proto::CloseReason) {
+        self.conn.handle_engine_closed(now, reason);
+        self.events(cx, now);
+        lock(&self.inner.conns).remove(&self.id);
+        // The machine reports every socket's end before it closes; should one be left, it
+        // ends here all the same, so that no handle outlives its connection in the registry.
+        for (nsp, socket) in std::mem::take(&mut self.sockets) {
+            lock(&self.inner.sockets).remove(&(nsp, socket.id().clone()));
+            if let Some(fut) = socket.ended(DisconnectReason::Transport(reason)) {
+                self.start(cx, fut);
+            }
+        }
+        // Handlers still running (a disconnect handler saving state) finish on their own
+        // task; their emits fail with `Closed` once this connection is gone.
+        let running = std::mem::take(&mut self.running);
+        if !running.is_empty() {
+            self.inner
+                .runtime
+                .spawn(Box::pin(running.for_each(|()| async {})));
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.conn.poll_timeout()
+    }
+
+    fn timeout(&mut self, cx: &mut Context<'_>, now: Instant) {
+        self.conn.handle_timeout(now);
+        self.events(cx, now);
+    }
+
+    fn poll_wake(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut woke = false;
+        // The handlers run here, on the session's task.
+        while !self.running.is_empty() {
+            match self.running.poll_next_unpin(cx) {
+                Poll::Ready(_) => woke = true,
+                Poll::Pending => break,
+            }
+        }
+        if self.stashed.is_none() {
+            if let Poll::Ready(Some(c)) = self.commands.poll_next_unpin(cx) {
+                self.stashed = Some(c);
+                woke = true;
+            }
+        }
+        if woke {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    fn work(&mut self, cx: &mut Context<'_>, now: Instant, writable: bool) {
+        if let Some(c) = self.stashed.take() {
+            self.command(now, writable, c);
+        }
+        for _ in 1..COMMANDS_PER_WAKE {
+            let Ok(c) = self.commands.try_recv() else {
+                break;
+            };
+            self.command(now, writable, c);
+        }
+        self.events(cx, now);
+    }
+
+    fn poll_transmit(&mut self) -> Option<Message> {
+        self.conn.poll_transmit().map(|out| out.message)
+    }
+
+    fn take_close(&mut self) -> bool {
+        std::mem::take(&mut self.close)
+    }
+
+    fn ready(&self) -> bool {
+        self.running.len() < RUNNING_HANDLERS
+    }
 }
