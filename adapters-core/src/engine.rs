@@ -24,6 +24,8 @@ const SESSION_TO_APP: usize = 256;
 /// Sends waiting for room in a session's buffer before its driver stops reading the
 /// application's commands (and the application's `send` waits).
 const BLOCKED: usize = 64;
+/// How long a WebSocket the session let go of is still read (for the peer's close frame).
+const WS_LINGER: std::time::Duration = std::time::Duration::from_secs(5);
 /// Frames queued for a WebSocket writer before the driver waits.
 const WS_OUT: usize = 64;
 
@@ -85,9 +87,6 @@ impl WsAttach {
     {
         let (tx, rx) = mpsc::channel::<WsOut>(WS_OUT);
         let mut control = self.channels.control;
-        let mut to_session = self.channels.data;
-        let clock = self.runtime.clone();
-        let generation = self.generation;
         self.runtime.spawn(Box::pin(async move {
             // Writer: frames from the session to the socket, every frame already queued
             // written before one flush (one write for a burst); a close ends it.
@@ -110,30 +109,9 @@ impl WsAttach {
             }
             let _ = outgoing.close().await;
         }));
-        self.runtime.spawn(Box::pin(async move {
-            if control
-                .send(Input::WsAttached(tx, generation))
-                .await
-                .is_err()
-            {
-                return;
-            }
-            // Reader: frames from the socket to the session, one at a time, in order.
-            let mut incoming = Box::pin(incoming);
-            while let Some(frame) = incoming.next().await {
-                let at = clock.now();
-                if to_session
-                    .send(Input::WsFrame(frame, at, generation))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            let _ = to_session
-                .send(Input::WsClosed(clock.now(), generation))
-                .await;
-        }));
+        // The session's own task reads the frames (no task and no channel in between). This
+        // sender has a slot of its own in the channel, so the message is always taken.
+        let _ = control.try_send(Input::WsAttached(tx, Box::pin(incoming), self.generation));
     }
 }
 
@@ -152,6 +130,9 @@ enum Reply {
     Upgrade(Vec<(&'static str, HeaderValue)>, u64),
 }
 
+/// The frames of a WebSocket, read by its session's task.
+type WsIncoming = std::pin::Pin<Box<dyn Stream<Item = WsIn> + Send>>;
+
 /// Inputs from the transport carry the time they arrived: a driver that is late reading them
 /// (a busy runtime) must not let a deadline pass over a pong that arrived in time.
 enum Input {
@@ -163,7 +144,7 @@ enum Input {
     Aborted(RequestId),
     /// Inputs of a WebSocket carry its generation: a socket the session has replaced (an
     /// abandoned probe still sending) is not taken for the current one.
-    WsAttached(mpsc::Sender<WsOut>, u64),
+    WsAttached(mpsc::Sender<WsOut>, WsIncoming, u64),
     WsFrame(WsIn, Instant, u64),
     WsClosed(Instant, u64),
     Send(Message),
@@ -538,6 +519,7 @@ impl EngineIoServer {
             session,
             pending,
             ws: None,
+            ws_in: None,
             ws_backlog: Vec::new(),
             ws_generation: 0,
             app: matches!(self.inner.app, App::Socket(_)).then_some(app_tx),
@@ -589,6 +571,7 @@ impl Drop for AbortGuard {
 
 enum Wake {
     CommandsClosed,
+    Frame(Option<WsIn>),
     Timer,
     Hosted,
     AppReady(bool),
@@ -604,6 +587,8 @@ struct Driver {
     ws_backlog: Vec<WsOut>,
     /// Counts the WebSockets the session accepted; the current one's inputs carry this.
     ws_generation: u64,
+    /// The frames of the current WebSocket (read while the application keeps up).
+    ws_in: Option<WsIncoming>,
     app: Option<mpsc::Sender<Message>>,
     /// The session's inline handler, if the server has one (then `app` stays unused).
     inline: Option<InlineHandler>,
@@ -679,6 +664,15 @@ impl Driver {
                     futures_util::future::Either::Right(futures_util::future::pending())
                 }
                 .fuse();
+                let ws_in = &mut self.ws_in;
+                let frame = async move {
+                    match ws_in {
+                        Some(ws_in) if read_data => ws_in.next().await,
+                        _ => futures_util::future::pending().await,
+                    }
+                }
+                .fuse();
+                futures_util::pin_mut!(frame);
                 // Inputs before the timer: what arrived before a deadline is handled at its
                 // arrival time, before the deadline is looked at.
                 // The application may drop its handle (or never had one): the session lives
@@ -698,6 +692,7 @@ impl Driver {
                     // The hosted application's output before the client's next input.
                     () = hosted_wake => Wake::Hosted,
                     i = incoming => Wake::Input(i),
+                    f = frame => Wake::Frame(f),
                     ready = app_ready => Wake::AppReady(ready.is_ok()),
                     _ = sleep => Wake::Timer,
                 }
@@ -742,11 +737,29 @@ impl Driver {
                     }
                     self.handle(at, input);
                 }
+                Wake::Frame(frame) => {
+                    let generation = self.ws_generation;
+                    let input = match frame {
+                        Some(frame) => Input::WsFrame(frame, now, generation),
+                        None => {
+                            self.ws_in = None;
+                            Input::WsClosed(now, generation)
+                        }
+                    };
+                    if self.session.poll_timeout().is_some_and(|d| d <= now) {
+                        self.session.handle_timeout(now);
+                        timer = None;
+                        self.drain().await;
+                    }
+                    self.handle(now, input);
+                }
                 Wake::Input(None) => break,
                 Wake::CommandsClosed => commands_open = false,
             }
         }
         tracing::debug!("session closed");
+        let ws_in = self.ws_in.take();
+        self.linger(ws_in);
         self.server.sessions().remove(self.session.sid().as_str());
         // What the application was not given yet still goes, then its channel closes.
         self.feed_app();
@@ -792,12 +805,13 @@ impl Driver {
                 self.pending.remove(&id);
                 self.session.handle_request_aborted(now, id);
             }
-            Input::WsAttached(_, g) | Input::WsFrame(_, _, g) | Input::WsClosed(_, g)
+            Input::WsAttached(_, _, g) | Input::WsFrame(_, _, g) | Input::WsClosed(_, g)
                 if g != self.ws_generation =>
             {
                 // A replaced WebSocket: its writer ends with its sender dropped here.
             }
-            Input::WsAttached(tx, _) => {
+            Input::WsAttached(tx, incoming, _) => {
+                self.ws_in = Some(incoming);
                 let backlog = std::mem::take(&mut self.ws_backlog);
                 let mut tx = tx;
                 for out in backlog {
@@ -893,6 +907,8 @@ impl Driver {
                     // A new WebSocket: nothing queued for an earlier one carries over.
                     self.ws_backlog.clear();
                     self.ws = None;
+                    let old = self.ws_in.take();
+                    self.linger(old);
                     self.ws_generation += 1;
                     if let Some(reply) = self.pending.remove(&request) {
                         let _ = reply.send(Reply::Upgrade(headers, self.ws_generation));
@@ -943,6 +959,21 @@ impl Driver {
             self.app = None;
         }
         handled
+    }
+
+    /// Keeps reading a WebSocket the session let go of, for a while, on a task of its own: the
+    /// peer's answer to our close frame is read, and the connection ends cleanly.
+    fn linger(&self, ws_in: Option<WsIncoming>) {
+        let Some(ws_in) = ws_in else {
+            return;
+        };
+        let runtime = &self.server.inner.runtime;
+        let deadline = runtime.sleep_until(runtime.now() + WS_LINGER);
+        runtime.spawn(Box::pin(async move {
+            let drain = ws_in.for_each(|_| futures_util::future::ready(()));
+            futures_util::pin_mut!(drain);
+            futures_util::future::select(drain, deadline).await;
+        }));
     }
 
     async fn ws_send(&mut self, out: WsOut) {
