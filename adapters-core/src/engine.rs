@@ -26,7 +26,7 @@ const SESSION_TO_APP: usize = 256;
 const BLOCKED: usize = 64;
 /// How long a WebSocket the session let go of is still read (for the peer's close frame).
 const WS_LINGER: std::time::Duration = std::time::Duration::from_secs(5);
-/// Frames queued for a WebSocket writer before the driver waits.
+/// Frames waiting for a slow WebSocket before its session stops taking input that makes more.
 const WS_OUT: usize = 64;
 
 /// What to send on a WebSocket.
@@ -68,7 +68,6 @@ pub struct WsAttach {
     channels: Channels,
     /// Which of the session's WebSockets this is (see [`Driver::ws_generation`]).
     generation: u64,
-    runtime: Arc<dyn Runtime>,
 }
 
 impl fmt::Debug for WsAttach {
@@ -85,33 +84,85 @@ impl WsAttach {
         I: Stream<Item = WsIn> + Send + 'static,
         O: Sink<WsOut> + Send + 'static,
     {
-        let (tx, rx) = mpsc::channel::<WsOut>(WS_OUT);
         let mut control = self.channels.control;
-        self.runtime.spawn(Box::pin(async move {
-            // Writer: frames from the session to the socket, every frame already queued
-            // written before one flush (one write for a burst); a close ends it.
-            let mut rx = rx;
-            let mut outgoing = Box::pin(outgoing);
-            'write: while let Some(mut out) = rx.next().await {
-                loop {
-                    let close = matches!(out, WsOut::Close(_));
-                    if outgoing.feed(out).await.is_err() || close {
-                        break 'write;
+        let outgoing: WsOutgoing = Box::pin(outgoing.sink_map_err(|_| ()));
+        // The session's own task reads and writes the socket (no task and no channel in
+        // between). This sender has a slot of its own in the channel, so the message is
+        // always taken.
+        let _ = control.try_send(Input::WsAttached(
+            outgoing,
+            Box::pin(incoming),
+            self.generation,
+        ));
+    }
+}
+
+/// A WebSocket's sending side, driven by its session's task: frames wait in `queue` until the
+/// socket takes them, and are flushed together.
+#[derive(Default)]
+struct WsWriter {
+    sink: Option<WsOutgoing>,
+    queue: std::collections::VecDeque<WsOut>,
+    /// Frames were handed to the sink and not flushed yet.
+    dirty: bool,
+    /// A close frame was handed over: the sink goes once it is flushed.
+    release: bool,
+}
+
+impl WsWriter {
+    /// Hands queued frames to the socket and flushes them, as far as it takes them now;
+    /// whether anything moved.
+    fn pump(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(sink) = &mut self.sink else {
+            return false;
+        };
+        let mut moved = false;
+        while !self.queue.is_empty() && !self.release {
+            match sink.as_mut().poll_ready(cx) {
+                Poll::Ready(Ok(())) => {
+                    let out = self.queue.pop_front().expect("not empty");
+                    self.release = matches!(out, WsOut::Close(_));
+                    if sink.as_mut().start_send(out).is_err() {
+                        return self.fail();
                     }
-                    match rx.try_recv() {
-                        Ok(next) => out = next,
-                        Err(_) => break,
-                    }
+                    self.dirty = true;
+                    moved = true;
                 }
-                if outgoing.flush().await.is_err() {
-                    break;
-                }
+                Poll::Ready(Err(())) => return self.fail(),
+                Poll::Pending => break,
             }
-            let _ = outgoing.close().await;
-        }));
-        // The session's own task reads the frames (no task and no channel in between). This
-        // sender has a slot of its own in the channel, so the message is always taken.
-        let _ = control.try_send(Input::WsAttached(tx, Box::pin(incoming), self.generation));
+        }
+        if self.dirty {
+            match sink.as_mut().poll_flush(cx) {
+                Poll::Ready(Ok(())) => {
+                    self.dirty = false;
+                    moved = true;
+                    if self.release {
+                        // After our close frame nothing else goes on this socket.
+                        self.sink = None;
+                        self.release = false;
+                        self.queue.clear();
+                    }
+                }
+                Poll::Ready(Err(())) => return self.fail(),
+                Poll::Pending => {}
+            }
+        }
+        moved
+    }
+
+    /// The socket failed: what it did not take is dropped (its reading side ends too).
+    fn fail(&mut self) -> bool {
+        self.sink = None;
+        self.queue.clear();
+        self.dirty = false;
+        self.release = false;
+        true
+    }
+
+    /// Whether frames wait for the socket.
+    fn busy(&self) -> bool {
+        self.sink.is_some() && (!self.queue.is_empty() || self.dirty)
     }
 }
 
@@ -132,6 +183,8 @@ enum Reply {
 
 /// The frames of a WebSocket, read by its session's task.
 type WsIncoming = std::pin::Pin<Box<dyn Stream<Item = WsIn> + Send>>;
+/// The sending side of a WebSocket, written by its session's task.
+type WsOutgoing = std::pin::Pin<Box<dyn Sink<WsOut, Error = ()> + Send>>;
 
 /// Inputs from the transport carry the time they arrived: a driver that is late reading them
 /// (a busy runtime) must not let a deadline pass over a pong that arrived in time.
@@ -144,7 +197,7 @@ enum Input {
     Aborted(RequestId),
     /// Inputs of a WebSocket carry its generation: a socket the session has replaced (an
     /// abandoned probe still sending) is not taken for the current one.
-    WsAttached(mpsc::Sender<WsOut>, WsIncoming, u64),
+    WsAttached(WsOutgoing, WsIncoming, u64),
     WsFrame(WsIn, Instant, u64),
     WsClosed(Instant, u64),
     Send(Message),
@@ -484,7 +537,6 @@ impl EngineIoServer {
                 attach: WsAttach {
                     channels,
                     generation,
-                    runtime: self.inner.runtime.clone(),
                 },
             },
             // The session ended without answering.
@@ -518,9 +570,8 @@ impl EngineIoServer {
             server: self.clone(),
             session,
             pending,
-            ws: None,
+            ws_out: WsWriter::default(),
             ws_in: None,
-            ws_backlog: Vec::new(),
             ws_generation: 0,
             app: matches!(self.inner.app, App::Socket(_)).then_some(app_tx),
             inline: match &self.inner.app {
@@ -571,6 +622,7 @@ impl Drop for AbortGuard {
 
 enum Wake {
     CommandsClosed,
+    Written,
     Frame(Option<WsIn>),
     Timer,
     Hosted,
@@ -582,9 +634,8 @@ struct Driver {
     server: EngineIoServer,
     session: Session,
     pending: HashMap<RequestId, oneshot::Sender<Reply>>,
-    ws: Option<mpsc::Sender<WsOut>>,
-    /// Frames produced before the WebSocket was attached.
-    ws_backlog: Vec<WsOut>,
+    /// The current WebSocket's sending side (frames wait there before it is attached).
+    ws_out: WsWriter,
     /// Counts the WebSockets the session accepted; the current one's inputs carry this.
     ws_generation: u64,
     /// The frames of the current WebSocket (read while the application keeps up).
@@ -624,6 +675,8 @@ impl Driver {
         }
         loop {
             self.drain().await;
+            let ws_out = &mut self.ws_out;
+            with_cx(|cx| ws_out.pump(cx)).await;
             if self.session.is_closed() {
                 break;
             }
@@ -634,8 +687,11 @@ impl Driver {
             if timer.as_ref().map(|(d, _)| *d) != deadline {
                 timer = deadline.map(|d| (d, runtime.sleep_until(d).fuse()));
             }
+            // While the socket is behind, nothing that makes more output is looked at.
+            let ws_full = self.ws_out.queue.len() >= WS_OUT;
             let read_data = self.to_app.len() < SESSION_TO_APP
-                && self.hosted.as_ref().is_none_or(|h| h.ready());
+                && self.hosted.as_ref().is_none_or(|h| h.ready())
+                && !ws_full;
             let input = {
                 let mut sleep = match &mut timer {
                     Some((_, sleep)) => futures_util::future::Either::Left(sleep),
@@ -653,11 +709,20 @@ impl Driver {
                 .fuse();
                 let hosted = &mut self.hosted;
                 let hosted_wake = futures_util::future::poll_fn(move |cx| match hosted {
-                    Some(h) => h.poll_wake(cx),
-                    None => Poll::Pending,
+                    Some(h) if !ws_full => h.poll_wake(cx),
+                    _ => Poll::Pending,
                 })
                 .fuse();
-                futures_util::pin_mut!(app_ready, hosted_wake);
+                let ws_out = &mut self.ws_out;
+                let ws_progress = futures_util::future::poll_fn(move |cx| {
+                    if ws_out.busy() && ws_out.pump(cx) {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                })
+                .fuse();
+                futures_util::pin_mut!(app_ready, hosted_wake, ws_progress);
                 let mut incoming = if read_data {
                     futures_util::future::Either::Left(data.next())
                 } else {
@@ -677,7 +742,7 @@ impl Driver {
                 // arrival time, before the deadline is looked at.
                 // The application may drop its handle (or never had one): the session lives
                 // on, it just takes no more commands.
-                let mut command = if commands_open && self.blocked.len() < BLOCKED {
+                let mut command = if commands_open && self.blocked.len() < BLOCKED && !ws_full {
                     futures_util::future::Either::Left(commands.next())
                 } else {
                     futures_util::future::Either::Right(futures_util::future::pending())
@@ -689,6 +754,7 @@ impl Driver {
                         None => Wake::CommandsClosed,
                     },
                     i = control.next() => Wake::Input(i),
+                    () = ws_progress => Wake::Written,
                     // The hosted application's output before the client's next input.
                     () = hosted_wake => Wake::Hosted,
                     i = incoming => Wake::Input(i),
@@ -737,6 +803,7 @@ impl Driver {
                     }
                     self.handle(at, input);
                 }
+                Wake::Written => {}
                 Wake::Frame(frame) => {
                     let generation = self.ws_generation;
                     let input = match frame {
@@ -758,8 +825,8 @@ impl Driver {
             }
         }
         tracing::debug!("session closed");
-        let ws_in = self.ws_in.take();
-        self.linger(ws_in);
+        let (ws_in, ws_out) = (self.ws_in.take(), std::mem::take(&mut self.ws_out));
+        self.linger(ws_in, ws_out);
         self.server.sessions().remove(self.session.sid().as_str());
         // What the application was not given yet still goes, then its channel closes.
         self.feed_app();
@@ -810,19 +877,15 @@ impl Driver {
             {
                 // A replaced WebSocket: its writer ends with its sender dropped here.
             }
-            Input::WsAttached(tx, incoming, _) => {
+            Input::WsAttached(outgoing, incoming, _) => {
+                // Frames queued before it was attached go first.
                 self.ws_in = Some(incoming);
-                let backlog = std::mem::take(&mut self.ws_backlog);
-                let mut tx = tx;
-                for out in backlog {
-                    let _ = tx.try_send(out);
-                }
-                self.ws = Some(tx);
+                self.ws_out.sink = Some(outgoing);
             }
             Input::WsFrame(WsIn::Frame(frame), _, _) => self.session.handle_ws_frame(now, frame),
             Input::WsFrame(WsIn::TooLarge, _, _) => self.session.handle_ws_too_large(now),
             Input::WsClosed(_, _) => {
-                self.ws = None;
+                self.ws_out = WsWriter::default();
                 self.session.handle_ws_closed(now);
             }
             Input::Send(message) => {
@@ -866,7 +929,7 @@ impl Driver {
         self.session.is_writable()
             && self.blocked.is_empty()
             && (self.session.transport() == engineio_proto::http::TransportKind::Polling
-                || self.ws.is_some())
+                || (self.ws_out.sink.is_some() && !self.ws_out.busy()))
     }
 
     fn hosted_timeout(&self) -> Option<Instant> {
@@ -905,19 +968,16 @@ impl Driver {
                 }
                 Transmit::AcceptWebSocket { request, headers } => {
                     // A new WebSocket: nothing queued for an earlier one carries over.
-                    self.ws_backlog.clear();
-                    self.ws = None;
-                    let old = self.ws_in.take();
-                    self.linger(old);
+                    let (old_in, old_out) = (self.ws_in.take(), std::mem::take(&mut self.ws_out));
+                    self.linger(old_in, old_out);
                     self.ws_generation += 1;
                     if let Some(reply) = self.pending.remove(&request) {
                         let _ = reply.send(Reply::Upgrade(headers, self.ws_generation));
                     }
                 }
-                Transmit::WsFrame(frame) => self.ws_send(WsOut::Frame(frame)).await,
+                Transmit::WsFrame(frame) => self.ws_out.queue.push_back(WsOut::Frame(frame)),
                 Transmit::CloseWebSocket { code } => {
-                    self.ws_send(WsOut::Close(code)).await;
-                    self.ws = None;
+                    self.ws_out.queue.push_back(WsOut::Close(code))
                 }
                 _ => {}
             }
@@ -961,29 +1021,32 @@ impl Driver {
         handled
     }
 
-    /// Keeps reading a WebSocket the session let go of, for a while, on a task of its own: the
-    /// peer's answer to our close frame is read, and the connection ends cleanly.
-    fn linger(&self, ws_in: Option<WsIncoming>) {
-        let Some(ws_in) = ws_in else {
+    /// Finishes with a WebSocket the session let go of, for a while, on a task of its own:
+    /// what was queued for it (a close frame) is written, and it is read until the peer
+    /// answers our close, so that the connection ends cleanly.
+    fn linger(&self, ws_in: Option<WsIncoming>, mut ws_out: WsWriter) {
+        if ws_in.is_none() && !ws_out.busy() {
             return;
-        };
+        }
         let runtime = &self.server.inner.runtime;
         let deadline = runtime.sleep_until(runtime.now() + WS_LINGER);
         runtime.spawn(Box::pin(async move {
-            let drain = ws_in.for_each(|_| futures_util::future::ready(()));
-            futures_util::pin_mut!(drain);
-            futures_util::future::select(drain, deadline).await;
-        }));
-    }
-
-    async fn ws_send(&mut self, out: WsOut) {
-        match &mut self.ws {
-            Some(ws) => {
-                if ws.send(out).await.is_err() {
-                    self.ws = None;
+            let write = futures_util::future::poll_fn(|cx| {
+                while ws_out.busy() {
+                    if !ws_out.pump(cx) {
+                        return Poll::Pending;
+                    }
                 }
-            }
-            None => self.ws_backlog.push(out),
-        }
+                Poll::Ready(())
+            });
+            let read = async move {
+                if let Some(ws_in) = ws_in {
+                    ws_in.for_each(|_| futures_util::future::ready(())).await;
+                }
+            };
+            let both = futures_util::future::join(write, read);
+            futures_util::pin_mut!(both);
+            futures_util::future::select(both, deadline).await;
+        }));
     }
 }
