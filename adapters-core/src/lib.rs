@@ -4,10 +4,10 @@
 //! - [`Runtime`]: the little a runtime must provide (spawn, a timer, the clock, OS randomness).
 //! - [`EngineIoServer`]: routes HTTP requests through [`engineio_proto::server::Engine`], runs
 //!   one driver task per session, and hands the application an [`EioSocket`] per session.
-//! - [`SocketIoServer`]: Socket.IO on top: one task per connection runs its
-//!   [`socketio_proto::server::ServerConn`]; namespaces hand the application a [`SioSocket`]
-//!   per joined socket.
-//!
+//! - [`SocketIoServer`]: Socket.IO on top, run inside each Engine.IO session's task (its
+//!   [`socketio_proto::server::ServerConn`], the application's handlers); namespaces hand the
+//!   application a [`SioSocket`] per joined socket. One task per session in all: it also reads
+//!   and writes the session's WebSocket.
 //! - [`EngineIoLayer`]: the servers as a tower layer in front of an axum `Router` or any
 //!   tower service.
 //!
