@@ -54,6 +54,11 @@ async function main() {
   if (JSON.stringify(got) !== '{"a":[],"b":["hello r1"],"c":[]}') fail("deliveries " + JSON.stringify(got));
   console.log("ok room broadcast reaches members except the sender, and no one else");
 
+  a.on("question", (n, cb) => cb(n * 2));
+  const answer = await ask(a, "ask-me", 21);
+  if (answer !== 42) fail("server ack answered by the client " + JSON.stringify(answer));
+  console.log("ok server emit with ack, answered by the client");
+
   const bad = client({ token: "bad" });
   if (major === "2") {
     // socket.io-client 2 reports a refused CONNECT as an `error` event with the ERROR

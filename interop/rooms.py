@@ -50,6 +50,12 @@ if (got_a, got_b, got_c) != ([], ["hello r1"], []):
     fail("deliveries %r" % ((got_a, got_b, got_c),))
 print("ok room broadcast reaches members except the sender, and no one else", flush=True)
 
+a.on("question", lambda n: n * 2)
+answer = a.call("ask-me", 21, timeout=5)
+if answer != 42:
+    fail("server ack answered by the client %r" % (answer,))
+print("ok server emit with ack, answered by the client", flush=True)
+
 bad = socketio.Client(reconnection=False)
 errors = []
 refused = threading.Event()

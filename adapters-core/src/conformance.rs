@@ -99,6 +99,18 @@ pub fn interop(runtime: Arc<dyn Runtime>) -> SocketIoServer {
                 let _ = ack.send(&(room,)).await;
             }
         });
+        socket.on("ask-me", |socket, (n,): (i64,), ack| async move {
+            // The server asks the client in turn, and acks with the client's answer.
+            let answer = socket
+                .emit_with_ack_timeout("question", &(n,), Duration::from_secs(5))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .and_then(|p| p.args::<i64>().ok());
+            if let Some(ack) = ack {
+                let _ = ack.send(&(answer,)).await;
+            }
+        });
         socket.on(
             "to-room",
             |socket, (room, text): (String, String), ack| async move {
