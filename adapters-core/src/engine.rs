@@ -59,7 +59,7 @@ pub enum WsIn {
     /// A data frame (a whole message).
     Frame(WsFrame),
     /// A message the WebSocket library refused to read whole: longer than its size limit
-    /// (`max_payload` and the packet type byte). The session closes the socket with 1009.
+    /// (set above `max_payload`). The session closes the socket with 1009.
     TooLarge,
 }
 

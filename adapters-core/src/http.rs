@@ -150,15 +150,17 @@ where
                     attach.attach(futures_util::stream::empty(), futures_util::sink::drain());
                     return;
                 };
-                // The library's limit leaves room for the packet type byte: the session
-                // judges the boundary, and a longer message comes to it as `TooLarge` (1009).
+                // The library reads messages up to twice max_payload whole: the session judges
+                // the boundary and closes an oversized one with 1009 after it was read, so the
+                // client finished writing and gets the close frame. Past that the library stops
+                // at the frame header (`TooLarge`, 1009 too) and the socket is dropped.
                 // A small read buffer: the library fills the whole buffer with zeros before
                 // each read, and keeps it for the connection's life (128 KiB by default was a
                 // third of the CPU of an echo load, and most of an idle connection's memory).
                 let mut config = WebSocketConfig::default();
                 config.read_buffer_size = WS_READ_BUFFER;
-                config.max_message_size = Some(max_payload + 1);
-                config.max_frame_size = Some(max_payload + 1);
+                config.max_message_size = Some(max_payload.saturating_mul(2));
+                config.max_frame_size = Some(max_payload.saturating_mul(2));
                 let ws =
                     WebSocketStream::from_raw_socket(HyperIo(upgraded), Role::Server, Some(config))
                         .await;

@@ -138,13 +138,13 @@ pub(crate) fn run(
     leftover: Vec<u8>,
     queue: Arc<WsQueue>,
 ) {
-    // Room for the packet type byte: the session judges the boundary; a longer message is
-    // reported to it as too large (it closes with 1009).
+    // Messages up to twice max_payload are read whole and judged by the session (1009 after
+    // the client finished writing); a longer one is reported to it as too large (1009 too).
     // A 4 KiB read buffer: tungstenite zero-fills the whole buffer before each read.
     let config = WebSocketConfig::default()
         .read_buffer_size(4096)
-        .max_message_size(Some(shared.max_payload + 1))
-        .max_frame_size(Some(shared.max_payload + 1));
+        .max_message_size(Some(shared.max_payload.saturating_mul(2)))
+        .max_frame_size(Some(shared.max_payload.saturating_mul(2)));
     let (Ok(read), Ok(write)) = (stream.try_clone(), stream.try_clone()) else {
         shared.ws_closed(kind, sid, &queue);
         return;

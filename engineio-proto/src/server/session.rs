@@ -521,10 +521,10 @@ impl Session {
         }
     }
 
-    /// Handles a WebSocket message the adapter did not read whole because it is longer than
-    /// [`ServerConfig::max_payload`] (its WebSocket library's size limit, which should leave
-    /// room for the packet type byte so that the session judges the boundary): the socket is
-    /// closed with 1009, as for an oversized frame (engineio.md §7, §11).
+    /// Handles a WebSocket message the adapter did not read whole because it is longer than its
+    /// WebSocket library's size limit (which should be above [`ServerConfig::max_payload`],
+    /// so that the session judges the boundary): the socket is closed with 1009, as for an
+    /// oversized frame (engineio.md §7, §11).
     pub fn handle_ws_too_large(&mut self, now: Instant) {
         self.clock.advance(now);
         if self.state == State::Closed {
