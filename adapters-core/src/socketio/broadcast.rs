@@ -8,7 +8,7 @@ use futures_channel::oneshot;
 use serde::Serialize;
 use socketio_proto::rooms::{Room, SocketId};
 use socketio_proto::server::Broadcast;
-use socketio_proto::{Encoder, Nsp, Packet, RawArgs};
+use socketio_proto::{Encoded, Encoder, Nsp, Packet, RawArgs};
 
 use super::{Command, SioSocket, SocketIoServer};
 use crate::socketio::socket::{AckError, EmitError};
@@ -23,10 +23,9 @@ pub type AckResponses = Vec<(SocketId, Result<Packet, AckError>)>;
 pub struct BroadcastOperator {
     server: SocketIoServer,
     nsp: Nsp,
-    rooms: Vec<Room>,
-    except: Vec<Room>,
-    volatile: bool,
-    local: bool,
+    /// Rooms and flags, kept by the machines' own [`Broadcast`] (its packet is filled in by
+    /// each emit).
+    target: Broadcast,
     timeout: Option<Duration>,
 }
 
@@ -34,10 +33,9 @@ impl fmt::Debug for BroadcastOperator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BroadcastOperator")
             .field("nsp", &self.nsp)
-            .field("rooms", &self.rooms)
-            .field("except", &self.except)
-            .field("volatile", &self.volatile)
-            .field("local", &self.local)
+            .field("rooms", &self.target.rooms)
+            .field("except", &self.target.except)
+            .field("flags", &self.target.flags)
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -45,13 +43,11 @@ impl fmt::Debug for BroadcastOperator {
 
 impl BroadcastOperator {
     pub(super) fn new(server: SocketIoServer, nsp: Nsp) -> Self {
+        let empty = Encoded::from_parts(Default::default(), Vec::new());
         BroadcastOperator {
             server,
+            target: Broadcast::new(&nsp, &empty),
             nsp,
-            rooms: Vec::new(),
-            except: Vec::new(),
-            volatile: false,
-            local: false,
             timeout: None,
         }
     }
@@ -59,14 +55,14 @@ impl BroadcastOperator {
     /// Only members of `room` (several calls: members of any of them).
     #[must_use]
     pub fn to(mut self, room: impl Into<Room>) -> Self {
-        self.rooms.push(room.into());
+        self.target = self.target.to(room);
         self
     }
 
     /// Not the members of `room` (a socket id leaves out that socket).
     #[must_use]
     pub fn except(mut self, room: impl Into<Room>) -> Self {
-        self.except.push(room.into());
+        self.target = self.target.except(room);
         self
     }
 
@@ -74,14 +70,14 @@ impl BroadcastOperator {
     /// recovery).
     #[must_use]
     pub fn volatile(mut self) -> Self {
-        self.volatile = true;
+        self.target = self.target.volatile();
         self
     }
 
     /// Only this server's sockets (a multi-node backend does not forward it).
     #[must_use]
     pub fn local(mut self) -> Self {
-        self.local = true;
+        self.target = self.target.local();
         self
     }
 
@@ -93,13 +89,11 @@ impl BroadcastOperator {
         self
     }
 
-    fn broadcast(&self, packet: &socketio_proto::Encoded) -> Broadcast {
-        let mut b = Broadcast::new(&self.nsp, packet);
-        b.rooms.clone_from(&self.rooms);
-        b.except.clone_from(&self.except);
-        b.flags.volatile = self.volatile;
-        b.flags.local = self.local;
-        b
+    fn broadcast(&self, packet: &Encoded) -> Broadcast {
+        Broadcast {
+            packet: packet.clone(),
+            ..self.target.clone()
+        }
     }
 
     /// Emits `event` with `args` (a tuple or a sequence) to every socket it reaches: encoded
@@ -149,7 +143,7 @@ impl BroadcastOperator {
         let ids = self
             .server
             .lock()
-            .sockets(&self.nsp, &self.rooms, &self.except);
+            .sockets(&self.nsp, &self.target.rooms, &self.target.except);
         let registry = self.server.registry();
         ids.into_iter()
             .filter_map(|(_, s)| registry.get(&(self.nsp.clone(), s)).cloned())
@@ -160,7 +154,7 @@ impl BroadcastOperator {
     pub fn join(&self, room: impl Into<Room>) {
         let room = room.into();
         let mut server = self.server.lock();
-        for (_, s) in server.sockets(&self.nsp, &self.rooms, &self.except) {
+        for (_, s) in server.sockets(&self.nsp, &self.target.rooms, &self.target.except) {
             server.join(&self.nsp, &s, room.clone());
         }
     }
@@ -169,7 +163,7 @@ impl BroadcastOperator {
     pub fn leave(&self, room: impl Into<Room>) {
         let room = room.into();
         let mut server = self.server.lock();
-        for (_, s) in server.sockets(&self.nsp, &self.rooms, &self.except) {
+        for (_, s) in server.sockets(&self.nsp, &self.target.rooms, &self.target.except) {
             server.leave(&self.nsp, &s, &room);
         }
     }
