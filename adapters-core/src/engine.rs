@@ -572,6 +572,7 @@ impl EngineIoServer {
             pending,
             ws_out: WsWriter::default(),
             ws_in: None,
+            ws_read: WsReadWaker::new(),
             ws_generation: 0,
             app: matches!(self.inner.app, App::Socket(_)).then_some(app_tx),
             inline: match &self.inner.app {
@@ -620,6 +621,67 @@ impl Drop for AbortGuard {
     }
 }
 
+/// Wakes a session's task for its WebSocket's reading side and remembers that it did, so that
+/// the socket is read only after it said it may have something (reading a socket with nothing
+/// to read still costs a lock, a buffer fill and a readiness check, on every wake-up of the
+/// session: each emit or broadcast it is handed).
+struct ReadWake {
+    woken: AtomicBool,
+    task: futures_util::task::AtomicWaker,
+}
+
+impl std::task::Wake for ReadWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+/// The reading side's waker and its flag.
+struct WsReadWaker {
+    shared: Arc<ReadWake>,
+    waker: std::task::Waker,
+}
+
+impl WsReadWaker {
+    fn new() -> Self {
+        let shared = Arc::new(ReadWake {
+            woken: AtomicBool::new(true),
+            task: futures_util::task::AtomicWaker::new(),
+        });
+        WsReadWaker {
+            waker: std::task::Waker::from(shared.clone()),
+            shared,
+        }
+    }
+
+    /// Reads the next frame of `ws_in` if it may have one (woken since it was last pending,
+    /// or never read); `cx` is the session task's.
+    fn poll_next(&self, cx: &mut Context<'_>, ws_in: &mut WsIncoming) -> Poll<Option<WsIn>> {
+        self.shared.task.register(cx.waker());
+        if !self.shared.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        let polled = ws_in
+            .as_mut()
+            .poll_next(&mut Context::from_waker(&self.waker));
+        if polled.is_ready() {
+            // More may be buffered: a stream does not wake after an item.
+            self.shared.woken.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    /// A new socket is to be read at once.
+    fn reset(&self) {
+        self.shared.woken.store(true, Ordering::Release);
+    }
+}
+
 enum Wake {
     CommandsClosed,
     Written,
@@ -640,6 +702,8 @@ struct Driver {
     ws_generation: u64,
     /// The frames of the current WebSocket (read while the application keeps up).
     ws_in: Option<WsIncoming>,
+    /// Whether `ws_in` may have a frame.
+    ws_read: WsReadWaker,
     app: Option<mpsc::Sender<Message>>,
     /// The session's inline handler, if the server has one (then `app` stays unused).
     inline: Option<InlineHandler>,
@@ -729,13 +793,11 @@ impl Driver {
                     futures_util::future::Either::Right(futures_util::future::pending())
                 }
                 .fuse();
-                let ws_in = &mut self.ws_in;
-                let frame = async move {
-                    match ws_in {
-                        Some(ws_in) if read_data => ws_in.next().await,
-                        _ => futures_util::future::pending().await,
-                    }
-                }
+                let (ws_in, ws_read) = (&mut self.ws_in, &self.ws_read);
+                let frame = futures_util::future::poll_fn(move |cx| match ws_in {
+                    Some(ws_in) if read_data => ws_read.poll_next(cx, ws_in),
+                    _ => Poll::Pending,
+                })
                 .fuse();
                 futures_util::pin_mut!(frame);
                 // Inputs before the timer: what arrived before a deadline is handled at its
@@ -880,6 +942,7 @@ impl Driver {
             Input::WsAttached(outgoing, incoming, _) => {
                 // Frames queued before it was attached go first.
                 self.ws_in = Some(incoming);
+                self.ws_read.reset();
                 self.ws_out.sink = Some(outgoing);
             }
             Input::WsFrame(WsIn::Frame(frame), _, _) => self.session.handle_ws_frame(now, frame),
@@ -901,18 +964,17 @@ impl Driver {
     /// waiting (and, past [`BLOCKED`] of them, the application's commands unread, so its
     /// `send` waits); a closing session drops them.
     fn unblock(&mut self) {
-        while let Some(message) = self.blocked.pop_front() {
-            match self.session.send(message.clone()) {
-                Ok(()) => {}
-                Err(engineio_proto::UsageError::BufferFull) => {
-                    self.blocked.push_front(message);
-                    return;
-                }
-                Err(_) => {
-                    self.blocked.clear();
-                    return;
-                }
+        while let Some(message) = self.blocked.front() {
+            if !self.session.is_open() {
+                self.blocked.clear();
+                return;
             }
+            if !self.session.can_send(message.len()) {
+                // The buffer is full: it waits for room.
+                return;
+            }
+            let message = self.blocked.pop_front().expect("not empty");
+            let _ = self.session.send(message);
         }
     }
 

@@ -15,7 +15,7 @@ use async_tungstenite::WebSocketStream;
 use bytes::Bytes;
 use engineio_proto::http::{HttpRequest, HttpResponse, Method};
 use engineio_proto::WsFrame;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, StreamExt};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE};
@@ -187,24 +187,7 @@ where
                         futures_util::future::ready(next)
                     })
                     .filter_map(futures_util::future::ready);
-                let outgoing = sink.with(|out: WsOut| {
-                    futures_util::future::ready(Ok::<_, async_tungstenite::tungstenite::Error>(
-                        match out {
-                            // The session's bytes, shared: a broadcast frame is not copied
-                            // per recipient (checked as UTF-8 again, which is cheaper).
-                            WsOut::Frame(WsFrame::Text(t)) => WsMessage::Text(
-                                async_tungstenite::tungstenite::Utf8Bytes::try_from(t.into_bytes())
-                                    .unwrap_or_default(),
-                            ),
-                            WsOut::Frame(WsFrame::Binary(b)) => WsMessage::Binary(b),
-                            WsOut::Close(Some(code)) => WsMessage::Close(Some(CloseFrame {
-                                code: CloseCode::from(code),
-                                reason: "".into(),
-                            })),
-                            WsOut::Close(None) => WsMessage::Close(None),
-                        },
-                    ))
-                });
+                let outgoing = WsSink(sink);
                 attach.attach(incoming, outgoing);
             }));
             let mut res = Response::new(Full::new(Bytes::new()));
@@ -254,6 +237,43 @@ fn to_hyper(r: HttpResponse) -> Response<Full<Bytes>> {
         }
     }
     res
+}
+
+/// The session's frames as the WebSocket library's messages.
+struct WsSink<S>(S);
+
+impl<S: Sink<WsMessage> + Unpin> Sink<WsOut> for WsSink<S> {
+    type Error = S::Error;
+
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        Pin::new(&mut self.0).poll_ready(cx)
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, out: WsOut) -> Result<(), S::Error> {
+        let message = match out {
+            // The session's bytes, shared: a broadcast frame is not copied per recipient
+            // (checked as UTF-8 again, which is cheaper).
+            WsOut::Frame(WsFrame::Text(t)) => WsMessage::Text(
+                async_tungstenite::tungstenite::Utf8Bytes::try_from(t.into_bytes())
+                    .unwrap_or_default(),
+            ),
+            WsOut::Frame(WsFrame::Binary(b)) => WsMessage::Binary(b),
+            WsOut::Close(Some(code)) => WsMessage::Close(Some(CloseFrame {
+                code: CloseCode::from(code),
+                reason: "".into(),
+            })),
+            WsOut::Close(None) => WsMessage::Close(None),
+        };
+        Pin::new(&mut self.0).start_send(message)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        Pin::new(&mut self.0).poll_close(cx)
+    }
 }
 
 /// hyper's IO as futures-io (for async-tungstenite over an upgraded connection).

@@ -2,6 +2,7 @@
 //! .timeout(..).emit(..)`, with ack collection, and the operations on the sockets they reach.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_channel::oneshot;
@@ -198,43 +199,46 @@ impl SocketIoServer {
     pub(super) async fn deliver(&self, broadcast: &Broadcast, acks: bool) -> Waiting {
         let now = self.inner.runtime.now();
         let plan = self.lock().plan(now, broadcast);
-        let conns: Vec<_> = {
-            let map = self.conns();
-            plan.targets
-                .into_iter()
-                .map(|(c, s)| (s, map.get(&c).cloned()))
-                .collect()
-        };
-        let mut waiting = Vec::with_capacity(if acks { conns.len() } else { 0 });
-        for (socket, conn) in conns {
-            let Some(mut conn) = conn else {
-                if acks {
-                    waiting.push((socket, Err(AckError::Disconnected)));
-                }
-                continue;
-            };
-            let (tx, rx) = if acks {
-                let (tx, rx) = oneshot::channel();
-                (Some(tx), Some(rx))
-            } else {
-                (None, None)
-            };
-            let command = Command::Deliver(plan.delivery.clone(), tx);
-            let sent = if broadcast.flags.volatile {
-                conn.try_send(command).map_err(|e| {
-                    if e.is_full() {
-                        AckError::NotSent
-                    } else {
-                        AckError::Disconnected
+        // One delivery shared by every recipient (a reference count each, no copy).
+        let delivery = Arc::new(plan.delivery);
+        let mut waiting: Waiting = Vec::with_capacity(if acks { plan.targets.len() } else { 0 });
+        // Connections whose queue is full, to wait for outside the lock (not for a volatile
+        // broadcast): their place in `waiting`, their sender, the command and its waiter.
+        let mut full = Vec::new();
+        {
+            // Most connections take the command at once: no sender is cloned for them.
+            let mut map = self.conns();
+            for (c, socket) in plan.targets {
+                let Some(conn) = map.get_mut(&c) else {
+                    if acks {
+                        waiting.push((socket, Err(AckError::Disconnected)));
                     }
-                })
-            } else {
-                futures_util::SinkExt::send(&mut conn, command)
-                    .await
-                    .map_err(|_| AckError::Disconnected)
-            };
-            if let Some(rx) = rx {
-                waiting.push((socket, sent.map(|()| rx)));
+                    continue;
+                };
+                let (tx, rx) = if acks {
+                    let (tx, rx) = oneshot::channel();
+                    (Some(tx), Some(rx))
+                } else {
+                    (None, None)
+                };
+                let result = match conn.try_send(Command::Deliver(delivery.clone(), tx)) {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.is_full() && !broadcast.flags.volatile => {
+                        full.push((waiting.len(), conn.clone(), e.into_inner()));
+                        Ok(())
+                    }
+                    Err(e) if e.is_full() => Err(AckError::NotSent),
+                    Err(_) => Err(AckError::Disconnected),
+                };
+                if let Some(rx) = rx {
+                    waiting.push((socket, result.map(|()| rx)));
+                }
+            }
+        }
+        for (at, mut conn, command) in full {
+            let sent = futures_util::SinkExt::send(&mut conn, command).await;
+            if let (Err(_), Some(entry)) = (sent, waiting.get_mut(at).filter(|_| acks)) {
+                entry.1 = Err(AckError::Disconnected);
             }
         }
         waiting

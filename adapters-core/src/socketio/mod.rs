@@ -38,7 +38,10 @@ const RUNNING_HANDLERS: usize = 128;
 
 pub(crate) enum Command {
     Send(Nsp, Encoded),
-    Deliver(Delivery, Option<oneshot::Sender<Result<Packet, AckError>>>),
+    Deliver(
+        Arc<Delivery>,
+        Option<oneshot::Sender<Result<Packet, AckError>>>,
+    ),
     Disconnect(Nsp),
     Close,
 }

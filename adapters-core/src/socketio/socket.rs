@@ -364,7 +364,7 @@ impl SioSocket {
         };
         let (tx, rx) = oneshot::channel();
         let mut conn = self.shared.conn.clone();
-        conn.send(Command::Deliver(delivery, Some(tx)))
+        conn.send(Command::Deliver(Arc::new(delivery), Some(tx)))
             .await
             .map_err(|_| EmitError::Closed)?;
         Ok(rx.await.unwrap_or(Err(AckError::Disconnected)))

@@ -205,6 +205,12 @@ impl Session {
         self.transport
     }
 
+    /// Whether the session takes messages ([`Session::send`]): it is neither closing nor
+    /// closed.
+    pub fn is_open(&self) -> bool {
+        self.state == State::Open
+    }
+
     /// Whether the session is closed.
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed
