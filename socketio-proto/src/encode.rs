@@ -133,6 +133,12 @@ impl Encoder {
         }
     }
 
+    /// The capacity of the reusable buffer, in bytes (as large as the largest packet encoded
+    /// so far): an encoder kept for a long time can be replaced when this grows too large.
+    pub fn buffer_capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// CONNECT: a client joining `nsp` with an optional auth object, or a server accepting
     /// with `{"sid":…}`.
     pub fn connect<T: ?Sized + Serialize>(

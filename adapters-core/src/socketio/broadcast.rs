@@ -9,9 +9,9 @@ use futures_channel::oneshot;
 use serde::Serialize;
 use socketio_proto::rooms::{Room, SocketId};
 use socketio_proto::server::Broadcast;
-use socketio_proto::{Encoded, Encoder, Nsp, Packet, RawArgs};
+use socketio_proto::{Encoded, Nsp, Packet, RawArgs};
 
-use super::{Command, SioSocket, SocketIoServer};
+use super::{with_encoder, Command, SioSocket, SocketIoServer};
 use crate::socketio::socket::{AckError, EmitError};
 
 /// The answers to a broadcast that asked for acks: one entry per socket it reached, in socket
@@ -104,14 +104,14 @@ impl BroadcastOperator {
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
-        let packet = Encoder::default().event(&self.nsp, event, args, None)?;
+        let packet = with_encoder(|e| e.event(&self.nsp, event, args, None))?;
         self.server.broadcast(&self.broadcast(&packet)).await;
         Ok(())
     }
 
     /// Emits `event` with arguments passed on unparsed.
     pub async fn emit_raw(&self, event: &str, args: &RawArgs) -> Result<(), EmitError> {
-        let packet = Encoder::default().event_raw(&self.nsp, event, args, None)?;
+        let packet = with_encoder(|e| e.event_raw(&self.nsp, event, args, None))?;
         self.server.broadcast(&self.broadcast(&packet)).await;
         Ok(())
     }
@@ -124,7 +124,7 @@ impl BroadcastOperator {
         args: &T,
     ) -> Result<AckResponses, EmitError> {
         let id = self.server.lock().next_ack_id(&self.nsp);
-        let packet = Encoder::default().event(&self.nsp, event, args, Some(id))?;
+        let packet = with_encoder(|e| e.event(&self.nsp, event, args, Some(id)))?;
         let timeout = self.timeout.unwrap_or(self.server.inner.ack_timeout);
         let broadcast = self.broadcast(&packet).with_ack(id, timeout);
         let waiting = self.server.deliver(&broadcast, true).await;

@@ -22,7 +22,7 @@ use socketio_proto::server::{
     AckFailure, Broadcast, ConnEvent, ConnId, ConnectRequest, Delivery, DisconnectReason,
     NspPattern, Server, ServerConfig, ServerConn,
 };
-use socketio_proto::{AckId, Encoded, Nsp, Packet};
+use socketio_proto::{AckId, Encoded, Encoder, Nsp, Packet};
 
 pub use broadcast::{AckResponses, BroadcastOperator};
 pub use socket::{AckError, AckSender, EmitError, SioSocket};
@@ -35,6 +35,114 @@ const CONN_COMMANDS: usize = 256;
 /// Handler futures one connection runs at once; while that many are pending, its messages are
 /// not read (a slow application slows its client down instead of growing memory).
 const RUNNING_HANDLERS: usize = 128;
+
+/// The largest buffer a thread's encoder keeps between packets.
+const ENCODER_KEEP: usize = 64 * 1024;
+
+/// Runs `f` with this thread's encoder, whose buffer is kept from packet to packet (a fresh
+/// encoder grows its buffer several times for each packet); with a fresh one if it is in use
+/// (a value whose `Serialize` emits).
+pub(crate) fn with_encoder<R>(f: impl FnOnce(&mut Encoder) -> R) -> R {
+    thread_local! {
+        static ENCODER: std::cell::RefCell<Encoder> = std::cell::RefCell::new(Encoder::default());
+    }
+    ENCODER.with(|cell| {
+        let Ok(mut encoder) = cell.try_borrow_mut() else {
+            return f(&mut Encoder::default());
+        };
+        let out = f(&mut encoder);
+        if encoder.buffer_capacity() > ENCODER_KEEP {
+            *encoder = Encoder::default();
+        }
+        out
+    })
+}
+
+/// A connection's command queue, shared by its sockets and ack senders (cloning a bounded
+/// sender for each emit or ack allocates).
+#[derive(Clone)]
+pub(crate) struct ConnHandle(Arc<Mutex<mpsc::Sender<Command>>>);
+
+impl fmt::Debug for ConnHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnHandle").finish_non_exhaustive()
+    }
+}
+
+impl ConnHandle {
+    /// Queues `command`, waiting for room when the queue is full; `Err` once the connection
+    /// is gone.
+    pub(crate) async fn send(&self, command: Command) -> Result<(), ()> {
+        // A handler running on its connection's task hands the command over directly.
+        let Some(command) = outbox_push(self.key(), command) else {
+            return Ok(());
+        };
+        let (mut tx, command) = {
+            let mut tx = lock(&self.0);
+            match tx.try_send(command) {
+                Ok(()) => return Ok(()),
+                // Waiting takes a sender of its own (with its own slot), outside the lock.
+                Err(e) if e.is_full() => (tx.clone(), e.into_inner()),
+                Err(_) => return Err(()),
+            }
+        };
+        futures_util::SinkExt::send(&mut tx, command)
+            .await
+            .map_err(|_| ())
+    }
+}
+
+impl ConnHandle {
+    /// Identifies the connection (for [`Outbox`]).
+    fn key(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+}
+
+thread_local! {
+    /// The connection whose handlers this thread is polling, and what they sent to it.
+    static OUTBOX: std::cell::RefCell<Option<(usize, Vec<Command>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Takes `command` into the open outbox if it is `key`'s; gives it back otherwise.
+fn outbox_push(key: usize, command: Command) -> Option<Command> {
+    OUTBOX.with(|o| match o.try_borrow_mut().as_deref_mut() {
+        Ok(Some((k, commands))) if *k == key => {
+            commands.push(command);
+            None
+        }
+        _ => Some(command),
+    })
+}
+
+/// While it lives, commands the connection's own handlers send skip its queue (no channel, no
+/// wake-up of the task that is running them); they are applied right after the handlers were
+/// polled. Restores the previous outbox when dropped, panics included.
+struct Outbox {
+    previous: Option<(usize, Vec<Command>)>,
+}
+
+impl Outbox {
+    fn open(key: usize) -> Self {
+        let previous = OUTBOX.with(|o| o.borrow_mut().replace((key, Vec::new())));
+        Outbox { previous }
+    }
+
+    /// Closes it: what was sent, in order.
+    fn close(mut self) -> Vec<Command> {
+        let mine = OUTBOX.with(|o| std::mem::replace(&mut *o.borrow_mut(), self.previous.take()));
+        std::mem::forget(self);
+        mine.map(|(_, commands)| commands).unwrap_or_default()
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        OUTBOX.with(|o| *o.borrow_mut() = previous);
+    }
+}
 
 pub(crate) enum Command {
     Send(Nsp, Encoded),
@@ -376,13 +484,17 @@ struct SioConn {
     id: ConnId,
     conn: ServerConn,
     handshake: Arc<HttpRequest>,
-    cmd_tx: mpsc::Sender<Command>,
+    cmd_tx: ConnHandle,
     commands: mpsc::Receiver<Command>,
     /// A command taken by `poll_wake`, for `work`.
     stashed: Option<Command>,
     sockets: HashMap<Nsp, SioSocket>,
     waiters: HashMap<(Nsp, AckId), oneshot::Sender<Result<Packet, AckError>>>,
     running: FuturesUnordered<BoxFuture>,
+    /// Commands the handlers sent while polled by `poll_wake`, applied by `work`.
+    local: Vec<Command>,
+    /// Whether the session could send at once, as last told by `work`.
+    writable: bool,
     close: bool,
 }
 
@@ -402,6 +514,7 @@ impl SioConn {
         let conn = ServerConn::new(inner.runtime.now(), id.clone(), version.into(), config);
         let (cmd_tx, commands) = mpsc::channel::<Command>(CONN_COMMANDS);
         lock(&inner.conns).insert(id.clone(), cmd_tx.clone());
+        let cmd_tx = ConnHandle(Arc::new(Mutex::new(cmd_tx)));
         SioConn {
             inner,
             id,
@@ -413,6 +526,8 @@ impl SioConn {
             sockets: HashMap::new(),
             waiters: HashMap::new(),
             running: FuturesUnordered::new(),
+            local: Vec::new(),
+            writable: false,
             close: false,
         }
     }
@@ -420,9 +535,15 @@ impl SioConn {
     /// Polls `fut` once now, so that handlers start in the order their events arrived (what a
     /// handler does before its first `.await`, such as registering handlers, is done before
     /// the next event is looked at), and keeps it if it is not done.
-    fn start(&mut self, cx: &mut Context<'_>, mut fut: BoxFuture) {
-        if fut.as_mut().poll(cx).is_pending() {
+    fn start(&mut self, cx: &mut Context<'_>, now: Instant, mut fut: BoxFuture) {
+        let outbox = Outbox::open(self.cmd_tx.key());
+        let pending = fut.as_mut().poll(cx).is_pending();
+        let sent = outbox.close();
+        if pending {
             self.running.push(fut);
+        }
+        for c in sent {
+            self.command(now, self.writable, c);
         }
     }
 
@@ -442,7 +563,7 @@ impl SioConn {
                         conn: self.cmd_tx.clone(),
                     });
                     if let Some(fut) = socket.dispatch(packet, ack) {
-                        self.start(cx, fut);
+                        self.start(cx, now, fut);
                     }
                 }
                 ConnEvent::Ack {
@@ -466,7 +587,7 @@ impl SioConn {
                     if let Some(socket) = self.sockets.remove(&nsp) {
                         lock(&self.inner.sockets).remove(&(nsp, socket.id().clone()));
                         if let Some(fut) = socket.ended(reason) {
-                            self.start(cx, fut);
+                            self.start(cx, now, fut);
                         }
                     }
                 }
@@ -513,7 +634,7 @@ impl SioConn {
         );
         lock(&inner.sockets).insert((nsp.clone(), accepted.socket), socket.clone());
         self.sockets.insert(nsp, socket.clone());
-        self.start(cx, (handlers.on_connect)(socket));
+        self.start(cx, now, (handlers.on_connect)(socket));
     }
 
     fn command(&mut self, now: Instant, writable: bool, command: Command) {
@@ -555,7 +676,7 @@ impl crate::engine::Hosted for SioConn {
         for (nsp, socket) in std::mem::take(&mut self.sockets) {
             lock(&self.inner.sockets).remove(&(nsp, socket.id().clone()));
             if let Some(fut) = socket.ended(DisconnectReason::Transport(reason)) {
-                self.start(cx, fut);
+                self.start(cx, now, fut);
             }
         }
         // Handlers still running (a disconnect handler saving state) finish on their own
@@ -580,10 +701,18 @@ impl crate::engine::Hosted for SioConn {
     fn poll_wake(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let mut woke = false;
         // The handlers run here, on the session's task.
-        while !self.running.is_empty() {
-            match self.running.poll_next_unpin(cx) {
-                Poll::Ready(_) => woke = true,
-                Poll::Pending => break,
+        if !self.running.is_empty() {
+            let outbox = Outbox::open(self.cmd_tx.key());
+            while !self.running.is_empty() {
+                match self.running.poll_next_unpin(cx) {
+                    Poll::Ready(_) => woke = true,
+                    Poll::Pending => break,
+                }
+            }
+            let sent = outbox.close();
+            if !sent.is_empty() {
+                self.local.extend(sent);
+                woke = true;
             }
         }
         if self.stashed.is_none() {
@@ -600,6 +729,10 @@ impl crate::engine::Hosted for SioConn {
     }
 
     fn work(&mut self, cx: &mut Context<'_>, now: Instant, writable: bool) {
+        self.writable = writable;
+        for c in std::mem::take(&mut self.local) {
+            self.command(now, writable, c);
+        }
         if let Some(c) = self.stashed.take() {
             self.command(now, writable, c);
         }

@@ -9,16 +9,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use engineio_proto::http::HttpRequest;
-use futures_channel::{mpsc, oneshot};
-use futures_util::SinkExt;
+use futures_channel::oneshot;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use socketio_proto::rooms::{Room, SocketId};
 use socketio_proto::server::{BroadcastAck, BroadcastFlags, Delivery, DisconnectReason};
-use socketio_proto::{AckId, EncodeError, Encoded, Encoder, Nsp, Packet, RawArgs};
+use socketio_proto::{AckId, EncodeError, Encoded, Nsp, Packet, RawArgs};
 
 use super::broadcast::BroadcastOperator;
-use super::{Command, SocketIoServer};
+use super::{with_encoder, Command, ConnHandle, SocketIoServer};
 use crate::runtime::BoxFuture;
 
 /// Answers one ack request of the client (at most once: sending consumes it).
@@ -26,26 +25,26 @@ use crate::runtime::BoxFuture;
 pub struct AckSender {
     pub(super) nsp: Nsp,
     pub(super) id: AckId,
-    pub(super) conn: mpsc::Sender<Command>,
+    pub(super) conn: ConnHandle,
 }
 
 impl AckSender {
     /// Answers with `args`, a tuple or a sequence of arguments (BINARY_ACK when they carry
     /// binary).
     pub async fn send<T: ?Sized + Serialize>(self, args: &T) -> Result<(), EmitError> {
-        let packet = Encoder::default().ack(&self.nsp, self.id, args)?;
+        let packet = with_encoder(|e| e.ack(&self.nsp, self.id, args))?;
         self.send_encoded(packet).await
     }
 
     /// Answers with arguments passed on unparsed.
     pub async fn send_raw(self, args: &RawArgs) -> Result<(), EmitError> {
-        let packet = Encoder::default().ack_raw(&self.nsp, self.id, args);
+        let packet = with_encoder(|e| e.ack_raw(&self.nsp, self.id, args));
         self.send_encoded(packet).await
     }
 
-    async fn send_encoded(mut self, packet: Encoded) -> Result<(), EmitError> {
+    async fn send_encoded(self, packet: Encoded) -> Result<(), EmitError> {
         self.conn
-            .send(Command::Send(self.nsp.clone(), packet))
+            .send(Command::Send(self.nsp, packet))
             .await
             .map_err(|_| EmitError::Closed)
     }
@@ -121,7 +120,7 @@ pub(super) struct SocketShared {
     pub(super) auth: serde_json::Value,
     pub(super) handshake: Arc<HttpRequest>,
     pub(super) recovered: bool,
-    pub(super) conn: mpsc::Sender<Command>,
+    pub(super) conn: ConnHandle,
     pub(super) server: SocketIoServer,
     handlers: Mutex<Handlers>,
     state: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
@@ -163,7 +162,7 @@ impl SioSocket {
         auth: serde_json::Value,
         handshake: Arc<HttpRequest>,
         recovered: bool,
-        conn: mpsc::Sender<Command>,
+        conn: ConnHandle,
         server: SocketIoServer,
     ) -> Self {
         SioSocket {
@@ -315,19 +314,20 @@ impl SioSocket {
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
-        let packet = Encoder::default().event(&self.shared.nsp, event, args, None)?;
+        let packet = with_encoder(|e| e.event(&self.shared.nsp, event, args, None))?;
         self.send(packet).await
     }
 
     /// Emits `event` with arguments passed on unparsed.
     pub async fn emit_raw(&self, event: &str, args: &RawArgs) -> Result<(), EmitError> {
-        let packet = Encoder::default().event_raw(&self.shared.nsp, event, args, None)?;
+        let packet = with_encoder(|e| e.event_raw(&self.shared.nsp, event, args, None))?;
         self.send(packet).await
     }
 
     async fn send(&self, packet: Encoded) -> Result<(), EmitError> {
-        let mut conn = self.shared.conn.clone();
-        conn.send(Command::Send(self.shared.nsp.clone(), packet))
+        self.shared
+            .conn
+            .send(Command::Send(self.shared.nsp.clone(), packet))
             .await
             .map_err(|_| EmitError::Closed)
     }
@@ -352,7 +352,7 @@ impl SioSocket {
     ) -> Result<Result<Packet, AckError>, EmitError> {
         let nsp = &self.shared.nsp;
         let id = self.shared.server.lock().next_ack_id(nsp);
-        let packet = Encoder::default().event(nsp, event, args, Some(id))?;
+        let packet = with_encoder(|e| e.event(nsp, event, args, Some(id)))?;
         let delivery = Delivery {
             nsp: nsp.clone(),
             packet,
@@ -363,8 +363,9 @@ impl SioSocket {
             }),
         };
         let (tx, rx) = oneshot::channel();
-        let mut conn = self.shared.conn.clone();
-        conn.send(Command::Deliver(Arc::new(delivery), Some(tx)))
+        self.shared
+            .conn
+            .send(Command::Deliver(Arc::new(delivery), Some(tx)))
             .await
             .map_err(|_| EmitError::Closed)?;
         Ok(rx.await.unwrap_or(Err(AckError::Disconnected)))
@@ -409,16 +410,16 @@ impl SioSocket {
 
     /// Disconnects this socket (DISCONNECT goes out; the Engine.IO session stays).
     pub async fn disconnect(&self) {
-        let mut conn = self.shared.conn.clone();
-        let _ = conn
+        let _ = self
+            .shared
+            .conn
             .send(Command::Disconnect(self.shared.nsp.clone()))
             .await;
     }
 
     /// Disconnects every socket of this connection and closes it.
     pub async fn close_connection(&self) {
-        let mut conn = self.shared.conn.clone();
-        let _ = conn.send(Command::Close).await;
+        let _ = self.shared.conn.send(Command::Close).await;
     }
 
     /// The server this socket belongs to.
