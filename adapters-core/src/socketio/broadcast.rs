@@ -11,7 +11,7 @@ use socketio_proto::rooms::{Room, SocketId};
 use socketio_proto::server::Broadcast;
 use socketio_proto::{Encoded, Nsp, Packet, RawArgs};
 
-use super::{with_encoder, Command, SioSocket, SocketIoServer};
+use super::{with_encoder, Command, SioSocket, SocketIoServer, TrySendError};
 use crate::socketio::socket::{AckError, EmitError};
 
 /// The answers to a broadcast that asked for acks: one entry per socket it reached, in socket
@@ -206,10 +206,9 @@ impl SocketIoServer {
         // broadcast): their place in `waiting`, their sender, the command and its waiter.
         let mut full = Vec::new();
         {
-            // Most connections take the command at once: no sender is cloned for them.
-            let mut map = self.conns();
+            let map = self.conns();
             for (c, socket) in plan.targets {
-                let Some(conn) = map.get_mut(&c) else {
+                let Some(conn) = map.get(&c) else {
                     if acks {
                         waiting.push((socket, Err(AckError::Disconnected)));
                     }
@@ -223,20 +222,20 @@ impl SocketIoServer {
                 };
                 let result = match conn.try_send(Command::Deliver(delivery.clone(), tx)) {
                     Ok(()) => Ok(()),
-                    Err(e) if e.is_full() && !broadcast.flags.volatile => {
-                        full.push((waiting.len(), conn.clone(), e.into_inner()));
+                    Err(TrySendError::Full(command)) if !broadcast.flags.volatile => {
+                        full.push((waiting.len(), conn.clone(), command));
                         Ok(())
                     }
-                    Err(e) if e.is_full() => Err(AckError::NotSent),
-                    Err(_) => Err(AckError::Disconnected),
+                    Err(TrySendError::Full(_)) => Err(AckError::NotSent),
+                    Err(TrySendError::Closed) => Err(AckError::Disconnected),
                 };
                 if let Some(rx) = rx {
                     waiting.push((socket, result.map(|()| rx)));
                 }
             }
         }
-        for (at, mut conn, command) in full {
-            let sent = futures_util::SinkExt::send(&mut conn, command).await;
+        for (at, conn, command) in full {
+            let sent = conn.send(command).await;
             if let (Err(_), Some(entry)) = (sent, waiting.get_mut(at).filter(|_| acks)) {
                 entry.1 = Err(AckError::Disconnected);
             }

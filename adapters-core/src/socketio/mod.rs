@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use engineio_proto::http::HttpRequest;
 use engineio_proto::Message;
-use futures_channel::{mpsc, oneshot};
+use futures_channel::oneshot;
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 use socketio_proto::rooms::{Room, SocketId};
@@ -35,6 +35,42 @@ const CONN_COMMANDS: usize = 256;
 /// Handler futures one connection runs at once; while that many are pending, its messages are
 /// not read (a slow application slows its client down instead of growing memory).
 const RUNNING_HANDLERS: usize = 128;
+
+/// Hashes connection ids, which the server draws at random (not chosen by peers, so a keyed
+/// hash buys nothing): a multiply-rotate per 8 bytes, several times cheaper than SipHash on
+/// a broadcast's per-recipient lookup.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl IdHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type ConnMap = HashMap<ConnId, ConnHandle, std::hash::BuildHasherDefault<IdHasher>>;
 
 /// The largest buffer a thread's encoder keeps between packets.
 const ENCODER_KEEP: usize = 64 * 1024;
@@ -58,10 +94,29 @@ pub(crate) fn with_encoder<R>(f: impl FnOnce(&mut Encoder) -> R) -> R {
     })
 }
 
-/// A connection's command queue, shared by its sockets and ack senders (cloning a bounded
-/// sender for each emit or ack allocates).
+/// A connection's command queue: bounded, sent to by its sockets, ack senders and broadcasts,
+/// read by the connection's task. One lock per command and no allocation per command (a
+/// channel allocates a node for each).
 #[derive(Clone)]
-pub(crate) struct ConnHandle(Arc<Mutex<mpsc::Sender<Command>>>);
+pub(crate) struct ConnHandle(Arc<Mutex<Queue>>);
+
+pub(crate) struct Queue {
+    commands: std::collections::VecDeque<Command>,
+    /// The connection's task, woken when a command arrives.
+    receiver: Option<std::task::Waker>,
+    /// Senders waiting for room.
+    senders: Vec<std::task::Waker>,
+    /// The connection is gone: nothing more is taken.
+    closed: bool,
+}
+
+/// Why [`ConnHandle::try_send`] did not queue a command.
+pub(crate) enum TrySendError {
+    /// The queue is full; the command is given back.
+    Full(Command),
+    /// The connection is gone.
+    Closed,
+}
 
 impl fmt::Debug for ConnHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -70,32 +125,109 @@ impl fmt::Debug for ConnHandle {
 }
 
 impl ConnHandle {
-    /// Queues `command`, waiting for room when the queue is full; `Err` once the connection
-    /// is gone.
-    pub(crate) async fn send(&self, command: Command) -> Result<(), ()> {
-        // A handler running on its connection's task hands the command over directly.
-        let Some(command) = outbox_push(self.key(), command) else {
-            return Ok(());
-        };
-        let (mut tx, command) = {
-            let mut tx = lock(&self.0);
-            match tx.try_send(command) {
-                Ok(()) => return Ok(()),
-                // Waiting takes a sender of its own (with its own slot), outside the lock.
-                Err(e) if e.is_full() => (tx.clone(), e.into_inner()),
-                Err(_) => return Err(()),
-            }
-        };
-        futures_util::SinkExt::send(&mut tx, command)
-            .await
-            .map_err(|_| ())
+    fn new() -> Self {
+        ConnHandle(Arc::new(Mutex::new(Queue {
+            commands: std::collections::VecDeque::new(),
+            receiver: None,
+            senders: Vec::new(),
+            closed: false,
+        })))
     }
-}
 
-impl ConnHandle {
     /// Identifies the connection (for [`Outbox`]).
     fn key(&self) -> usize {
         Arc::as_ptr(&self.0) as usize
+    }
+
+    /// Queues `command` if there is room now (a handler running on the connection's own task
+    /// hands it over directly).
+    pub(crate) fn try_send(&self, command: Command) -> Result<(), TrySendError> {
+        let Some(command) = outbox_push(self.key(), command) else {
+            return Ok(());
+        };
+        let mut q = lock(&self.0);
+        if q.closed {
+            return Err(TrySendError::Closed);
+        }
+        if q.commands.len() >= CONN_COMMANDS {
+            return Err(TrySendError::Full(command));
+        }
+        q.commands.push_back(command);
+        let receiver = q.receiver.take();
+        drop(q);
+        if let Some(w) = receiver {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Queues `command`, waiting for room when the queue is full; `Err` once the connection
+    /// is gone.
+    pub(crate) async fn send(&self, command: Command) -> Result<(), ()> {
+        let mut command = Some(command);
+        futures_util::future::poll_fn(|cx| {
+            let Some(c) = command.take() else {
+                return Poll::Ready(Err(()));
+            };
+            match self.try_send(c) {
+                Ok(()) => Poll::Ready(Ok(())),
+                Err(TrySendError::Closed) => Poll::Ready(Err(())),
+                Err(TrySendError::Full(c)) => {
+                    command = Some(c);
+                    let mut q = lock(&self.0);
+                    if q.commands.len() < CONN_COMMANDS || q.closed {
+                        // Room (or the end) came meanwhile: try again at once.
+                        cx.waker().wake_by_ref();
+                    } else if !q.senders.iter().any(|w| w.will_wake(cx.waker())) {
+                        q.senders.push(cx.waker().clone());
+                    }
+                    Poll::Pending
+                }
+            }
+        })
+        .await
+    }
+
+    /// The next command, for the connection's task (which is woken when one arrives).
+    fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Command> {
+        let mut q = lock(&self.0);
+        match q.commands.pop_front() {
+            Some(c) => {
+                let senders = std::mem::take(&mut q.senders);
+                drop(q);
+                senders.into_iter().for_each(std::task::Waker::wake);
+                Poll::Ready(c)
+            }
+            None => {
+                if !q.receiver.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    q.receiver = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// The next command, if one is queued.
+    fn try_recv(&self) -> Option<Command> {
+        let mut q = lock(&self.0);
+        let c = q.commands.pop_front()?;
+        let senders = std::mem::take(&mut q.senders);
+        drop(q);
+        senders.into_iter().for_each(std::task::Waker::wake);
+        Some(c)
+    }
+
+    /// The connection is gone: queued commands are dropped (their ack waiters learn it) and
+    /// senders get `Err` from now on.
+    fn close(&self) {
+        let mut q = lock(&self.0);
+        q.closed = true;
+        let commands = std::mem::take(&mut q.commands);
+        let senders = std::mem::take(&mut q.senders);
+        q.receiver = None;
+        drop(q);
+        drop(commands);
+        senders.into_iter().for_each(std::task::Waker::wake);
     }
 }
 
@@ -201,7 +333,7 @@ struct SioInner {
     engine: std::sync::OnceLock<EngineIoServer>,
     server: Mutex<Server>,
     handlers: Mutex<Vec<(Matcher, Arc<NamespaceHandlers>)>>,
-    conns: Mutex<HashMap<ConnId, mpsc::Sender<Command>>>,
+    conns: Mutex<ConnMap>,
     /// The connected sockets, for [`BroadcastOperator::sockets`].
     sockets: Mutex<HashMap<(Nsp, SocketId), SioSocket>>,
     runtime: Arc<dyn Runtime>,
@@ -252,7 +384,7 @@ impl SocketIoServer {
             engine: std::sync::OnceLock::new(),
             server: Mutex::new(server),
             handlers: Mutex::new(Vec::new()),
-            conns: Mutex::new(HashMap::new()),
+            conns: Mutex::new(ConnMap::default()),
             sockets: Mutex::new(HashMap::new()),
             runtime: runtime.clone(),
         });
@@ -280,7 +412,7 @@ impl SocketIoServer {
         lock(&self.inner.server)
     }
 
-    fn conns(&self) -> MutexGuard<'_, HashMap<ConnId, mpsc::Sender<Command>>> {
+    fn conns(&self) -> MutexGuard<'_, ConnMap> {
         lock(&self.inner.conns)
     }
 
@@ -351,9 +483,9 @@ impl SocketIoServer {
 
     /// Disconnects every socket (DISCONNECT for each namespace) and closes every connection.
     pub async fn shutdown(&self) {
-        let conns: Vec<mpsc::Sender<Command>> = self.conns().values().cloned().collect();
-        for mut conn in conns {
-            let _ = futures_util::SinkExt::send(&mut conn, Command::Close).await;
+        let conns: Vec<ConnHandle> = self.conns().values().cloned().collect();
+        for conn in conns {
+            let _ = conn.send(Command::Close).await;
         }
     }
 
@@ -485,7 +617,6 @@ struct SioConn {
     conn: ServerConn,
     handshake: Arc<HttpRequest>,
     cmd_tx: ConnHandle,
-    commands: mpsc::Receiver<Command>,
     /// A command taken by `poll_wake`, for `work`.
     stashed: Option<Command>,
     sockets: HashMap<Nsp, SioSocket>,
@@ -512,16 +643,14 @@ impl SioConn {
         let id = ConnId::new(sid);
         let config = lock(&inner.server).config().clone();
         let conn = ServerConn::new(inner.runtime.now(), id.clone(), version.into(), config);
-        let (cmd_tx, commands) = mpsc::channel::<Command>(CONN_COMMANDS);
+        let cmd_tx = ConnHandle::new();
         lock(&inner.conns).insert(id.clone(), cmd_tx.clone());
-        let cmd_tx = ConnHandle(Arc::new(Mutex::new(cmd_tx)));
         SioConn {
             inner,
             id,
             conn,
             handshake,
             cmd_tx,
-            commands,
             stashed: None,
             sockets: HashMap::new(),
             waiters: HashMap::new(),
@@ -661,6 +790,13 @@ impl SioConn {
     }
 }
 
+impl Drop for SioConn {
+    fn drop(&mut self) {
+        // Senders learn that the connection is gone.
+        self.cmd_tx.close();
+    }
+}
+
 impl crate::engine::Hosted for SioConn {
     fn message(&mut self, cx: &mut Context<'_>, now: Instant, message: Message) {
         self.conn.handle_message(now, message);
@@ -671,6 +807,7 @@ impl crate::engine::Hosted for SioConn {
         self.conn.handle_engine_closed(now, reason);
         self.events(cx, now);
         lock(&self.inner.conns).remove(&self.id);
+        self.cmd_tx.close();
         // The machine reports every socket's end before it closes; should one be left, it
         // ends here all the same, so that no handle outlives its connection in the registry.
         for (nsp, socket) in std::mem::take(&mut self.sockets) {
@@ -716,7 +853,7 @@ impl crate::engine::Hosted for SioConn {
             }
         }
         if self.stashed.is_none() {
-            if let Poll::Ready(Some(c)) = self.commands.poll_next_unpin(cx) {
+            if let Poll::Ready(c) = self.cmd_tx.poll_recv(cx) {
                 self.stashed = Some(c);
                 woke = true;
             }
@@ -737,7 +874,7 @@ impl crate::engine::Hosted for SioConn {
             self.command(now, writable, c);
         }
         for _ in 1..COMMANDS_PER_WAKE {
-            let Ok(c) = self.commands.try_recv() else {
+            let Some(c) = self.cmd_tx.try_recv() else {
                 break;
             };
             self.command(now, writable, c);
@@ -755,5 +892,104 @@ impl crate::engine::Hosted for SioConn {
 
     fn ready(&self) -> bool {
         self.running.len() < RUNNING_HANDLERS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    use super::*;
+
+    /// Counts its wake-ups.
+    #[derive(Default)]
+    struct Counter(AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn close_command() -> Command {
+        Command::Close
+    }
+
+    #[test]
+    fn a_full_queue_makes_senders_wait_until_the_connection_takes_a_command() {
+        let conn = ConnHandle::new();
+        for _ in 0..CONN_COMMANDS {
+            assert!(conn.try_send(close_command()).is_ok());
+        }
+        assert!(matches!(
+            conn.try_send(close_command()),
+            Err(TrySendError::Full(_))
+        ));
+
+        let sender_wakes = Arc::new(Counter::default());
+        let sender_waker = std::task::Waker::from(sender_wakes.clone());
+        let mut cx = Context::from_waker(&sender_waker);
+        let mut send = Box::pin(conn.send(close_command()));
+        assert!(send.as_mut().poll(&mut cx).is_pending());
+
+        // The connection's task takes one: the waiting sender is woken and gets its place.
+        let receiver_wakes = Arc::new(Counter::default());
+        let receiver_waker = std::task::Waker::from(receiver_wakes.clone());
+        let mut rcx = Context::from_waker(&receiver_waker);
+        assert!(conn.poll_recv(&mut rcx).is_ready());
+        assert_eq!(sender_wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(send.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
+
+        let mut taken = 0;
+        while conn.try_recv().is_some() {
+            taken += 1;
+        }
+        assert_eq!(taken, CONN_COMMANDS);
+        // Empty: the receiver waits and is woken by the next command.
+        assert!(conn.poll_recv(&mut rcx).is_pending());
+        assert!(conn.try_send(close_command()).is_ok());
+        assert_eq!(receiver_wakes.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_closed_queue_refuses_commands_and_releases_waiting_senders() {
+        let conn = ConnHandle::new();
+        for _ in 0..CONN_COMMANDS {
+            assert!(conn.try_send(close_command()).is_ok());
+        }
+        let wakes = Arc::new(Counter::default());
+        let waker = std::task::Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut send = Box::pin(conn.send(close_command()));
+        assert!(send.as_mut().poll(&mut cx).is_pending());
+
+        conn.close();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(send.as_mut().poll(&mut cx), Poll::Ready(Err(())));
+        assert!(matches!(
+            conn.try_send(close_command()),
+            Err(TrySendError::Closed)
+        ));
+        assert!(conn.try_recv().is_none());
+    }
+
+    #[test]
+    fn commands_from_the_connections_own_handlers_skip_the_queue() {
+        let conn = ConnHandle::new();
+        let other = ConnHandle::new();
+        let outbox = Outbox::open(conn.key());
+        assert!(conn.try_send(close_command()).is_ok());
+        assert!(other.try_send(close_command()).is_ok());
+        let sent = outbox.close();
+        assert_eq!(sent.len(), 1);
+        assert!(conn.try_recv().is_none(), "handed over, not queued");
+        assert!(
+            other.try_recv().is_some(),
+            "another connection's goes to its queue"
+        );
+        // Closed again: the next command is queued.
+        assert!(conn.try_send(close_command()).is_ok());
+        assert!(conn.try_recv().is_some());
     }
 }
