@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -351,12 +353,6 @@ enum App {
     Hosted(MakeHosted),
 }
 
-/// Runs `f` with the calling task's context.
-async fn with_cx<R>(f: impl FnOnce(&mut Context<'_>) -> R) -> R {
-    let mut f = Some(f);
-    futures_util::future::poll_fn(|cx| Poll::Ready(f.take().expect("polled once")(cx))).await
-}
-
 struct Inner {
     /// Read on every request: kept out of the engine's lock.
     path: String,
@@ -588,7 +584,15 @@ impl EngineIoServer {
             writable: writable.clone(),
         };
         let span = tracing::info_span!("engineio_session", sid = %sid);
-        let run = driver.run(control_rx, data_rx, commands_rx);
+        let run = SessionTask {
+            driver,
+            control: control_rx,
+            data: data_rx,
+            commands: commands_rx,
+            timer: None,
+            commands_open: true,
+            started: false,
+        };
         self.inner
             .runtime
             .spawn(Box::pin(tracing::Instrument::instrument(run, span)));
@@ -719,189 +723,205 @@ struct Driver {
     writable: Arc<AtomicBool>,
 }
 
-impl Driver {
-    async fn run(
-        mut self,
-        mut control: mpsc::Receiver<Input>,
-        mut data: mpsc::Receiver<Input>,
-        mut commands: mpsc::Receiver<Input>,
-    ) {
-        use futures_util::FutureExt;
-        let runtime = self.server.inner.runtime.clone();
-        let mut timer: Option<(Instant, futures_util::future::Fuse<BoxFuture>)> = None;
-        let mut commands_open = true;
-        // The hosted application may have something to say at once (a v4 connection's
-        // implicit CONNECT to `/`).
-        if let Some(h) = &mut self.hosted {
+/// A session's task: its driver and the inputs it waits on, polled by hand in a fixed order
+/// (nothing is rebuilt per wake-up, and the task holds little more than the driver).
+struct SessionTask {
+    driver: Driver,
+    control: mpsc::Receiver<Input>,
+    data: mpsc::Receiver<Input>,
+    commands: mpsc::Receiver<Input>,
+    /// The armed deadline and its timer.
+    timer: Option<(Instant, BoxFuture)>,
+    /// The application may drop its handle (or never had one): the session lives on, it
+    /// just takes no more commands.
+    commands_open: bool,
+    started: bool,
+}
+
+impl Future for SessionTask {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let runtime = this.driver.server.inner.runtime.clone();
+        if !this.started {
+            this.started = true;
+            // The hosted application may have something to say at once (a v4 connection's
+            // implicit CONNECT to `/`).
             let now = runtime.now();
-            with_cx(|cx| h.work(cx, now, false)).await;
-            self.pump_hosted(now);
+            if let Some(h) = &mut this.driver.hosted {
+                h.work(cx, now, false);
+            }
+            this.driver.pump_hosted(now);
         }
         loop {
-            self.drain().await;
-            let ws_out = &mut self.ws_out;
-            with_cx(|cx| ws_out.pump(cx)).await;
-            if self.session.is_closed() {
-                break;
+            this.driver.drain(cx);
+            this.driver.ws_out.pump(cx);
+            if this.driver.session.is_closed() {
+                this.finish(cx);
+                return Poll::Ready(());
             }
-            let deadline = match (self.session.poll_timeout(), self.hosted_timeout()) {
+            let deadline = match (
+                this.driver.session.poll_timeout(),
+                this.driver.hosted_timeout(),
+            ) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            if timer.as_ref().map(|(d, _)| *d) != deadline {
-                timer = deadline.map(|d| (d, runtime.sleep_until(d).fuse()));
+            if this.timer.as_ref().map(|(d, _)| *d) != deadline {
+                this.timer = deadline.map(|d| (d, runtime.sleep_until(d)));
             }
-            // While the socket is behind, nothing that makes more output is looked at.
-            let ws_full = self.ws_out.queue.len() >= WS_OUT;
-            let read_data = self.to_app.len() < SESSION_TO_APP
-                && self.hosted.as_ref().is_none_or(|h| h.ready())
-                && !ws_full;
-            let input = {
-                let mut sleep = match &mut timer {
-                    Some((_, sleep)) => futures_util::future::Either::Left(sleep),
-                    None => futures_util::future::Either::Right(futures_util::future::pending()),
-                };
-                let (app, to_app_empty) = (&mut self.app, self.to_app.is_empty());
-                let app_ready = async move {
-                    match (app, to_app_empty) {
-                        (Some(app), false) => {
-                            futures_util::future::poll_fn(|cx| app.poll_ready(cx)).await
-                        }
-                        _ => futures_util::future::pending().await,
-                    }
-                }
-                .fuse();
-                let hosted = &mut self.hosted;
-                let hosted_wake = futures_util::future::poll_fn(move |cx| match hosted {
-                    Some(h) if !ws_full => h.poll_wake(cx),
-                    _ => Poll::Pending,
-                })
-                .fuse();
-                let ws_out = &mut self.ws_out;
-                let ws_progress = futures_util::future::poll_fn(move |cx| {
-                    if ws_out.busy() && ws_out.pump(cx) {
-                        Poll::Ready(())
-                    } else {
-                        Poll::Pending
-                    }
-                })
-                .fuse();
-                futures_util::pin_mut!(app_ready, hosted_wake, ws_progress);
-                let mut incoming = if read_data {
-                    futures_util::future::Either::Left(data.next())
-                } else {
-                    futures_util::future::Either::Right(futures_util::future::pending())
-                }
-                .fuse();
-                let (ws_in, ws_read) = (&mut self.ws_in, &self.ws_read);
-                let frame = futures_util::future::poll_fn(move |cx| match ws_in {
-                    Some(ws_in) if read_data => ws_read.poll_next(cx, ws_in),
-                    _ => Poll::Pending,
-                })
-                .fuse();
-                futures_util::pin_mut!(frame);
-                // Inputs before the timer: what arrived before a deadline is handled at its
-                // arrival time, before the deadline is looked at.
-                // The application may drop its handle (or never had one): the session lives
-                // on, it just takes no more commands.
-                let mut command = if commands_open && self.blocked.len() < BLOCKED && !ws_full {
-                    futures_util::future::Either::Left(commands.next())
-                } else {
-                    futures_util::future::Either::Right(futures_util::future::pending())
-                }
-                .fuse();
-                futures_util::select_biased! {
-                    c = command => match c {
-                        Some(c) => Wake::Input(Some(c)),
-                        None => Wake::CommandsClosed,
-                    },
-                    i = control.next() => Wake::Input(i),
-                    () = ws_progress => Wake::Written,
-                    // The hosted application's output before the client's next input.
-                    () = hosted_wake => Wake::Hosted,
-                    i = incoming => Wake::Input(i),
-                    f = frame => Wake::Frame(f),
-                    ready = app_ready => Wake::AppReady(ready.is_ok()),
-                    _ = sleep => Wake::Timer,
-                }
+            let Some(wake) = this.poll_inputs(cx) else {
+                return Poll::Pending;
             };
-            let now = runtime.now();
-            if self.hosted_timeout().is_some_and(|d| d <= now) {
-                if let Some(h) = &mut self.hosted {
-                    with_cx(|cx| h.timeout(cx, now)).await;
-                }
-                timer = None;
-                self.pump_hosted(now);
+            if !this.handle(cx, runtime.now(), wake) {
+                this.finish(cx);
+                return Poll::Ready(());
             }
-            match input {
-                Wake::Timer => {
-                    timer = None;
-                    if self.session.poll_timeout().is_some_and(|d| d <= now) {
-                        self.session.handle_timeout(now);
-                    }
-                }
-                Wake::Hosted => {
-                    if self.session.poll_timeout().is_some_and(|d| d <= now) {
-                        self.session.handle_timeout(now);
-                        timer = None;
-                        self.drain().await;
-                    }
-                    let writable = self.is_writable();
-                    if let Some(h) = &mut self.hosted {
-                        with_cx(|cx| h.work(cx, now, writable)).await;
-                    }
-                    self.pump_hosted(now);
-                }
-                Wake::AppReady(true) => self.feed_app(),
-                Wake::AppReady(false) => self.app = None,
-                Wake::Input(Some(input)) => {
-                    let at = input.arrived().map_or(now, |t| t.min(now));
-                    // Deadlines that passed before this input arrived come first (a request
-                    // after the pong deadline finds the session closed); later ones wait.
-                    if self.session.poll_timeout().is_some_and(|d| d <= at) {
-                        self.session.handle_timeout(at);
-                        timer = None;
-                        self.drain().await;
-                    }
-                    self.handle(at, input);
-                }
-                Wake::Written => {}
-                Wake::Frame(frame) => {
-                    let generation = self.ws_generation;
-                    let input = match frame {
-                        Some(frame) => Input::WsFrame(frame, now, generation),
-                        None => {
-                            self.ws_in = None;
-                            Input::WsClosed(now, generation)
-                        }
-                    };
-                    if self.session.poll_timeout().is_some_and(|d| d <= now) {
-                        self.session.handle_timeout(now);
-                        timer = None;
-                        self.drain().await;
-                    }
-                    self.handle(now, input);
-                }
-                Wake::Input(None) => break,
-                Wake::CommandsClosed => commands_open = false,
-            }
-        }
-        tracing::debug!("session closed");
-        let (ws_in, ws_out) = (self.ws_in.take(), std::mem::take(&mut self.ws_out));
-        self.linger(ws_in, ws_out);
-        self.server.sessions().remove(self.session.sid().as_str());
-        // What the application was not given yet still goes, then its channel closes.
-        self.feed_app();
-        // Requests still queued for this session: it answers them (code 1, unknown sid).
-        control.close();
-        data.close();
-        while let Ok(input) = control.try_recv().or_else(|_| data.try_recv()) {
-            let now = runtime.now();
-            self.handle(now, input);
-            self.drain().await;
         }
     }
+}
 
+impl SessionTask {
+    /// The first input that is ready, in priority order: the application's commands, control
+    /// (long-polls, aborts, WebSocket attach), the socket taking our frames, the hosted
+    /// application's output (before the client's next input), the client's data (POST bodies,
+    /// WebSocket frames), room in the application's channel, the timer. Inputs come before
+    /// the timer: what arrived before a deadline is handled at its arrival time.
+    fn poll_inputs(&mut self, cx: &mut Context<'_>) -> Option<Wake> {
+        let d = &mut self.driver;
+        // While the socket is behind, nothing that makes more output is looked at.
+        let ws_full = d.ws_out.queue.len() >= WS_OUT;
+        let read_data = d.to_app.len() < SESSION_TO_APP
+            && d.hosted.as_ref().is_none_or(|h| h.ready())
+            && !ws_full;
+        if self.commands_open && d.blocked.len() < BLOCKED && !ws_full {
+            if let Poll::Ready(c) = self.commands.poll_next_unpin(cx) {
+                return Some(match c {
+                    Some(c) => Wake::Input(Some(c)),
+                    None => Wake::CommandsClosed,
+                });
+            }
+        }
+        if let Poll::Ready(i) = self.control.poll_next_unpin(cx) {
+            return Some(Wake::Input(i));
+        }
+        if d.ws_out.busy() && d.ws_out.pump(cx) {
+            return Some(Wake::Written);
+        }
+        if let (Some(h), false) = (&mut d.hosted, ws_full) {
+            if h.poll_wake(cx).is_ready() {
+                return Some(Wake::Hosted);
+            }
+        }
+        if read_data {
+            if let Poll::Ready(i) = self.data.poll_next_unpin(cx) {
+                return Some(Wake::Input(i));
+            }
+            if let Some(ws_in) = &mut d.ws_in {
+                if let Poll::Ready(f) = d.ws_read.poll_next(cx, ws_in) {
+                    return Some(Wake::Frame(f));
+                }
+            }
+        }
+        if let (Some(app), false) = (&mut d.app, d.to_app.is_empty()) {
+            if let Poll::Ready(r) = app.poll_ready(cx) {
+                return Some(Wake::AppReady(r.is_ok()));
+            }
+        }
+        if let Some((_, sleep)) = &mut self.timer {
+            if sleep.as_mut().poll(cx).is_ready() {
+                return Some(Wake::Timer);
+            }
+        }
+        None
+    }
+
+    /// Handles one input at `now`; `false` when the session's task is to end.
+    fn handle(&mut self, cx: &mut Context<'_>, now: Instant, wake: Wake) -> bool {
+        let d = &mut self.driver;
+        if d.hosted_timeout().is_some_and(|t| t <= now) {
+            if let Some(h) = &mut d.hosted {
+                h.timeout(cx, now);
+            }
+            self.timer = None;
+            d.pump_hosted(now);
+        }
+        match wake {
+            Wake::Timer => {
+                self.timer = None;
+                if d.session.poll_timeout().is_some_and(|t| t <= now) {
+                    d.session.handle_timeout(now);
+                }
+            }
+            Wake::Hosted => {
+                if d.session.poll_timeout().is_some_and(|t| t <= now) {
+                    d.session.handle_timeout(now);
+                    self.timer = None;
+                    d.drain(cx);
+                }
+                let writable = d.is_writable();
+                if let Some(h) = &mut d.hosted {
+                    h.work(cx, now, writable);
+                }
+                d.pump_hosted(now);
+            }
+            Wake::AppReady(true) => d.feed_app(),
+            Wake::AppReady(false) => d.app = None,
+            Wake::Input(Some(input)) => {
+                let at = input.arrived().map_or(now, |t| t.min(now));
+                // Deadlines that passed before this input arrived come first (a request
+                // after the pong deadline finds the session closed); later ones wait.
+                if d.session.poll_timeout().is_some_and(|t| t <= at) {
+                    d.session.handle_timeout(at);
+                    self.timer = None;
+                    d.drain(cx);
+                }
+                d.handle(at, input);
+            }
+            Wake::Written => {}
+            Wake::Frame(frame) => {
+                let generation = d.ws_generation;
+                let input = match frame {
+                    Some(frame) => Input::WsFrame(frame, now, generation),
+                    None => {
+                        d.ws_in = None;
+                        Input::WsClosed(now, generation)
+                    }
+                };
+                if d.session.poll_timeout().is_some_and(|t| t <= now) {
+                    d.session.handle_timeout(now);
+                    self.timer = None;
+                    d.drain(cx);
+                }
+                d.handle(now, input);
+            }
+            Wake::Input(None) => return false,
+            Wake::CommandsClosed => self.commands_open = false,
+        }
+        true
+    }
+
+    /// The session is over: its WebSocket finishes on its own, what the application was not
+    /// given yet still goes, and requests still queued are answered (code 1, unknown sid).
+    fn finish(&mut self, cx: &mut Context<'_>) {
+        let d = &mut self.driver;
+        tracing::debug!("session closed");
+        let (ws_in, ws_out) = (d.ws_in.take(), std::mem::take(&mut d.ws_out));
+        d.linger(ws_in, ws_out);
+        d.server.sessions().remove(d.session.sid().as_str());
+        d.feed_app();
+        self.control.close();
+        self.data.close();
+        while let Ok(input) = self.control.try_recv().or_else(|_| self.data.try_recv()) {
+            let now = d.server.inner.runtime.now();
+            d.handle(now, input);
+            d.drain(cx);
+        }
+    }
+}
+
+impl Driver {
     /// Hands queued messages to the application's channel while it has room.
     fn feed_app(&mut self) {
         let Some(app) = &mut self.app else {
@@ -980,8 +1000,8 @@ impl Driver {
 
     /// Transmits, then events, then engine updates (the drain rule); again while handling
     /// events (an inline handler's replies) queued more.
-    async fn drain(&mut self) {
-        while self.drain_once().await {}
+    fn drain(&mut self, cx: &mut Context<'_>) {
+        while self.drain_once(cx) {}
         let writable = self.is_writable();
         self.writable.store(writable, Ordering::Relaxed);
     }
@@ -1015,7 +1035,7 @@ impl Driver {
     }
 
     /// One pass of [`Driver::drain`]; whether an event was handled.
-    async fn drain_once(&mut self) -> bool {
+    fn drain_once(&mut self, cx: &mut Context<'_>) -> bool {
         loop {
             // What was flushed may have made room for waiting sends.
             self.unblock();
@@ -1056,7 +1076,7 @@ impl Driver {
                     }
                     (_, Some(h)) => {
                         let now = self.server.inner.runtime.now();
-                        with_cx(|cx| h.message(cx, now, m)).await;
+                        h.message(cx, now, m);
                         self.pump_hosted(now);
                     }
                     _ if self.app.is_some() => self.to_app.push_back(m),
@@ -1066,7 +1086,7 @@ impl Driver {
                     tracing::debug!(sid = %self.session.sid(), %reason, "closed");
                     if let Some(h) = &mut self.hosted {
                         let now = self.server.inner.runtime.now();
-                        with_cx(|cx| h.ended(cx, now, reason)).await;
+                        h.ended(cx, now, reason);
                     }
                 }
                 _ => {}

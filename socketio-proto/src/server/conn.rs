@@ -1,6 +1,6 @@
 //! One Engine.IO session seen by the Socket.IO server: namespace sockets, events, acks.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -200,6 +200,68 @@ struct SocketState {
     pid: Option<String>,
 }
 
+/// Per-namespace entries of one connection, sorted by namespace (iterated in the order a
+/// `BTreeMap` would give). A connection joins one or two namespaces: a `Vec` sized to them
+/// holds what a B-tree node of eleven would.
+#[derive(Debug)]
+struct NspMap<V>(Vec<(Nsp, V)>);
+
+impl<V> Default for NspMap<V> {
+    fn default() -> Self {
+        NspMap(Vec::new())
+    }
+}
+
+impl<V> NspMap<V> {
+    fn find(&self, nsp: &Nsp) -> Result<usize, usize> {
+        self.0.binary_search_by(|(n, _)| n.cmp(nsp))
+    }
+
+    fn get(&self, nsp: &Nsp) -> Option<&V> {
+        self.find(nsp).ok().map(|i| &self.0[i].1)
+    }
+
+    fn contains_key(&self, nsp: &Nsp) -> bool {
+        self.find(nsp).is_ok()
+    }
+
+    fn insert(&mut self, nsp: Nsp, value: V) {
+        match self.find(&nsp) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => {
+                self.0.reserve_exact(1);
+                self.0.insert(i, (nsp, value));
+            }
+        }
+    }
+
+    /// Removes `nsp`'s entry; whether there was one.
+    fn remove(&mut self, nsp: &Nsp) -> Option<V> {
+        let i = self.find(nsp).ok()?;
+        let (_, value) = self.0.remove(i);
+        if self.0.is_empty() {
+            self.0 = Vec::new();
+        }
+        Some(value)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&Nsp, &V)> {
+        self.0.iter().map(|(n, v)| (n, v))
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &Nsp> {
+        self.0.iter().map(|(n, _)| n)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.0 = Vec::new();
+    }
+}
+
 /// The Socket.IO side of one Engine.IO session on the server.
 ///
 /// Feed it the session's messages ([`ServerConn::handle_message`]), its end
@@ -214,9 +276,9 @@ pub struct ServerConn {
     config: Arc<ServerConfig>,
     decoder: Decoder,
     encoder: Encoder,
-    sockets: BTreeMap<Nsp, SocketState>,
+    sockets: NspMap<SocketState>,
     /// CONNECTs handed to the application, not decided yet.
-    connecting: BTreeSet<Nsp>,
+    connecting: NspMap<()>,
     last_now: Instant,
     connect_deadline: Option<Instant>,
     acks: AckTable,
@@ -246,19 +308,21 @@ impl ServerConn {
             encoder: Encoder::new(
                 EncoderConfig::default().with_max_attachments(config.max_attachments),
             ),
-            sockets: BTreeMap::new(),
-            connecting: BTreeSet::new(),
+            sockets: NspMap::default(),
+            connecting: NspMap::default(),
             last_now: now,
             connect_deadline: Some(now + config.connect_timeout),
             acks: AckTable::default(),
             transmits: VecDeque::new(),
-            events: VecDeque::new(),
+            // Usually one event at a time: `poll_event` keeps room for one (an idle
+            // connection does not hold room for four).
+            events: VecDeque::with_capacity(1),
             updates: VecDeque::new(),
             closed: false,
             config,
         };
         if version == ProtocolVersion::V4 {
-            conn.connecting.insert(Nsp::main());
+            conn.connecting.insert(Nsp::main(), ());
             conn.events.push_back(ConnEvent::Connect(ConnectRequest {
                 nsp: Nsp::main(),
                 auth: serde_json::Value::Object(Default::default()),
@@ -328,7 +392,7 @@ impl ServerConn {
         let joined = self.sockets.contains_key(&nsp);
         match packet.kind() {
             PacketKind::Connect => {
-                if joined || self.connecting.contains(&nsp) {
+                if joined || self.connecting.contains_key(&nsp) {
                     // v4 clients may send `0` for `/`, which they were joined to already.
                     if self.version == ProtocolVersion::V4 && nsp.is_main() {
                         return;
@@ -341,7 +405,7 @@ impl ServerConn {
                     Some(Err(_)) => return self.fatal(),
                     None => serde_json::Value::Object(Default::default()),
                 };
-                self.connecting.insert(nsp.clone());
+                self.connecting.insert(nsp.clone(), ());
                 self.events.push_back(ConnEvent::Connect(ConnectRequest {
                     nsp,
                     auth,
@@ -366,7 +430,9 @@ impl ServerConn {
                 if packet.validate().is_err() {
                     return self.fatal();
                 }
-                let socket = self.sockets[&nsp].id.clone();
+                let Some(socket) = self.sockets.get(&nsp).map(|s| s.id.clone()) else {
+                    return;
+                };
                 self.events.push_back(ConnEvent::Event {
                     nsp,
                     socket,
@@ -380,7 +446,9 @@ impl ServerConn {
                 let Some(id) = packet.ack_id() else { return };
                 // Unknown ids are ignored (socketio.md §4.2).
                 if self.acks.remove(&nsp, id) {
-                    let socket = self.sockets[&nsp].id.clone();
+                    let Some(socket) = self.sockets.get(&nsp).map(|s| s.id.clone()) else {
+                        return;
+                    };
                     self.events.push_back(ConnEvent::Ack {
                         nsp,
                         socket,
@@ -489,7 +557,12 @@ impl ServerConn {
     /// The next event, or `None`.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ConnEvent> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() && self.events.capacity() > 1 {
+            // A burst made room for many: an idle connection keeps room for one.
+            self.events.shrink_to(1);
+        }
+        event
     }
 
     /// The next update for [`super::Server::handle_update`], or `None`.
@@ -515,7 +588,7 @@ impl ServerConn {
     ) {
         let now = self.advance(now);
         let _ = now;
-        if self.closed || !self.connecting.remove(&req.nsp) {
+        if self.closed || self.connecting.remove(&req.nsp).is_none() {
             return;
         }
         self.connect_deadline = None;
@@ -552,7 +625,7 @@ impl ServerConn {
     /// `{"message":…,"data":…}`; v4: `data`, or `message` when there is none, as the current
     /// reference answers EIO3 clients). The Engine.IO session stays open.
     pub fn reject(&mut self, req: ConnectRequest, message: &str, data: Option<serde_json::Value>) {
-        if !self.connecting.remove(&req.nsp) || self.closed {
+        if self.connecting.remove(&req.nsp).is_none() || self.closed {
             return;
         }
         let payload = match (self.version, data) {
@@ -575,7 +648,7 @@ impl ServerConn {
     /// Refuses a CONNECT for a namespace that does not exist: `{"message":"Invalid namespace"}`,
     /// an object even for v4 clients (as the current reference answers).
     pub fn reject_invalid_namespace(&mut self, req: ConnectRequest) {
-        if !self.connecting.remove(&req.nsp) || self.closed {
+        if self.connecting.remove(&req.nsp).is_none() || self.closed {
             return;
         }
         let payload = serde_json::json!({"message": "Invalid namespace"});
