@@ -134,6 +134,10 @@ impl WsWriter {
                 Poll::Pending => break,
             }
         }
+        if self.queue.is_empty() && self.queue.capacity() > 1 {
+            // Usually one frame at a time: an idle socket keeps room for one.
+            self.queue.shrink_to(1);
+        }
         if self.dirty {
             match sink.as_mut().poll_flush(cx) {
                 Poll::Ready(Ok(())) => {
@@ -552,12 +556,19 @@ impl EngineIoServer {
         let version = session.version();
         let (control_tx, control_rx) = mpsc::channel(APP_TO_SESSION);
         let (data_tx, data_rx) = mpsc::channel(APP_TO_SESSION);
-        let (commands_tx, commands_rx) = mpsc::channel(APP_TO_SESSION);
         let channels = Channels {
             control: control_tx,
             data: data_tx,
         };
-        let (app_tx, app_rx) = mpsc::channel(SESSION_TO_APP);
+        // The channels to and from an application's `EioSocket`, when it takes one.
+        let socket_app = match &self.inner.app {
+            App::Socket(on_connection) => Some((
+                on_connection,
+                mpsc::channel(APP_TO_SESSION),
+                mpsc::channel(SESSION_TO_APP),
+            )),
+            _ => None,
+        };
         self.sessions().insert(sid.clone(), channels.clone());
         let mut pending = HashMap::new();
         pending.insert(first, reply);
@@ -570,7 +581,9 @@ impl EngineIoServer {
             ws_in: None,
             ws_read: WsReadWaker::new(),
             ws_generation: 0,
-            app: matches!(self.inner.app, App::Socket(_)).then_some(app_tx),
+            app: socket_app
+                .as_ref()
+                .map(|(_, _, (app_tx, _))| app_tx.clone()),
             inline: match &self.inner.app {
                 App::Inline(make) => Some(make(&sid)),
                 _ => None,
@@ -584,28 +597,34 @@ impl EngineIoServer {
             writable: writable.clone(),
         };
         let span = tracing::info_span!("engineio_session", sid = %sid);
+        let (socket_app, commands_rx) = match socket_app {
+            Some((on_connection, (commands_tx, commands_rx), (_, app_rx))) => (
+                Some((on_connection, commands_tx, app_rx)),
+                Some(commands_rx),
+            ),
+            None => (None, None),
+        };
         let run = SessionTask {
             driver,
             control: control_rx,
             data: data_rx,
+            commands_open: commands_rx.is_some(),
             commands: commands_rx,
             timer: None,
-            commands_open: true,
             started: false,
         };
         self.inner
             .runtime
             .spawn(Box::pin(tracing::Instrument::instrument(run, span)));
-        let socket = EioSocket {
-            sid,
-            version,
-            commands: commands_tx,
-            messages: app_rx,
-            writable,
-            handshake,
-        };
-        if let App::Socket(on_connection) = &self.inner.app {
-            on_connection(socket);
+        if let Some((on_connection, commands, messages)) = socket_app {
+            on_connection(EioSocket {
+                sid,
+                version,
+                commands,
+                messages,
+                writable,
+                handshake,
+            });
         }
         channels
     }
@@ -729,7 +748,8 @@ struct SessionTask {
     driver: Driver,
     control: mpsc::Receiver<Input>,
     data: mpsc::Receiver<Input>,
-    commands: mpsc::Receiver<Input>,
+    /// The application's commands (when it has an [`EioSocket`]).
+    commands: Option<mpsc::Receiver<Input>>,
     /// The armed deadline and its timer.
     timer: Option<(Instant, BoxFuture)>,
     /// The application may drop its handle (or never had one): the session lives on, it
@@ -795,8 +815,11 @@ impl SessionTask {
         let read_data = d.to_app.len() < SESSION_TO_APP
             && d.hosted.as_ref().is_none_or(|h| h.ready())
             && !ws_full;
-        if self.commands_open && d.blocked.len() < BLOCKED && !ws_full {
-            if let Poll::Ready(c) = self.commands.poll_next_unpin(cx) {
+        if let (Some(commands), true) = (
+            &mut self.commands,
+            self.commands_open && d.blocked.len() < BLOCKED && !ws_full,
+        ) {
+            if let Poll::Ready(c) = commands.poll_next_unpin(cx) {
                 return Some(match c {
                     Some(c) => Wake::Input(Some(c)),
                     None => Wake::CommandsClosed,

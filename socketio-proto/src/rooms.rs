@@ -82,13 +82,87 @@ pub enum RoomEvent {
     Left(Room, SocketId),
 }
 
+/// A sorted set that holds one element without a B-tree node: every socket has a room of its
+/// own (its id) with one member, and is often in that room only, so two of these per socket
+/// would each cost a node of eleven slots.
+#[derive(Debug, Clone)]
+enum SmallSet<T> {
+    One(T),
+    Many(BTreeSet<T>),
+}
+
+impl<T: Ord + Clone> Default for SmallSet<T> {
+    fn default() -> Self {
+        SmallSet::Many(BTreeSet::new())
+    }
+}
+
+impl<T: Ord + Clone> SmallSet<T> {
+    /// Adds `value`; whether it was not there.
+    fn insert(&mut self, value: T) -> bool {
+        match self {
+            SmallSet::Many(set) if set.is_empty() => {
+                *self = SmallSet::One(value);
+                true
+            }
+            SmallSet::Many(set) => set.insert(value),
+            SmallSet::One(one) if *one == value => false,
+            SmallSet::One(one) => {
+                let set = BTreeSet::from([one.clone(), value]);
+                *self = SmallSet::Many(set);
+                true
+            }
+        }
+    }
+
+    /// Removes `value`; whether it was there.
+    fn remove(&mut self, value: &T) -> bool {
+        match self {
+            SmallSet::One(one) if one == value => {
+                *self = SmallSet::Many(BTreeSet::new());
+                true
+            }
+            SmallSet::One(_) => false,
+            SmallSet::Many(set) => {
+                let removed = set.remove(value);
+                if set.len() == 1 {
+                    if let Some(last) = set.pop_first() {
+                        *self = SmallSet::One(last);
+                    }
+                }
+                removed
+            }
+        }
+    }
+
+    fn contains(&self, value: &T) -> bool {
+        match self {
+            SmallSet::One(one) => one == value,
+            SmallSet::Many(set) => set.contains(value),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, SmallSet::Many(set) if set.is_empty())
+    }
+
+    /// The elements, sorted.
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        let (one, many) = match self {
+            SmallSet::One(one) => (Some(one), None),
+            SmallSet::Many(set) => (None, Some(set.iter())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+}
+
 /// The rooms of one namespace.
 ///
 /// Iteration orders are sorted, so plans are deterministic.
 #[derive(Debug, Default, Clone)]
 pub struct Rooms {
-    rooms: BTreeMap<Room, BTreeSet<SocketId>>,
-    sockets: BTreeMap<SocketId, BTreeSet<Room>>,
+    rooms: BTreeMap<Room, SmallSet<SocketId>>,
+    sockets: BTreeMap<SocketId, SmallSet<Room>>,
     events: VecDeque<RoomEvent>,
     /// Whether to record [`RoomEvent`]s (off by default: nobody may be reading them).
     record: bool,
@@ -157,7 +231,11 @@ impl Rooms {
     /// Removes `socket` from every room (on disconnect) and forgets it; returns the rooms it
     /// was in.
     pub fn remove_socket(&mut self, socket: &SocketId) -> BTreeSet<Room> {
-        let rooms = self.sockets.get(socket).cloned().unwrap_or_default();
+        let rooms: BTreeSet<Room> = self
+            .sockets
+            .get(socket)
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default();
         for room in &rooms {
             self.leave(socket, room);
         }
@@ -167,12 +245,15 @@ impl Rooms {
 
     /// The rooms `socket` is in.
     pub fn rooms_of(&self, socket: &SocketId) -> impl Iterator<Item = &Room> {
-        self.sockets.get(socket).into_iter().flatten()
+        self.sockets
+            .get(socket)
+            .into_iter()
+            .flat_map(SmallSet::iter)
     }
 
     /// The members of `room`.
     pub fn members(&self, room: &Room) -> impl Iterator<Item = &SocketId> {
-        self.rooms.get(room).into_iter().flatten()
+        self.rooms.get(room).into_iter().flat_map(SmallSet::iter)
     }
 
     /// Every socket.
@@ -293,5 +374,26 @@ mod tests {
         assert_eq!(t, ids[..1]);
         let t = rooms.targets(&[], &[Room::from("a")]);
         assert_eq!(t, [ids[2].clone(), ids[3].clone()]);
+    }
+
+    #[test]
+    fn small_sets_hold_one_element_inline_and_keep_order_and_membership() {
+        let mut set = SmallSet::default();
+        assert!(set.is_empty());
+        assert!(set.insert(2));
+        assert!(matches!(set, SmallSet::One(2)));
+        assert!(!set.insert(2));
+        assert!(set.insert(1));
+        assert!(set.insert(3));
+        assert_eq!(set.iter().copied().collect::<Vec<_>>(), [1, 2, 3]);
+        assert!(set.contains(&3) && !set.contains(&4));
+        assert!(set.remove(&1));
+        assert!(!set.remove(&1));
+        assert!(set.remove(&3));
+        // Back to one element: no node kept.
+        assert!(matches!(set, SmallSet::One(2)));
+        assert!(set.remove(&2));
+        assert!(set.is_empty());
+        assert_eq!(set.iter().count(), 0);
     }
 }

@@ -138,7 +138,9 @@ impl Session {
             pong_queued: false,
             timers: Timers::new(),
             transmits: VecDeque::new(),
-            events: VecDeque::new(),
+            // Usually one event at a time: `poll_event` keeps room for one (an idle session
+            // does not hold room for four).
+            events: VecDeque::with_capacity(1),
             updates: VecDeque::new(),
             buf: BytesMut::new(),
             config,
@@ -628,7 +630,11 @@ impl Session {
     /// The next event for the application, or `None`.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() && self.events.capacity() > 1 {
+            self.events.shrink_to(1);
+        }
+        event
     }
 
     /// The next routing update for the engine ([`super::Engine::handle_update`]), or `None`.

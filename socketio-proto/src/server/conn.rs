@@ -313,9 +313,9 @@ impl ServerConn {
             last_now: now,
             connect_deadline: Some(now + config.connect_timeout),
             acks: AckTable::default(),
-            transmits: VecDeque::new(),
-            // Usually one event at a time: `poll_event` keeps room for one (an idle
-            // connection does not hold room for four).
+            // Usually one message and one event at a time: `poll_transmit` and `poll_event`
+            // keep room for one (an idle connection does not hold room for four).
+            transmits: VecDeque::with_capacity(1),
             events: VecDeque::with_capacity(1),
             updates: VecDeque::new(),
             closed: false,
@@ -551,7 +551,11 @@ impl ServerConn {
     /// The next message for the Engine.IO session, or `None`.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Outgoing> {
-        self.transmits.pop_front()
+        let out = self.transmits.pop_front();
+        if out.is_none() && self.transmits.capacity() > 1 {
+            self.transmits.shrink_to(1);
+        }
+        out
     }
 
     /// The next event, or `None`.
