@@ -130,6 +130,10 @@ const HEARTBEAT: usize = 0;
 const PING_DUE: usize = 1;
 const UPGRADE_DEADLINE: usize = 2;
 const CONNECT_DEADLINE: usize = 3;
+/// A close over polling waits for the POST that carries the `close` packet; a silent server
+/// gets one heartbeat window (ping interval + ping timeout), as long as the reference client's
+/// heartbeat keeps running while its close waits for the write buffer to drain.
+const CLOSE_DEADLINE: usize = 4;
 
 /// One Engine.IO client connection.
 #[derive(Debug)]
@@ -147,7 +151,7 @@ pub struct Client {
     post_closes: bool,
     next_request: u64,
     outbox: VecDeque<Packet>,
-    timers: Timers<4>,
+    timers: Timers<5>,
     transmits: VecDeque<ClientTransmit>,
     events: VecDeque<ClientEvent>,
     buf: BytesMut,
@@ -226,9 +230,10 @@ impl Client {
     }
 
     /// Closes the connection: over polling the `close` packet is posted (after what is
-    /// queued), over WebSocket the socket is closed. `Closed(ForcedClose)` follows.
+    /// queued; a server that answers none of it within a heartbeat window ends the connection
+    /// all the same), over WebSocket the socket is closed. `Closed(ForcedClose)` follows.
     pub fn close(&mut self, now: Instant) {
-        self.clock.advance(now);
+        let now = self.clock.advance(now);
         match self.state {
             State::Closing | State::Closed => {}
             State::Opening => self.finish(CloseReason::ForcedClose),
@@ -243,6 +248,11 @@ impl Client {
                     }
                     self.state = State::Closing;
                     self.timers.clear_all();
+                    if let Some(open) = &self.handshake {
+                        let window = open.ping_interval.saturating_add(open.ping_timeout);
+                        self.timers
+                            .set(CLOSE_DEADLINE, now + Duration::from_millis(window));
+                    }
                     self.outbox.push_back(Packet::Close);
                 }
             }
@@ -491,6 +501,7 @@ impl Client {
                     }
                 }
                 UPGRADE_DEADLINE => self.cancel_probe(),
+                CLOSE_DEADLINE => self.finish(CloseReason::ForcedClose),
                 CONNECT_DEADLINE => {
                     if self.transport == TransportKind::WebSocket {
                         self.transmits.push_back(ClientTransmit::CloseWebSocket);

@@ -270,3 +270,50 @@ proptest! {
         }
     }
 }
+
+/// Found by the `engineio_client` fuzz target: a client closed by the application while its
+/// polling handshake had just completed stayed open once the server went silent.
+#[test]
+fn client_closed_during_its_upgrade_still_ends_when_the_server_goes_silent() {
+    use engineio_proto::sim::client_ops::{run, ClientOp};
+    let ops = vec![
+        ClientOp::Send {
+            binary: false,
+            len: 50115,
+        },
+        ClientOp::Respond {
+            newest: false,
+            status: 200,
+            binary: false,
+            open: true,
+            body: vec![255, 79],
+        },
+        ClientOp::WsOpen,
+        ClientOp::WsOpen,
+        ClientOp::Close,
+        ClientOp::WsOpen,
+        ClientOp::Respond {
+            newest: false,
+            status: 20303,
+            binary: true,
+            open: true,
+            body: vec![37, 87, 87, 50, 87, 87, 87, 40, 79, 79, 255, 0],
+        },
+        ClientOp::Advance { ms: 54227 },
+        ClientOp::Send {
+            binary: true,
+            len: 54227,
+        },
+        ClientOp::Send {
+            binary: true,
+            len: 0,
+        },
+    ];
+    for version in [ProtocolVersion::V4, ProtocolVersion::V3] {
+        for websocket in [false, true] {
+            if let Err(e) = run(start(), version, websocket, &ops) {
+                panic!("{version:?} websocket={websocket}: {e}");
+            }
+        }
+    }
+}
