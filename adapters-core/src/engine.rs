@@ -30,6 +30,9 @@ const BLOCKED: usize = 64;
 const WS_LINGER: std::time::Duration = std::time::Duration::from_secs(5);
 /// Frames waiting for a slow WebSocket before its session stops taking input that makes more.
 const WS_OUT: usize = 64;
+/// Requests held back while a session waits for its new WebSocket to be attached, before it
+/// stops holding them back (a bound: a client cannot make the session buffer more).
+const DEFERRED: usize = 16;
 
 /// What to send on a WebSocket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,11 +68,17 @@ pub enum WsIn {
     TooLarge,
 }
 
-/// Hands an upgraded WebSocket to its session.
+/// Hands an upgraded WebSocket to its session (or, for a WebSocket the session refused after
+/// its 101, closes it).
 pub struct WsAttach {
-    channels: Channels,
-    /// Which of the session's WebSockets this is (see [`Driver::ws_generation`]).
-    generation: u64,
+    target: Option<AttachTarget>,
+}
+
+enum AttachTarget {
+    /// The session's WebSocket; `generation` says which of them (see [`Driver::ws_generation`]).
+    Session { channels: Channels, generation: u64 },
+    /// A WebSocket the session refused: closed at once, without a status code.
+    Refused(Arc<dyn Runtime>),
 }
 
 impl fmt::Debug for WsAttach {
@@ -80,22 +89,52 @@ impl fmt::Debug for WsAttach {
 
 impl WsAttach {
     /// Connects the WebSocket: `incoming` yields its frames (ending when it closes or fails),
-    /// `outgoing` takes what the session sends.
-    pub fn attach<I, O>(self, incoming: I, outgoing: O)
+    /// `outgoing` takes what the session sends. Dropping the `WsAttach` instead (the upgrade
+    /// failed) tells the session its WebSocket closed.
+    pub fn attach<I, O>(mut self, incoming: I, outgoing: O)
     where
         I: Stream<Item = WsIn> + Send + 'static,
         O: Sink<WsOut> + Send + 'static,
     {
-        let mut control = self.channels.control;
         let outgoing: WsOutgoing = Box::pin(outgoing.sink_map_err(|_| ()));
-        // The session's own task reads and writes the socket (no task and no channel in
-        // between). This sender has a slot of its own in the channel, so the message is
-        // always taken.
-        let _ = control.try_send(Input::WsAttached(
-            outgoing,
-            Box::pin(incoming),
-            self.generation,
-        ));
+        self.attach_boxed(Box::pin(incoming), outgoing);
+    }
+
+    fn attach_boxed(&mut self, incoming: WsIncoming, outgoing: WsOutgoing) {
+        match self.target.take() {
+            Some(AttachTarget::Session {
+                channels,
+                generation,
+            }) => {
+                let mut control = channels.control;
+                // The session's own task reads and writes the socket (no task and no channel
+                // in between). This sender has a slot of its own in the channel, so the
+                // message is always taken.
+                let _ = control.try_send(Input::WsAttached(outgoing, incoming, generation));
+            }
+            Some(AttachTarget::Refused(runtime)) => {
+                let mut out = WsWriter {
+                    sink: Some(outgoing),
+                    ..WsWriter::default()
+                };
+                out.queue.push_back(WsOut::Close(None));
+                linger(&runtime, Some(incoming), out);
+            }
+            None => {}
+        }
+    }
+}
+
+impl Drop for WsAttach {
+    fn drop(&mut self) {
+        // Never attached (the upgrade failed, or the request's connection went away): the
+        // session must not wait for this WebSocket.
+        if self.target.is_some() {
+            self.attach_boxed(
+                Box::pin(futures_util::stream::empty()),
+                Box::pin(futures_util::sink::drain().sink_map_err(|_| ())),
+            );
+        }
     }
 }
 
@@ -185,6 +224,8 @@ struct Channels {
 enum Reply {
     Http(HttpResponse),
     Upgrade(Vec<(&'static str, HeaderValue)>, u64),
+    /// Complete the upgrade, then close the WebSocket at once.
+    Refuse(Vec<(&'static str, HeaderValue)>),
 }
 
 /// The frames of a WebSocket, read by its session's task.
@@ -535,8 +576,16 @@ impl EngineIoServer {
             Ok(Reply::Upgrade(headers, generation)) => HttpOutcome::Upgrade {
                 headers,
                 attach: WsAttach {
-                    channels,
-                    generation,
+                    target: Some(AttachTarget::Session {
+                        channels,
+                        generation,
+                    }),
+                },
+            },
+            Ok(Reply::Refuse(headers)) => HttpOutcome::Upgrade {
+                headers,
+                attach: WsAttach {
+                    target: Some(AttachTarget::Refused(self.inner.runtime.clone())),
                 },
             },
             // The session ended without answering.
@@ -580,6 +629,7 @@ impl EngineIoServer {
             ws_out: WsWriter::default(),
             ws_in: None,
             ws_read: WsReadWaker::new(),
+            ws_attaching: false,
             ws_generation: 0,
             app: socket_app
                 .as_ref()
@@ -611,6 +661,7 @@ impl EngineIoServer {
             commands_open: commands_rx.is_some(),
             commands: commands_rx,
             timer: None,
+            deferred: std::collections::VecDeque::new(),
             started: false,
         };
         self.inner
@@ -727,6 +778,8 @@ struct Driver {
     ws_in: Option<WsIncoming>,
     /// Whether `ws_in` may have a frame.
     ws_read: WsReadWaker,
+    /// A WebSocket was accepted and its socket is not attached yet.
+    ws_attaching: bool,
     app: Option<mpsc::Sender<Message>>,
     /// The session's inline handler, if the server has one (then `app` stays unused).
     inline: Option<InlineHandler>,
@@ -752,6 +805,11 @@ struct SessionTask {
     commands: Option<mpsc::Receiver<Input>>,
     /// The armed deadline and its timer.
     timer: Option<(Instant, BoxFuture)>,
+    /// Control inputs (long-polls, aborts) that arrived while a new WebSocket was being
+    /// attached: the frames the client sent on it before them are read first. A client sends
+    /// `2probe` and `5` and then a GET, expecting the 400 of an upgraded session; the GET can
+    /// reach the session before the socket does (the upgrade completes on another task).
+    deferred: std::collections::VecDeque<Input>,
     /// The application may drop its handle (or never had one): the session lives on, it
     /// just takes no more commands.
     commands_open: bool,
@@ -803,11 +861,16 @@ impl Future for SessionTask {
 }
 
 impl SessionTask {
-    /// The first input that is ready, in priority order: the application's commands, control
-    /// (long-polls, aborts, WebSocket attach), the socket taking our frames, the hosted
-    /// application's output (before the client's next input), the client's data (POST bodies,
-    /// WebSocket frames), room in the application's channel, the timer. Inputs come before
-    /// the timer: what arrived before a deadline is handled at its arrival time.
+    /// The first input that is ready, in priority order: the application's commands, the
+    /// client's WebSocket frames, control (long-polls, aborts, WebSocket attach), the socket
+    /// taking our frames, the hosted application's output (before the client's next input),
+    /// the client's POST bodies, room in the application's channel, the timer. Inputs come
+    /// before the timer: what arrived before a deadline is handled at its arrival time.
+    ///
+    /// WebSocket frames come before long-polls: a client that sends `2probe` and `5` and then
+    /// a GET (on another connection) must find the session upgraded (engineio.md §8), so
+    /// frames already readable are handled first, and long-polls that arrive while a new
+    /// WebSocket is still being attached wait for it ([`SessionTask::deferred`]).
     fn poll_inputs(&mut self, cx: &mut Context<'_>) -> Option<Wake> {
         let d = &mut self.driver;
         // While the socket is behind, nothing that makes more output is looked at.
@@ -826,8 +889,29 @@ impl SessionTask {
                 });
             }
         }
-        if let Poll::Ready(i) = self.control.poll_next_unpin(cx) {
-            return Some(Wake::Input(i));
+        if read_data {
+            if let Some(ws_in) = &mut d.ws_in {
+                if let Poll::Ready(f) = d.ws_read.poll_next(cx, ws_in) {
+                    return Some(Wake::Frame(f));
+                }
+            }
+        }
+        if !d.ws_attaching {
+            if let Some(input) = self.deferred.pop_front() {
+                return Some(Wake::Input(Some(input)));
+            }
+        }
+        while let Poll::Ready(i) = self.control.poll_next_unpin(cx) {
+            match i {
+                Some(input)
+                    if d.ws_attaching
+                        && !matches!(input, Input::WsAttached(..))
+                        && self.deferred.len() < DEFERRED =>
+                {
+                    self.deferred.push_back(input);
+                }
+                i => return Some(Wake::Input(i)),
+            }
         }
         if d.ws_out.busy() && d.ws_out.pump(cx) {
             return Some(Wake::Written);
@@ -840,11 +924,6 @@ impl SessionTask {
         if read_data {
             if let Poll::Ready(i) = self.data.poll_next_unpin(cx) {
                 return Some(Wake::Input(i));
-            }
-            if let Some(ws_in) = &mut d.ws_in {
-                if let Poll::Ready(f) = d.ws_read.poll_next(cx, ws_in) {
-                    return Some(Wake::Frame(f));
-                }
             }
         }
         if let (Some(app), false) = (&mut d.app, d.to_app.is_empty()) {
@@ -931,12 +1010,18 @@ impl SessionTask {
         let d = &mut self.driver;
         tracing::debug!("session closed");
         let (ws_in, ws_out) = (d.ws_in.take(), std::mem::take(&mut d.ws_out));
-        d.linger(ws_in, ws_out);
+        linger(&d.server.inner.runtime, ws_in, ws_out);
         d.server.sessions().remove(d.session.sid().as_str());
         d.feed_app();
         self.control.close();
         self.data.close();
-        while let Ok(input) = self.control.try_recv().or_else(|_| self.data.try_recv()) {
+        d.ws_attaching = false;
+        while let Some(input) = self.deferred.pop_front().or_else(|| {
+            self.control
+                .try_recv()
+                .or_else(|_| self.data.try_recv())
+                .ok()
+        }) {
             let now = d.server.inner.runtime.now();
             d.handle(now, input);
             d.drain(cx);
@@ -984,6 +1069,7 @@ impl Driver {
             }
             Input::WsAttached(outgoing, incoming, _) => {
                 // Frames queued before it was attached go first.
+                self.ws_attaching = false;
                 self.ws_in = Some(incoming);
                 self.ws_read.reset();
                 self.ws_out.sink = Some(outgoing);
@@ -1074,10 +1160,21 @@ impl Driver {
                 Transmit::AcceptWebSocket { request, headers } => {
                     // A new WebSocket: nothing queued for an earlier one carries over.
                     let (old_in, old_out) = (self.ws_in.take(), std::mem::take(&mut self.ws_out));
-                    self.linger(old_in, old_out);
+                    linger(&self.server.inner.runtime, old_in, old_out);
                     self.ws_generation += 1;
                     if let Some(reply) = self.pending.remove(&request) {
-                        let _ = reply.send(Reply::Upgrade(headers, self.ws_generation));
+                        if reply
+                            .send(Reply::Upgrade(headers, self.ws_generation))
+                            .is_ok()
+                        {
+                            // Its requests wait for it (see `SessionTask::deferred`).
+                            self.ws_attaching = true;
+                        }
+                    }
+                }
+                Transmit::RefuseWebSocket { request, headers } => {
+                    if let Some(reply) = self.pending.remove(&request) {
+                        let _ = reply.send(Reply::Refuse(headers));
                     }
                 }
                 Transmit::WsFrame(frame) => self.ws_out.queue.push_back(WsOut::Frame(frame)),
@@ -1125,33 +1222,32 @@ impl Driver {
         }
         handled
     }
+}
 
-    /// Finishes with a WebSocket the session let go of, for a while, on a task of its own:
-    /// what was queued for it (a close frame) is written, and it is read until the peer
-    /// answers our close, so that the connection ends cleanly.
-    fn linger(&self, ws_in: Option<WsIncoming>, mut ws_out: WsWriter) {
-        if ws_in.is_none() && !ws_out.busy() {
-            return;
-        }
-        let runtime = &self.server.inner.runtime;
-        let deadline = runtime.sleep_until(runtime.now() + WS_LINGER);
-        runtime.spawn(Box::pin(async move {
-            let write = futures_util::future::poll_fn(|cx| {
-                while ws_out.busy() {
-                    if !ws_out.pump(cx) {
-                        return Poll::Pending;
-                    }
-                }
-                Poll::Ready(())
-            });
-            let read = async move {
-                if let Some(ws_in) = ws_in {
-                    ws_in.for_each(|_| futures_util::future::ready(())).await;
-                }
-            };
-            let both = futures_util::future::join(write, read);
-            futures_util::pin_mut!(both);
-            futures_util::future::select(both, deadline).await;
-        }));
+/// Finishes with a WebSocket a session let go of (or refused), for a while, on a task of its
+/// own: what was queued for it (a close frame) is written, and it is read until the peer
+/// answers our close, so that the connection ends cleanly.
+fn linger(runtime: &Arc<dyn Runtime>, ws_in: Option<WsIncoming>, mut ws_out: WsWriter) {
+    if ws_in.is_none() && !ws_out.busy() {
+        return;
     }
+    let deadline = runtime.sleep_until(runtime.now() + WS_LINGER);
+    runtime.spawn(Box::pin(async move {
+        let write = futures_util::future::poll_fn(|cx| {
+            while ws_out.busy() {
+                if !ws_out.pump(cx) {
+                    return Poll::Pending;
+                }
+            }
+            Poll::Ready(())
+        });
+        let read = async move {
+            if let Some(ws_in) = ws_in {
+                ws_in.for_each(|_| futures_util::future::ready(())).await;
+            }
+        };
+        let both = futures_util::future::join(write, read);
+        futures_util::pin_mut!(both);
+        futures_util::future::select(both, deadline).await;
+    }));
 }

@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -14,6 +15,7 @@ use async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use async_tungstenite::WebSocketStream;
 use bytes::Bytes;
 use engineio_proto::http::{HttpRequest, HttpResponse, Method};
+use engineio_proto::ws_guard::WsSizeGuard;
 use engineio_proto::WsFrame;
 use futures_util::{Sink, StreamExt};
 use http_body_util::{BodyExt, Full, Limited};
@@ -154,10 +156,11 @@ where
                     attach.attach(futures_util::stream::empty(), futures_util::sink::drain());
                     return;
                 };
-                // The library reads messages up to twice max_payload whole: the session judges
-                // the boundary and closes an oversized one with 1009 after it was read, so the
-                // client finished writing and gets the close frame. Past that the library stops
-                // at the frame header (`TooLarge`, 1009 too) and the socket is dropped.
+                // Messages up to twice max_payload are read whole: the session judges the
+                // boundary and closes an oversized one with 1009 after it was read, so the
+                // client finished writing and gets the close frame. A longer one is cut off
+                // below the library by the size guard (`TooLarge`, 1009 too), which reads and
+                // discards the rest, so that client too finishes writing and reads the close.
                 // A small read buffer: the library fills the whole buffer with zeros before
                 // each read, and keeps it for the connection's life (128 KiB by default was a
                 // third of the CPU of an echo load, and most of an idle connection's memory).
@@ -165,32 +168,20 @@ where
                 config.read_buffer_size = WS_READ_BUFFER;
                 config.max_message_size = Some(max_payload.saturating_mul(2));
                 config.max_frame_size = Some(max_payload.saturating_mul(2));
-                let ws =
-                    WebSocketStream::from_raw_socket(HyperIo(upgraded), Role::Server, Some(config))
-                        .await;
+                let tripped = Arc::new(AtomicBool::new(false));
+                let io = HyperIo {
+                    io: upgraded,
+                    guard: WsSizeGuard::new(max_payload.saturating_mul(2)),
+                    tripped: tripped.clone(),
+                };
+                let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
                 let (sink, stream) = ws.split();
-                // Frames until the socket closes or fails; control frames are the library's.
-                let incoming = stream
-                    .scan(false, |ended, m| {
-                        let next = match m {
-                            _ if *ended => None,
-                            // The frame's bytes, shared (checked as UTF-8 again, not copied).
-                            Ok(WsMessage::Text(t)) => {
-                                bytestring::ByteString::try_from(Bytes::from(t))
-                                    .ok()
-                                    .map(|t| Some(WsIn::Frame(WsFrame::Text(t))))
-                            }
-                            Ok(WsMessage::Binary(b)) => Some(Some(WsIn::Frame(WsFrame::Binary(b)))),
-                            Ok(_) => Some(None),
-                            Err(WsError::Capacity(_)) => {
-                                *ended = true;
-                                Some(Some(WsIn::TooLarge))
-                            }
-                            Err(_) => None,
-                        };
-                        futures_util::future::ready(next)
-                    })
-                    .filter_map(futures_util::future::ready);
+                let incoming = WsIncoming {
+                    stream,
+                    tripped,
+                    reported: false,
+                    ended: false,
+                };
                 let outgoing = WsSink(sink);
                 attach.attach(incoming, outgoing);
             }));
@@ -280,8 +271,29 @@ impl<S: Sink<WsMessage> + Unpin> Sink<WsOut> for WsSink<S> {
     }
 }
 
-/// hyper's IO as futures-io (for async-tungstenite over an upgraded connection).
-struct HyperIo<T>(T);
+/// Bytes of an oversized message discarded per poll before the reading task yields.
+const DISCARD_PER_POLL: usize = 64 * 1024;
+
+/// hyper's IO as futures-io (for async-tungstenite over an upgraded connection), with the
+/// WebSocket size guard on what it reads ([`WsSizeGuard`]): from an oversized message on,
+/// the library gets nothing more, `tripped` is raised, and the bytes are read and discarded
+/// until the client closes the connection (so it finishes writing and reads our 1009).
+struct HyperIo<T> {
+    io: T,
+    guard: WsSizeGuard,
+    tripped: Arc<AtomicBool>,
+}
+
+impl<T: hyper::rt::Read + Unpin> HyperIo<T> {
+    fn read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let mut rb = hyper::rt::ReadBuf::new(buf);
+        match Pin::new(&mut self.io).poll_read(cx, rb.unfilled()) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(rb.filled().len())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
 
 impl<T: hyper::rt::Read + Unpin> futures_util::io::AsyncRead for HyperIo<T> {
     fn poll_read(
@@ -289,12 +301,29 @@ impl<T: hyper::rt::Read + Unpin> futures_util::io::AsyncRead for HyperIo<T> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let mut rb = hyper::rt::ReadBuf::new(buf);
-        match Pin::new(&mut self.0).poll_read(cx, rb.unfilled()) {
-            Poll::Ready(Ok(())) => Poll::Ready(Ok(rb.filled().len())),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
+        let this = &mut *self;
+        if !this.guard.tripped() {
+            let n = std::task::ready!(this.read(cx, buf))?;
+            let keep = this.guard.filter(&buf[..n]);
+            if !this.guard.tripped() || keep > 0 {
+                if this.guard.tripped() {
+                    this.tripped.store(true, Ordering::Release);
+                }
+                return Poll::Ready(Ok(keep));
+            }
+            this.tripped.store(true, Ordering::Release);
         }
+        // Discard until the end of the stream; a bounded amount per poll.
+        let mut discarded = 0;
+        let mut scratch = [0u8; 4096];
+        while discarded < DISCARD_PER_POLL {
+            match std::task::ready!(this.read(cx, &mut scratch))? {
+                0 => return Poll::Ready(Ok(0)),
+                n => discarded += n,
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 
@@ -304,15 +333,70 @@ impl<T: hyper::rt::Write + Unpin> futures_util::io::AsyncWrite for HyperIo<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        Pin::new(&mut self.io).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+        Pin::new(&mut self.io).poll_flush(cx)
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// A WebSocket's messages as the session's inputs: data frames, and one [`WsIn::TooLarge`]
+/// when a message over the size limit began (seen by the guard below the library, or refused
+/// by the library itself). Ends when the socket closes or fails.
+struct WsIncoming<S> {
+    stream: S,
+    tripped: Arc<AtomicBool>,
+    reported: bool,
+    ended: bool,
+}
+
+impl<S> futures_util::Stream for WsIncoming<S>
+where
+    S: futures_util::Stream<Item = Result<WsMessage, WsError>> + Unpin,
+{
+    type Item = WsIn;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WsIn>> {
+        let this = &mut *self;
+        loop {
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            let polled = this.stream.poll_next_unpin(cx);
+            // The guard trips while the library reads: report it before anything else.
+            if !this.reported && this.tripped.load(Ordering::Acquire) {
+                this.reported = true;
+                return Poll::Ready(Some(WsIn::TooLarge));
+            }
+            let Poll::Ready(m) = polled else {
+                return Poll::Pending;
+            };
+            match m {
+                // The frame's bytes, shared (checked as UTF-8 again, not copied).
+                Some(Ok(WsMessage::Text(t))) => {
+                    match bytestring::ByteString::try_from(Bytes::from(t)) {
+                        Ok(t) => return Poll::Ready(Some(WsIn::Frame(WsFrame::Text(t)))),
+                        Err(_) => this.ended = true,
+                    }
+                }
+                Some(Ok(WsMessage::Binary(b))) => {
+                    return Poll::Ready(Some(WsIn::Frame(WsFrame::Binary(b))))
+                }
+                // Control frames are the library's.
+                Some(Ok(_)) => {}
+                Some(Err(WsError::Capacity(_))) if !this.reported => {
+                    this.reported = true;
+                    this.ended = true;
+                    return Poll::Ready(Some(WsIn::TooLarge));
+                }
+                Some(Err(_)) | None => this.ended = true,
+            }
+        }
     }
 }
 

@@ -68,28 +68,44 @@ pub(crate) fn serve_connection(shared: &Shared, mut stream: TcpStream) {
                 }
             }
             (Reply::Upgrade(headers, queue), Some(key)) => {
-                let mut head = String::from(
-                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
-                     Connection: Upgrade\r\n",
-                );
-                let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
-                head.push_str(&format!("Sec-WebSocket-Accept: {accept}\r\n"));
-                for (name, value) in &headers {
-                    head.push_str(&format!("{name}: {value}\r\n"));
-                }
-                head.push_str("\r\n");
-                if stream.write_all(head.as_bytes()).is_err() {
+                if stream
+                    .write_all(switching(&key, &headers).as_bytes())
+                    .is_err()
+                {
                     shared.ws_closed(kind, &sid, &queue);
                     return;
                 }
                 crate::ws::run(shared, kind, &sid, stream, buf, queue);
                 return;
             }
+            (Reply::Refuse(headers), Some(key)) => {
+                if stream
+                    .write_all(switching(&key, &headers).as_bytes())
+                    .is_ok()
+                {
+                    crate::ws::refuse(stream, buf);
+                }
+                return;
+            }
             // An upgrade accepted for a request that was not one cannot happen: the engine
             // only routes WebSocket requests to the WebSocket paths.
-            (Reply::Upgrade(..), None) => return,
+            (Reply::Upgrade(..) | Reply::Refuse(_), None) => return,
         }
     }
+}
+
+/// The 101 response head of an accepted WebSocket upgrade.
+fn switching(key: &str, headers: &[(&'static str, engineio_proto::http::HeaderValue)]) -> String {
+    let mut head = String::from(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",
+    );
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    head.push_str(&format!("Sec-WebSocket-Accept: {accept}\r\n"));
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    head
 }
 
 /// Waits for the answer to a request; `None` if the client went away first.

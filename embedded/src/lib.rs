@@ -40,6 +40,10 @@ use socketio_proto::Encoder;
 
 use ws::{WsOut, WsQueue};
 
+/// How long a long-poll waits at most for the probe WebSocket's reader
+/// ([`WsQueue::wait_reader_caught_up`]).
+const PROBE_WAIT: Duration = Duration::from_secs(1);
+
 /// Serves the conformance application on `listener`, forever: the Engine.IO echo server at
 /// `/engine.io/` (every message sent back unchanged) and Socket.IO at `/socket.io/`
 /// (namespaces `/` and `/custom`; on connect each emits `auth` with the CONNECT payload; on `/`,
@@ -114,6 +118,8 @@ enum Reply {
     /// Complete the WebSocket upgrade with these extra headers; the session's frames for it
     /// go to the queue.
     Upgrade(Vec<(&'static str, HeaderValue)>, Arc<WsQueue>),
+    /// Complete the WebSocket upgrade with these extra headers, then close it at once.
+    Refuse(Vec<(&'static str, HeaderValue)>),
 }
 
 /// A request handed to the machines: answered at once, or later on the channel.
@@ -221,6 +227,7 @@ impl Shared {
 
     /// Routes a request (head and body read) and feeds it to its session.
     fn request(&self, kind: AppKind, request: HttpRequest) -> Answer {
+        self.wait_for_probe(kind, &request);
         let mut state = self.lock();
         let now = Instant::now();
         let sio_config = state.sio.config().clone();
@@ -267,6 +274,30 @@ impl Shared {
             id: routed.id,
             sid,
             reply: rx,
+        }
+    }
+
+    /// A long-poll for a session whose probe WebSocket is open waits until that WebSocket's
+    /// reader has handed the session what was readable on it (engineio.md §8: a client that
+    /// sent `2probe` and `5` and then a GET expects the 400 of an upgraded session; the two
+    /// connections' threads race otherwise).
+    fn wait_for_probe(&self, kind: AppKind, request: &HttpRequest) {
+        if request.websocket || request.method != engineio_proto::http::Method::Get {
+            return;
+        }
+        let Some(sid) = request.query_param("sid") else {
+            return;
+        };
+        let probe = {
+            let state = self.lock();
+            state.apps[kind as usize]
+                .sessions
+                .get(sid.as_ref())
+                .filter(|e| e.session.transport() == engineio_proto::http::TransportKind::Polling)
+                .and_then(|e| e.ws.clone())
+        };
+        if let Some(ws) = probe {
+            ws.wait_reader_caught_up(PROBE_WAIT);
         }
     }
 
@@ -388,6 +419,11 @@ impl Shared {
                         entry.ws = Some(queue.clone());
                         if let Some(tx) = waiting.remove(&request) {
                             let _ = tx.send(Reply::Upgrade(headers, queue));
+                        }
+                    }
+                    Transmit::RefuseWebSocket { request, headers } => {
+                        if let Some(tx) = waiting.remove(&request) {
+                            let _ = tx.send(Reply::Refuse(headers));
                         }
                     }
                     Transmit::WsFrame(frame) => {

@@ -6,9 +6,10 @@
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
+use engineio_proto::ws_guard::WsSizeGuard;
 use engineio_proto::{ByteString, Bytes, WsFrame};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig, WebSocketContext};
@@ -28,11 +29,14 @@ pub(crate) enum WsOut {
     Close(Option<u16>),
 }
 
-/// The frames queued for one WebSocket, between the machines and its writer thread.
+/// The frames queued for one WebSocket, between the machines and its writer thread; and what
+/// its reader is doing, for [`WsQueue::wait_reader_caught_up`].
 #[derive(Debug, Default)]
 pub(crate) struct WsQueue {
     inner: Mutex<QueueState>,
     changed: Condvar,
+    /// The socket, for peeking at what its reader has not read yet.
+    socket: OnceLock<TcpStream>,
 }
 
 #[derive(Debug, Default)]
@@ -40,6 +44,8 @@ struct QueueState {
     out: VecDeque<WsOut>,
     reader_done: bool,
     writer_done: bool,
+    /// The reader is blocked reading the socket: every frame it read before is in the session.
+    reading: bool,
 }
 
 impl WsQueue {
@@ -90,6 +96,46 @@ impl WsQueue {
         self.changed.notify_all();
     }
 
+    /// Waits, at most `limit`, until the reader has handed the session every frame that was
+    /// readable on the socket when this was called: the reader is blocked in a read and the
+    /// socket has nothing unread. A long-poll that arrives during an upgrade waits for it, so
+    /// that the `2probe` and `5` a client sent before the long-poll are handled first
+    /// (engineio.md §8: the long-poll of an upgraded session gets 400).
+    ///
+    /// A frame whose read returned just before this looked, and whose reader has not marked it
+    /// yet (the few instructions between the read's return and the reader taking this lock),
+    /// is missed; everything that was readable earlier is not.
+    pub(crate) fn wait_reader_caught_up(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        let mut q = self.lock();
+        loop {
+            if q.reader_done || q.writer_done {
+                return;
+            }
+            // The reader cannot leave its read unnoticed while this lock is held: it takes
+            // it to clear `reading`.
+            if q.reading && self.socket.get().is_none_or(|s| !has_unread(s)) {
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            q = self
+                .changed
+                .wait_timeout(q, left.min(Duration::from_millis(5)))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    fn set_reading(&self, reading: bool) {
+        self.lock().reading = reading;
+        if !reading {
+            self.changed.notify_all();
+        }
+    }
+
     /// Waits up to `limit` for the reader to finish.
     fn wait_reader(&self, limit: Duration) {
         let q = self.lock();
@@ -100,16 +146,90 @@ impl WsQueue {
     }
 }
 
-/// The socket as tungstenite sees it: reads from this thread's handle, writes whole buffers
-/// under the shared lock.
+/// Whether `socket` has bytes no one read yet (without waiting, and without changing the
+/// blocking mode the reader and the writer share).
+#[cfg(unix)]
+fn has_unread(socket: &TcpStream) -> bool {
+    let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
+    socket2::SockRef::from(socket)
+        .recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT)
+        .is_ok_and(|n| n > 0)
+}
+
+/// Elsewhere the reader's state alone decides.
+#[cfg(not(unix))]
+fn has_unread(_: &TcpStream) -> bool {
+    false
+}
+
+/// The socket as tungstenite sees it: reads from this thread's handle (marking, on the
+/// reader's side, when it waits in a read: see [`WsQueue::wait_reader_caught_up`]), writes
+/// whole buffers under the shared lock.
+///
+/// The reader's reads go through the size guard ([`WsSizeGuard`]): once a message over the
+/// limit begins, tungstenite gets nothing more, one read fails with [`TooLarge`] (the session
+/// closes the socket with 1009), and later reads discard the client's bytes until it closes
+/// the connection, so that it finishes writing and reads the close.
 struct Io {
     read: TcpStream,
     write: Arc<Mutex<TcpStream>>,
+    /// The reader's queue; the writer's `Io` has none.
+    reader: Option<Arc<WsQueue>>,
+    /// The reader's size guard, and whether its trip was reported.
+    guard: Option<(WsSizeGuard, bool)>,
+}
+
+/// The error a reader's read fails with once an oversized message began.
+#[derive(Debug)]
+struct TooLarge;
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a WebSocket message over the size limit")
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+fn is_too_large(e: &tungstenite::Error) -> bool {
+    matches!(e, tungstenite::Error::Io(e) if e.get_ref().is_some_and(|e| e.is::<TooLarge>()))
 }
 
 impl Read for Io {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.read.read(buf)
+        if let Some((guard, reported)) = &mut self.guard {
+            if guard.tripped() {
+                if !*reported {
+                    *reported = true;
+                    return Err(io::Error::other(TooLarge));
+                }
+                // Discard until the client closes (or the writer ends the connection).
+                let mut scratch = [0u8; 4096];
+                while self.read.read(&mut scratch)? > 0 {}
+                return Ok(0);
+            }
+        }
+        // tungstenite reads only when the frames it has are all returned, and the reader
+        // hands each to the session before asking for the next.
+        if let Some(q) = &self.reader {
+            q.set_reading(true);
+        }
+        let read = self.read.read(buf);
+        if let Some(q) = &self.reader {
+            q.set_reading(false);
+        }
+        let n = read?;
+        match &mut self.guard {
+            Some((guard, reported)) => {
+                let keep = guard.filter(&buf[..n]);
+                if guard.tripped() && keep == 0 {
+                    *reported = true;
+                    return Err(io::Error::other(TooLarge));
+                }
+                Ok(keep)
+            }
+            None => Ok(n),
+        }
     }
 }
 
@@ -139,29 +259,43 @@ pub(crate) fn run(
     queue: Arc<WsQueue>,
 ) {
     // Messages up to twice max_payload are read whole and judged by the session (1009 after
-    // the client finished writing); a longer one is reported to it as too large (1009 too).
+    // the client finished writing); a longer one is cut off by the size guard and reported to
+    // it as too large (1009 too), and its bytes are read and discarded.
     // A 4 KiB read buffer: tungstenite zero-fills the whole buffer before each read.
     let config = WebSocketConfig::default()
         .read_buffer_size(4096)
         .max_message_size(Some(shared.max_payload.saturating_mul(2)))
         .max_frame_size(Some(shared.max_payload.saturating_mul(2)));
-    let (Ok(read), Ok(write)) = (stream.try_clone(), stream.try_clone()) else {
+    let (Ok(read), Ok(write), Ok(peek)) =
+        (stream.try_clone(), stream.try_clone(), stream.try_clone())
+    else {
         shared.ws_closed(kind, sid, &queue);
         return;
     };
+    let _ = queue.socket.set(peek);
     let write = Arc::new(Mutex::new(write));
     let writer = {
         let queue = queue.clone();
         let io = Io {
             read: stream,
             write: write.clone(),
+            reader: None,
+            guard: None,
         };
         std::thread::Builder::new().spawn(move || write_frames(&queue, io, config))
     };
     if writer.is_err() {
         let _ = read.shutdown(Shutdown::Both);
     }
-    let mut io = Io { read, write };
+    let mut io = Io {
+        read,
+        write,
+        reader: Some(queue.clone()),
+        guard: Some((
+            WsSizeGuard::new(shared.max_payload.saturating_mul(2)),
+            false,
+        )),
+    };
     let mut ctx = WebSocketContext::from_partially_read(leftover, Role::Server, Some(config));
     loop {
         queue.wait_for_room();
@@ -173,6 +307,13 @@ pub(crate) fn run(
             },
             Ok(Message::Binary(data)) => WsFrame::Binary(data),
             Ok(_) => continue,
+            // Read on: the guard discards the rest until the client closes.
+            Err(e) if is_too_large(&e) => {
+                shared.ws_too_large(kind, sid, &queue);
+                continue;
+            }
+            // The library's own limit (the guard's is the same, so only a case it did not
+            // foresee): tungstenite cannot read past it.
             Err(tungstenite::Error::Capacity(_)) => {
                 shared.ws_too_large(kind, sid, &queue);
                 break;
@@ -227,6 +368,29 @@ fn write_frames(queue: &WsQueue, mut io: Io, config: WebSocketConfig) {
         // Give the client a moment to answer the close (the reader takes its answer), then
         // end the connection whatever it does.
         queue.wait_reader(Duration::from_secs(1));
+    }
+    let _ = io.read.shutdown(Shutdown::Both);
+}
+
+/// Completes nothing more on a WebSocket the session refused after its 101: sends a close
+/// frame without a status code and reads until the client answers it (at most a second), then
+/// ends the connection. `leftover` holds bytes read past the upgrade request.
+pub(crate) fn refuse(stream: TcpStream, leftover: Vec<u8>) {
+    let Ok(write) = stream.try_clone() else {
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut io = Io {
+        read: stream,
+        write: Arc::new(Mutex::new(write)),
+        reader: None,
+        guard: None,
+    };
+    let config = WebSocketConfig::default().read_buffer_size(4096);
+    let mut ctx = WebSocketContext::from_partially_read(leftover, Role::Server, Some(config));
+    if ctx.close(&mut io, None).is_ok() && ctx.flush(&mut io).is_ok() {
+        // Frames the client sent meanwhile are dropped; its close ends the read.
+        while ctx.read(&mut io).is_ok() {}
     }
     let _ = io.read.shutdown(Shutdown::Both);
 }

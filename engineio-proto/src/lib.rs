@@ -122,6 +122,7 @@ pub mod server;
 pub mod sim;
 mod timer;
 mod version;
+pub mod ws_guard;
 
 pub use bytes::{Bytes, BytesMut};
 pub use bytestring::ByteString;

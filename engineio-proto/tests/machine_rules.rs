@@ -3,12 +3,13 @@
 use std::time::{Duration, Instant};
 
 use engineio_proto::client::{Client, ClientConfig, ClientEvent, ClientTransmit};
+use engineio_proto::http::TransportKind;
 use engineio_proto::http::{HttpRequest, HttpResponse, Method, RequestId};
 use engineio_proto::server::{
     CookieConfig, CorsConfig, CorsOrigins, Engine, Route, ServerConfig, Session, SessionEvent,
     Transmit,
 };
-use engineio_proto::{CloseReason, ProtocolVersion, UsageError, WsFrame};
+use engineio_proto::{CloseReason, Message, ProtocolVersion, UsageError, WsFrame};
 
 #[allow(clippy::disallowed_methods)]
 fn start() -> Instant {
@@ -478,25 +479,83 @@ fn v3_ping_flood_queues_one_pong() {
     assert_eq!(responses(&ts), [(200, "1:3".to_owned())]);
 }
 
+/// engineio.md §7: a second WebSocket for a session that is upgrading or upgraded completes
+/// its handshake and is closed at once (the reference's `websocket.close()` after the 101);
+/// the session keeps its transport. An unknown sid is still refused with 400.
 #[test]
-fn second_websocket_for_a_session_is_refused() {
+fn second_websocket_for_a_session_is_accepted_then_closed() {
     let mut e = engine(ServerConfig::default());
     let now = start();
     let (mut s, _) = open_polling(&mut e, now, "/engine.io/?EIO=4&transport=polling");
     let ws = format!("/engine.io/?EIO=4&transport=websocket&sid={SID}");
     let ts = to_session(&mut e, &mut s, now, HttpRequest::websocket(ws.clone()));
     assert!(matches!(ts[..], [Transmit::AcceptWebSocket { .. }]));
+    // While the first one probes.
     let ts = to_session(&mut e, &mut s, now, HttpRequest::websocket(ws.clone()));
-    assert_eq!(
-        responses(&ts),
-        [(400, r#"{"code":3,"message":"Bad request"}"#.to_owned())]
+    assert!(
+        matches!(ts[..], [Transmit::RefuseWebSocket { .. }]),
+        "{ts:?}"
     );
-    // After the upgrade the engine refuses by itself.
     s.handle_ws_frame(now, WsFrame::Text("2probe".into()));
+    assert!(matches!(drain(&mut e, &mut s)[..], [Transmit::WsFrame(_)]));
+    // Between `3probe` and `5`.
+    let ts = to_session(&mut e, &mut s, now, HttpRequest::websocket(ws.clone()));
+    assert!(
+        matches!(ts[..], [Transmit::RefuseWebSocket { .. }]),
+        "{ts:?}"
+    );
     s.handle_ws_frame(now, WsFrame::Text("5".into()));
     let _ = drain(&mut e, &mut s);
-    let r = reply(&mut e, HttpRequest::websocket(ws));
+    assert_eq!(events(&mut s), [SessionEvent::Upgraded]);
+    // After the upgrade: polling is refused by the engine, a WebSocket reaches the session.
+    assert_eq!(
+        reply(&mut e, HttpRequest::get(uri(""))).status,
+        400,
+        "polling after the upgrade"
+    );
+    let ts = to_session(&mut e, &mut s, now, HttpRequest::websocket(ws.clone()));
+    assert!(
+        matches!(ts[..], [Transmit::RefuseWebSocket { .. }]),
+        "{ts:?}"
+    );
+    // The session still uses its WebSocket.
+    s.handle_ws_frame(now, WsFrame::Text("4hello".into()));
+    let _ = drain(&mut e, &mut s);
+    assert_eq!(
+        events(&mut s),
+        [SessionEvent::Message(Message::Text("hello".into()))]
+    );
+    assert_eq!(s.transport(), TransportKind::WebSocket);
+    // An unknown sid: 400 before any handshake.
+    let r = reply(
+        &mut e,
+        HttpRequest::websocket("/engine.io/?EIO=4&transport=websocket&sid=nope"),
+    );
     assert_eq!(r.status, 400);
+}
+
+/// A WebSocket-only session refuses a second WebSocket the same way.
+#[test]
+fn second_websocket_for_a_websocket_session_is_accepted_then_closed() {
+    let mut e = engine(ServerConfig::default());
+    let now = start();
+    let Route::Handshake(inc) = e
+        .handle_request(HttpRequest::websocket(
+            "/engine.io/?EIO=4&transport=websocket",
+        ))
+        .route
+    else {
+        panic!("not a handshake")
+    };
+    let mut s = e.accept(now, inc);
+    let _ = drain(&mut e, &mut s);
+    let ws = format!("/engine.io/?EIO=4&transport=websocket&sid={SID}");
+    let ts = to_session(&mut e, &mut s, now, HttpRequest::websocket(ws));
+    assert!(
+        matches!(ts[..], [Transmit::RefuseWebSocket { .. }]),
+        "{ts:?}"
+    );
+    assert!(!s.is_closed());
 }
 
 /// What volatile emits check: a message sent now leaves at once only with a held long-poll

@@ -4,7 +4,7 @@ use std::time::Duration;
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::support::{check_v4_handshake, fetch, get, next, next_text, post, ws, Ws};
+use super::support::{check_v4_handshake, fetch, get, next, next_text, post, ws};
 
 const PING_INTERVAL: u64 = 300;
 const PING_TIMEOUT: u64 = 200;
@@ -261,15 +261,6 @@ async fn close_websocket_forcefully_closes_the_session() {
 
 // upgrade
 
-/// Waits until `2probe` and `5` (already sent) were processed: the suite sends its next
-/// request at once and relies on the server reading the WebSocket first, which a
-/// multi-threaded server need not do; an echo through the upgraded socket proves it did.
-async fn upgraded(socket: &mut Ws) {
-    assert_eq!(next_text(socket).await, "3probe");
-    socket.send(Message::text("4sync")).await.unwrap();
-    assert_eq!(next_text(socket).await, "4sync");
-}
-
 #[tokio::test]
 async fn upgrade_successfully_upgrades_from_polling_to_websocket() {
     let addr = server().await;
@@ -289,6 +280,10 @@ async fn upgrade_successfully_upgrades_from_polling_to_websocket() {
     assert_eq!(next_text(&mut socket).await, "4hello");
 }
 
+/// As the official case: `2probe` and `5` back to back, then the GET at once (no waiting for
+/// `3probe`): the session must have taken both frames before the GET (engineio.md §8). The
+/// official client's `3probe` arrives while it awaits the GET, before it listens again, so
+/// its next message is `4hello`; here frames queue, so `3probe` is read first.
 #[tokio::test]
 async fn upgrade_ignores_http_requests_with_same_sid_after_upgrade() {
     let addr = server().await;
@@ -301,13 +296,15 @@ async fn upgrade_ignores_http_requests_with_same_sid_after_upgrade() {
     .unwrap();
     socket.send(Message::text("2probe")).await.unwrap();
     socket.send(Message::text("5")).await.unwrap();
-    upgraded(&mut socket).await;
     let uri = format!("/engine.io/?EIO=4&transport=polling&sid={sid}");
     assert_eq!(get(addr, &uri).await.0, 400);
     socket.send(Message::text("4hello")).await.unwrap();
+    assert_eq!(next_text(&mut socket).await, "3probe");
     assert_eq!(next_text(&mut socket).await, "4hello");
 }
 
+/// As the official case: the second WebSocket opens (a 101) and is then closed by the server;
+/// the session keeps its WebSocket.
 #[tokio::test]
 async fn upgrade_ignores_websocket_connection_with_same_sid_after_upgrade() {
     let addr = server().await;
@@ -316,11 +313,11 @@ async fn upgrade_ignores_websocket_connection_with_same_sid_after_upgrade() {
     let mut socket = ws(addr, &uri).await.unwrap();
     socket.send(Message::text("2probe")).await.unwrap();
     socket.send(Message::text("5")).await.unwrap();
-    upgraded(&mut socket).await;
-    // Refused or closed right away.
-    if let Ok(mut socket2) = ws(addr, &uri).await {
-        assert_eq!(next(&mut socket2).await, None);
-    }
+    let mut socket2 = ws(addr, &uri)
+        .await
+        .expect("the second WebSocket completes its handshake");
+    assert_eq!(next(&mut socket2).await, None);
     socket.send(Message::text("4hello")).await.unwrap();
+    assert_eq!(next_text(&mut socket).await, "3probe");
     assert_eq!(next_text(&mut socket).await, "4hello");
 }

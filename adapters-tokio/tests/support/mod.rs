@@ -50,8 +50,11 @@ pub async fn post(addr: SocketAddr, uri: &str, body: &str) -> (u16, String) {
     fetch(addr, "POST", uri, body).await
 }
 
+/// A WebSocket client as the official suites' `ws` one: Nagle's algorithm off (`ws` calls
+/// `setNoDelay`), so that frames sent back to back leave at once and in order with the
+/// requests that follow them on other connections.
 pub async fn ws(addr: SocketAddr, uri: &str) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-    tokio_tungstenite::connect_async(format!("ws://{addr}{uri}"))
+    tokio_tungstenite::connect_async_with_config(format!("ws://{addr}{uri}"), None, true)
         .await
         .map(|(ws, _)| ws)
 }

@@ -266,8 +266,9 @@ impl Engine {
                 return fail(ErrorCode::UnknownSid, cors);
             };
             // After an upgrade (or on a WebSocket-only session) the sid only lives on its
-            // WebSocket: polling requests and further WebSockets are refused (code 3).
-            if entry.websocket {
+            // WebSocket: polling requests are refused (code 3). A further WebSocket goes to
+            // the session, which accepts and closes it (`Transmit::RefuseWebSocket`).
+            if entry.websocket && !request.websocket {
                 return fail(ErrorCode::BadRequest, cors);
             }
             return Route::Session(sid.clone(), SessionRequest { id, request, cors });

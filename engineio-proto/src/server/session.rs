@@ -34,6 +34,16 @@ pub enum Transmit {
         /// Extra response headers (CORS).
         headers: Vec<(&'static str, HeaderValue)>,
     },
+    /// Complete the WebSocket upgrade of request `request` (101, with these extra headers),
+    /// then close that WebSocket at once without a status code and never read it into the
+    /// session: the reference's answer to a WebSocket for a session that is already upgrading
+    /// or upgraded (the session itself is left alone).
+    RefuseWebSocket {
+        /// The upgrade request refused.
+        request: RequestId,
+        /// Extra response headers (CORS).
+        headers: Vec<(&'static str, HeaderValue)>,
+    },
     /// Send a frame on the session's WebSocket (the probe WebSocket while an upgrade is under
     /// way: a session has at most one).
     WsFrame(WsFrame),
@@ -407,11 +417,20 @@ impl Session {
         id: RequestId,
         cors: Vec<(&'static str, HeaderValue)>,
     ) {
-        let allowed = self.state == State::Open
-            && self.transport == TransportKind::Polling
-            && self.upgrade == Upgrade::None
-            && self.config.allow_upgrades;
-        if !allowed {
+        if self.transport == TransportKind::WebSocket
+            || self.upgrade != Upgrade::None
+            || self.state == State::Closing
+        {
+            // engineio.md §7: a second WebSocket for the same sid (another probe, or one after
+            // the upgrade) is accepted and closed at once, as the reference does; the session
+            // keeps its transport.
+            self.transmits.push_back(Transmit::RefuseWebSocket {
+                request: id,
+                headers: cors,
+            });
+            return;
+        }
+        if !self.config.allow_upgrades {
             return self.reply(id, ErrorCode::BadRequest.response(None, cors));
         }
         self.upgrade = Upgrade::Probing;

@@ -749,6 +749,24 @@ impl Sim {
                         );
                     }
                 }
+                Transmit::RefuseWebSocket { request, .. } => {
+                    // Opened, then closed at once; the session's own WebSocket is untouched.
+                    if let Some(Origin::Ws { client, gen }) = self.origins.remove(&request) {
+                        self.log(format_args!("S->C{} WS 101, then WS close", client));
+                        self.schedule_ws(
+                            client,
+                            gen,
+                            false,
+                            Delivery::ClientWsOpen { client, gen },
+                        );
+                        self.schedule_ws(
+                            client,
+                            gen,
+                            false,
+                            Delivery::ClientWsClosed { client, gen },
+                        );
+                    }
+                }
                 Transmit::WsFrame(frame) => {
                     if let Some(&(client, gen)) = self.session_ws.get(sid) {
                         self.log(format_args!("S->C{} WS {}", client, describe_frame(&frame)));

@@ -287,8 +287,9 @@ fn apply(engine: &mut Engine, sessions: &mut Vec<Live>, now: &mut Instant, op: &
 fn drain_all(engine: &mut Engine, sessions: &mut [Live]) {
     for live in sessions.iter_mut() {
         while let Some(t) = live.session.poll_transmit() {
-            if let Transmit::Response { request, .. } | Transmit::AcceptWebSocket { request, .. } =
-                t
+            if let Transmit::Response { request, .. }
+            | Transmit::AcceptWebSocket { request, .. }
+            | Transmit::RefuseWebSocket { request, .. } = t
             {
                 live.pending.retain(|r| *r != request);
             }

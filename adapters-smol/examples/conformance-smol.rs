@@ -1,7 +1,7 @@
 //! The server the official conformance suites run against, on smol (the application is
 //! `socketio_adapters_core::conformance`, shared with the tokio adapter).
 //!
-//! `PORT=3000 ALLOW_EIO3=0|1 cargo run --release -p socketio-smol --example conformance`
+//! `PORT=3000 ALLOW_EIO3=0|1 cargo run --release -p socketio-smol --example conformance-smol`
 
 use std::sync::Arc;
 
