@@ -78,6 +78,11 @@ pub fn servers(runtime: Arc<dyn Runtime>, allow_eio3: bool) -> Vec<EngineIoServe
 /// `bad` in the auth payload or the handshake's query (CONNECT_ERROR `not authorized` with
 /// data `{"content":"retry later"}`) unless the socket recovers; event `join` (room) joins and acks the room; event `to-room`
 /// (room, text) broadcasts `news` (text) to the room except the sender and acks `sent`.
+///
+/// Namespaces `/auth`, `/auth-2`, `/auth-3` and `/auth-4` show the auth a socket gets (a
+/// socket.io-client 2.x sends it as its namespace's query): a connect middleware refuses an
+/// auth without a string `token` (`no token`) and the token `refuse` (`refused`, with the auth
+/// it saw as data); a socket that joins emits `auth` with its auth.
 pub fn interop(runtime: Arc<dyn Runtime>) -> SocketIoServer {
     let mut config = SioConfig::default();
     config.recovery = Some(socketio_proto::server::RecoveryConfig::default());
@@ -121,6 +126,24 @@ pub fn interop(runtime: Arc<dyn Runtime>) -> SocketIoServer {
             },
         );
     });
+    let auth_middleware: Middleware =
+        Arc::new(
+            |req, _| match req.auth().get("token").and_then(|t| t.as_str()) {
+                None => Err(ConnectError::new("no token")),
+                Some("refuse") => Err(ConnectError::new("refused").with_data(req.auth().clone())),
+                Some(_) => Ok(()),
+            },
+        );
+    for nsp in ["/auth", "/auth-2", "/auth-3", "/auth-4"] {
+        io.namespace_with(
+            nsp,
+            Some(auth_middleware.clone()),
+            |socket: SioSocket| async move {
+                let auth = socket.auth().clone();
+                let _ = socket.emit("auth", &(auth,)).await;
+            },
+        );
+    }
     io
 }
 

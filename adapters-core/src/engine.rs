@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -382,9 +382,16 @@ pub(crate) trait Hosted: Send {
     fn ready(&self) -> bool;
 }
 
-/// Makes the hosted application of a new session: its sid, protocol revision and handshake.
+/// Makes the hosted application of a new session: the server (for the application to keep
+/// while its session runs; the maker itself must not hold it, or the server would own
+/// itself), the sid, protocol revision and handshake.
 pub(crate) type MakeHosted = Box<
-    dyn Fn(&str, engineio_proto::ProtocolVersion, Arc<HttpRequest>) -> Box<dyn Hosted>
+    dyn Fn(
+            &EngineIoServer,
+            &str,
+            engineio_proto::ProtocolVersion,
+            Arc<HttpRequest>,
+        ) -> Box<dyn Hosted>
         + Send
         + Sync,
 >;
@@ -409,6 +416,11 @@ struct Inner {
 }
 
 /// A raw Engine.IO server: no Socket.IO on top.
+///
+/// Cheap to clone: every clone is a handle on the same server. The server lives while a
+/// handle or a session's task is alive (each session's task holds one until the session
+/// ends); after [`EngineIoServer::shutdown`], once the sessions have ended and every handle
+/// is dropped, it is freed with its application.
 #[derive(Clone)]
 pub struct EngineIoServer {
     inner: Arc<Inner>,
@@ -417,6 +429,26 @@ pub struct EngineIoServer {
 impl fmt::Debug for EngineIoServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EngineIoServer").finish_non_exhaustive()
+    }
+}
+
+/// A handle on an [`EngineIoServer`] that does not keep it alive, from
+/// [`EngineIoServer::downgrade`].
+#[derive(Clone)]
+pub struct WeakEngineIoServer {
+    inner: Weak<Inner>,
+}
+
+impl fmt::Debug for WeakEngineIoServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakEngineIoServer").finish_non_exhaustive()
+    }
+}
+
+impl WeakEngineIoServer {
+    /// The server, if it is still alive.
+    pub fn upgrade(&self) -> Option<EngineIoServer> {
+        self.inner.upgrade().map(|inner| EngineIoServer { inner })
     }
 }
 
@@ -463,6 +495,14 @@ impl EngineIoServer {
                 runtime,
                 app,
             }),
+        }
+    }
+
+    /// A handle that does not keep the server alive (for an application callback that needs
+    /// the server without owning it: the server keeps its callbacks).
+    pub fn downgrade(&self) -> WeakEngineIoServer {
+        WeakEngineIoServer {
+            inner: Arc::downgrade(&self.inner),
         }
     }
 
@@ -639,7 +679,7 @@ impl EngineIoServer {
                 _ => None,
             },
             hosted: match &self.inner.app {
-                App::Hosted(make) => Some(make(&sid, version, handshake.clone())),
+                App::Hosted(make) => Some(make(self, &sid, version, handshake.clone())),
                 _ => None,
             },
             to_app: std::collections::VecDeque::new(),

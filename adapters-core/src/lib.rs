@@ -24,13 +24,14 @@ mod socketio;
 mod tower;
 
 pub use engine::{
-    EioSocket, EngineIoServer, HttpOutcome, InlineHandler, SendError, WsAttach, WsIn, WsOut,
+    EioSocket, EngineIoServer, HttpOutcome, InlineHandler, SendError, WeakEngineIoServer, WsAttach,
+    WsIn, WsOut,
 };
 pub use http::{handle, serve_connection, serve_connection_with, Fallback, FuturesIo};
 pub use runtime::{BoxFuture, Runtime};
 pub use socketio::{
     AckError, AckResponses, AckSender, BroadcastOperator, ConnectError, EmitError, Middleware,
-    SioSocket, SocketIoBuilder, SocketIoServer,
+    SioSocket, SocketIoBuilder, SocketIoServer, WeakSocketIoServer,
 };
 pub use socketio_proto;
 pub use tower::{EngineIoBody, EngineIoLayer, EngineIoService};

@@ -573,6 +573,80 @@ fn connect_error_carries_middleware_data_and_unknown_namespace_is_refused() {
     }
 }
 
+/// socketio.md §8: a v4 client's namespace query is its auth, the same over polling,
+/// WebSocket and after an upgrade; the application decides on it, and a refusal leaves the
+/// connection usable.
+#[test]
+fn v4_namespace_query_is_the_auth_over_polling_websocket_and_upgrade() {
+    let modes = [
+        ("polling", TransportKind::Polling, false, "POST"),
+        ("websocket", TransportKind::WebSocket, false, "WS"),
+        ("upgrade", TransportKind::Polling, true, "WS"),
+    ];
+    for (mode, transport, upgrade, carrier) in modes {
+        let mut s = sim(ServerConfig::default());
+        s.reject_connect = Some(Box::new(|req| {
+            (req.auth()["token"] == "bad")
+                .then(|| ("not authorized".to_owned(), Some(req.auth().clone())))
+        }));
+        let v = ProtocolVersion::V4;
+        let mut eio = eio_client(v, transport);
+        eio.upgrade = upgrade;
+        let c = s.add_client(client(v), eio, &["/"]);
+        s.run_for(ms(100));
+        let e = s.eio_index(c).unwrap();
+        s.eio
+            .client_send(e, "0/admin?token=bad,".to_owned())
+            .unwrap();
+        s.run_for(ms(100));
+        s.eio
+            .client_send(e, "0/admin?token=abc&name=a%20b,".to_owned())
+            .unwrap();
+        s.run_for(ms(100));
+        let requests: Vec<(String, serde_json::Value)> = s
+            .server_events()
+            .iter()
+            .filter_map(|(_, _, e)| match e {
+                ConnEvent::Connect(req) => {
+                    Some((req.nsp().as_str().to_owned(), req.auth().clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            requests,
+            [
+                ("/".to_owned(), serde_json::json!({})),
+                ("/admin".to_owned(), serde_json::json!({"token": "bad"})),
+                (
+                    "/admin".to_owned(),
+                    serde_json::json!({"token": "abc", "name": "a b"})
+                ),
+            ],
+            "{mode}"
+        );
+        let t = s.eio.transcript();
+        let sent = |text: &str| {
+            t.iter()
+                .any(|l| l.contains(&format!("C0->S {carrier}")) && l.contains(text))
+        };
+        assert!(sent("40/admin?token=abc&name=a%20b,"), "{mode}\n{t:#?}");
+        // The answers: the refusal's ERROR payload is the auth the application saw; the ack
+        // names the namespace without the query.
+        let answers: Vec<&String> = t
+            .iter()
+            .filter(|l| l.contains("S->C0") && l.contains("/admin"))
+            .collect();
+        assert_eq!(answers.len(), 2, "{mode}\n{t:#?}");
+        assert!(
+            answers[0].ends_with(r#"44/admin,{"token":"bad"}"#),
+            "{mode}\n{t:#?}"
+        );
+        assert!(answers[1].ends_with("40/admin,"), "{mode}\n{t:#?}");
+        assert_eq!(s.eio.engine().session_count(), 1, "{mode}");
+    }
+}
+
 #[test]
 fn dynamic_namespaces_by_pattern_and_predicate() {
     use socketio_proto::server::NspPattern;

@@ -8,7 +8,7 @@ mod socket;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,7 @@ use socketio_proto::{AckId, Encoded, Encoder, Nsp, Packet};
 pub use broadcast::{AckResponses, BroadcastOperator};
 pub use socket::{AckError, AckSender, EmitError, SioSocket};
 
-use crate::engine::EngineIoServer;
+use crate::engine::{EngineIoServer, WeakEngineIoServer};
 use crate::runtime::{BoxFuture, Runtime};
 
 /// Commands queued towards one connection before the sender waits.
@@ -328,9 +328,10 @@ enum Matcher {
     Dynamic(Arc<NspPattern>),
 }
 
+/// The Socket.IO state. The Engine.IO server owns it (each session's application is made from
+/// it), never the other way round: see [`SocketIoServer`].
 struct SioInner {
     ack_timeout: Duration,
-    engine: std::sync::OnceLock<EngineIoServer>,
     server: Mutex<Server>,
     handlers: Mutex<Vec<(Matcher, Arc<NamespaceHandlers>)>>,
     conns: Mutex<ConnMap>,
@@ -340,14 +341,50 @@ struct SioInner {
 }
 
 /// A Socket.IO server on top of an [`EngineIoServer`].
+///
+/// Cheap to clone: every clone is a handle on the same server. The server lives while
+/// something holds it: a handle (this one, a [`SioSocket`], a [`BroadcastOperator`]), its
+/// Engine.IO server ([`SocketIoServer::engine`], which is enough to serve it), an open session
+/// or a handler still running. After [`SocketIoServer::shutdown`] the sessions end, and once
+/// the handles are dropped it is freed with everything it holds. Namespace handlers are kept
+/// as long as the server: one that holds a clone of its server keeps it alive for good; reach
+/// the server through the socket ([`SioSocket::server`]) there, or hold a
+/// [`WeakSocketIoServer`].
 #[derive(Clone)]
 pub struct SocketIoServer {
     inner: Arc<SioInner>,
+    /// Owns `inner` (through each session's maker); `inner` holds no reference back to it.
+    engine: EngineIoServer,
 }
 
 impl fmt::Debug for SocketIoServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SocketIoServer").finish_non_exhaustive()
+    }
+}
+
+/// A handle on a [`SocketIoServer`] that does not keep it alive, from
+/// [`SocketIoServer::downgrade`]: for handlers and tasks that use the server without owning
+/// it.
+#[derive(Clone)]
+pub struct WeakSocketIoServer {
+    inner: Weak<SioInner>,
+    engine: WeakEngineIoServer,
+}
+
+impl fmt::Debug for WeakSocketIoServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakSocketIoServer").finish_non_exhaustive()
+    }
+}
+
+impl WeakSocketIoServer {
+    /// The server, if it is still alive.
+    pub fn upgrade(&self) -> Option<SocketIoServer> {
+        Some(SocketIoServer {
+            inner: self.inner.upgrade()?,
+            engine: self.engine.upgrade()?,
+        })
     }
 }
 
@@ -381,31 +418,44 @@ impl SocketIoServer {
         let server = Server::new(config, Box::new(move |b: &mut [u8]| rt.fill_random(b)));
         let inner = Arc::new(SioInner {
             ack_timeout,
-            engine: std::sync::OnceLock::new(),
             server: Mutex::new(server),
             handlers: Mutex::new(Vec::new()),
             conns: Mutex::new(ConnMap::default()),
             sockets: Mutex::new(HashMap::new()),
             runtime: runtime.clone(),
         });
-        // The Engine.IO server keeps the Socket.IO state alive: serving `engine()` alone is
-        // enough. (This is a reference cycle through `inner.engine`; a server lives as long as
-        // the process, and shutdown is explicit.)
+        // The Engine.IO server keeps the Socket.IO state alive, so that serving `engine()`
+        // alone is enough. The state does not hold the Engine.IO server: handles do (this one,
+        // and the one each session's application gets from the session's own task), so that
+        // nothing is left once they and the sessions are gone.
         let keep = inner.clone();
         let engine = EngineIoServer::hosting(
             engine,
             runtime,
-            Box::new(move |sid, version, handshake| {
-                Box::new(SioConn::new(keep.clone(), sid, version, handshake))
+            Box::new(move |engine, sid, version, handshake| {
+                let server = SocketIoServer {
+                    inner: keep.clone(),
+                    engine: engine.clone(),
+                };
+                Box::new(SioConn::new(server, sid, version, handshake))
             }),
         );
-        let _ = inner.engine.set(engine);
-        SocketIoServer { inner }
+        SocketIoServer { inner, engine }
     }
 
-    /// The Engine.IO server carrying it (hand it to the runtime adapter's `serve`).
+    /// The Engine.IO server carrying it (hand it to the runtime adapter's `serve`). It keeps
+    /// this Socket.IO server alive.
     pub fn engine(&self) -> &EngineIoServer {
-        self.inner.engine.get().expect("set in new")
+        &self.engine
+    }
+
+    /// A handle that does not keep the server alive (for a handler that needs the server
+    /// without owning it; see [`SocketIoServer`]).
+    pub fn downgrade(&self) -> WeakSocketIoServer {
+        WeakSocketIoServer {
+            inner: Arc::downgrade(&self.inner),
+            engine: self.engine.downgrade(),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Server> {
@@ -612,7 +662,8 @@ fn find_handlers(inner: &SioInner, nsp: &Nsp) -> Option<Arc<NamespaceHandlers>> 
 /// ([`crate::engine::Hosted`]): its [`ServerConn`], its sockets, the acks it waits for, and the
 /// application's handler futures.
 struct SioConn {
-    inner: Arc<SioInner>,
+    /// Its server; its Engine.IO half is the one whose session task runs this connection.
+    server: SocketIoServer,
     id: ConnId,
     conn: ServerConn,
     handshake: Arc<HttpRequest>,
@@ -635,18 +686,19 @@ const COMMANDS_PER_WAKE: usize = 64;
 
 impl SioConn {
     fn new(
-        inner: Arc<SioInner>,
+        server: SocketIoServer,
         sid: &str,
         version: engineio_proto::ProtocolVersion,
         handshake: Arc<HttpRequest>,
     ) -> Self {
         let id = ConnId::new(sid);
+        let inner = &server.inner;
         let config = lock(&inner.server).config().clone();
         let conn = ServerConn::new(inner.runtime.now(), id.clone(), version.into(), config);
         let cmd_tx = ConnHandle::new();
         lock(&inner.conns).insert(id.clone(), cmd_tx.clone());
         SioConn {
-            inner,
+            server,
             id,
             conn,
             handshake,
@@ -714,7 +766,7 @@ impl SioConn {
                 }
                 ConnEvent::Disconnected { nsp, reason, .. } => {
                     if let Some(socket) = self.sockets.remove(&nsp) {
-                        lock(&self.inner.sockets).remove(&(nsp, socket.id().clone()));
+                        lock(&self.server.inner.sockets).remove(&(nsp, socket.id().clone()));
                         if let Some(fut) = socket.ended(reason) {
                             self.start(cx, now, fut);
                         }
@@ -725,16 +777,17 @@ impl SioConn {
             }
         }
         while let Some(u) = self.conn.poll_server_update() {
-            lock(&self.inner.server).handle_update(now, u);
+            lock(&self.server.inner.server).handle_update(now, u);
         }
     }
 
     fn connect(&mut self, cx: &mut Context<'_>, now: Instant, req: ConnectRequest) {
-        let inner = self.inner.clone();
+        let server = self.server.clone();
+        let inner = &server.inner;
         let Some(req) = lock(&inner.server).resolve(&mut self.conn, req) else {
             return;
         };
-        let Some(handlers) = find_handlers(&inner, req.nsp()) else {
+        let Some(handlers) = find_handlers(inner, req.nsp()) else {
             self.conn.reject_invalid_namespace(req);
             return;
         };
@@ -757,9 +810,7 @@ impl SioConn {
             self.handshake.clone(),
             accepted.recovered,
             self.cmd_tx.clone(),
-            SocketIoServer {
-                inner: inner.clone(),
-            },
+            server.clone(),
         );
         lock(&inner.sockets).insert((nsp.clone(), accepted.socket), socket.clone());
         self.sockets.insert(nsp, socket.clone());
@@ -794,6 +845,16 @@ impl Drop for SioConn {
     fn drop(&mut self) {
         // Senders learn that the connection is gone.
         self.cmd_tx.close();
+        // Dropped before its session ended (the runtime dropped the session's task): its
+        // entries leave the server's tables all the same, and its sockets their handlers, so
+        // that none of them keeps the server alive (a registered socket holds its server).
+        lock(&self.server.inner.conns).remove(&self.id);
+        for (nsp, socket) in std::mem::take(&mut self.sockets) {
+            lock(&self.server.inner.sockets).remove(&(nsp, socket.id().clone()));
+            drop(socket.ended(DisconnectReason::Transport(
+                engineio_proto::CloseReason::TransportClose,
+            )));
+        }
     }
 }
 
@@ -806,12 +867,12 @@ impl crate::engine::Hosted for SioConn {
     fn ended(&mut self, cx: &mut Context<'_>, now: Instant, reason: engineio_proto::CloseReason) {
         self.conn.handle_engine_closed(now, reason);
         self.events(cx, now);
-        lock(&self.inner.conns).remove(&self.id);
+        lock(&self.server.inner.conns).remove(&self.id);
         self.cmd_tx.close();
         // The machine reports every socket's end before it closes; should one be left, it
         // ends here all the same, so that no handle outlives its connection in the registry.
         for (nsp, socket) in std::mem::take(&mut self.sockets) {
-            lock(&self.inner.sockets).remove(&(nsp, socket.id().clone()));
+            lock(&self.server.inner.sockets).remove(&(nsp, socket.id().clone()));
             if let Some(fut) = socket.ended(DisconnectReason::Transport(reason)) {
                 self.start(cx, now, fut);
             }
@@ -820,7 +881,8 @@ impl crate::engine::Hosted for SioConn {
         // task; their emits fail with `Closed` once this connection is gone.
         let running = std::mem::take(&mut self.running);
         if !running.is_empty() {
-            self.inner
+            self.server
+                .inner
                 .runtime
                 .spawn(Box::pin(running.for_each(|()| async {})));
         }

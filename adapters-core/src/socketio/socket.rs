@@ -191,7 +191,11 @@ impl SioSocket {
         &self.shared.nsp
     }
 
-    /// The CONNECT auth payload (`{}` when none was sent).
+    /// The auth the socket connected with: the CONNECT's JSON payload (`{}` when none was
+    /// sent), or for a socket.io-client 2.x (protocol v4) the query it put after the
+    /// namespace, as an object of strings (`io(url + "/admin", { query: { token: "abc" } })`
+    /// gives `{"token":"abc"}`; its implicit `/` has `{}`). The handshake's own query is in
+    /// [`SioSocket::handshake`].
     pub fn auth(&self) -> &serde_json::Value {
         &self.shared.auth
     }

@@ -36,6 +36,13 @@ async fn run_recovery(mode: &str) {
     client("node", &[script], mode, None).await;
 }
 
+/// Runs the npm `socket.io-client` 2 (EIO3) joining namespaces with a query: the middleware
+/// and `socket.auth()` see the query as the auth.
+async fn run_auth(mode: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/auth.js");
+    client("node", &[script], mode, None).await;
+}
+
 async fn client(program: &str, args: &[&str], mode: &str, major: Option<&str>) {
     let addr = start_interop(RT).await;
     let extra: Vec<&str> = major.into_iter().collect();
@@ -145,4 +152,19 @@ async fn python_socketio_client_rooms_and_middleware_over_websocket() {
 #[tokio::test]
 async fn python_socketio_client_rooms_and_middleware_with_upgrade() {
     run_python_rooms("upgrade").await;
+}
+
+#[tokio::test]
+async fn npm_client_2_eio3_namespace_query_is_auth_over_polling() {
+    run_auth("polling").await;
+}
+
+#[tokio::test]
+async fn npm_client_2_eio3_namespace_query_is_auth_over_websocket() {
+    run_auth("websocket").await;
+}
+
+#[tokio::test]
+async fn npm_client_2_eio3_namespace_query_is_auth_with_upgrade() {
+    run_auth("upgrade").await;
 }

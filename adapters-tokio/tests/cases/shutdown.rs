@@ -1,7 +1,7 @@
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::support::{get, next, next_text, start_with, ws};
+use super::support::{get, next, next_text, post, start_with, ws};
 
 #[tokio::test]
 async fn engineio_shutdown_closes_every_session_with_the_right_packets() {
@@ -38,4 +38,131 @@ async fn socketio_shutdown_disconnects_every_socket_then_closes() {
     io.shutdown().await;
     assert_eq!(next_text(&mut socket).await, "41/custom,");
     assert_eq!(next(&mut socket).await, None);
+}
+
+/// A Socket.IO server whose namespaces hold `alive` in their handlers: `/` acks `echo` with
+/// its argument and joins room `r`; `/admin` does nothing.
+fn sio_app(alive: &std::sync::Arc<()>) -> socketio_tokio::SocketIoServer {
+    let io = socketio_tokio::SocketIoServer::builder().build(RT.runtime());
+    for nsp in ["/", "/admin"] {
+        let alive = alive.clone();
+        io.namespace(nsp, move |socket: socketio_tokio::SioSocket| {
+            let alive = alive.clone();
+            async move {
+                socket.join("r");
+                socket.on("echo", move |_, (text,): (String,), ack| {
+                    let _alive = alive.clone();
+                    async move {
+                        if let Some(ack) = ack {
+                            let _ = ack.send(&(text,)).await;
+                        }
+                    }
+                });
+            }
+        });
+    }
+    io
+}
+
+/// Serves one WebSocket client in `/` and `/admin` (an event acked on the way) and one
+/// polling client in `/`; returns them.
+async fn connect_clients(addr: std::net::SocketAddr) -> (super::support::Ws, String) {
+    let mut socket = ws(addr, "/socket.io/?EIO=4&transport=websocket").await.unwrap();
+    next_text(&mut socket).await;
+    socket.send(Message::text("40")).await.unwrap();
+    assert!(next_text(&mut socket).await.starts_with("40{\"sid\":"));
+    socket.send(Message::text("40/admin,")).await.unwrap();
+    assert!(next_text(&mut socket).await.starts_with("40/admin,{\"sid\":"));
+    socket.send(Message::text(r#"421["echo","hi"]"#)).await.unwrap();
+    assert_eq!(next_text(&mut socket).await, r#"431["hi"]"#);
+
+    let (_, open) = get(addr, "/socket.io/?EIO=4&transport=polling").await;
+    let v: serde_json::Value = serde_json::from_str(&open[1..]).unwrap();
+    let uri = format!("/socket.io/?EIO=4&transport=polling&sid={}", v["sid"].as_str().unwrap());
+    assert_eq!(post(addr, &uri, "40").await, (200, "ok".to_owned()));
+    let (status, joined) = get(addr, &uri).await;
+    assert!(status == 200 && joined.starts_with("40{\"sid\":"), "{joined}");
+    (socket, uri)
+}
+
+/// After `shutdown`: the WebSocket client gets a DISCONNECT per namespace and the close, the
+/// polling client its DISCONNECT and the Engine.IO close on its next poll.
+async fn see_clients_out(addr: std::net::SocketAddr, mut socket: super::support::Ws, uri: &str) {
+    let mut frames = Vec::new();
+    while let Some(m) = next(&mut socket).await {
+        frames.push(m.into_text().unwrap().as_str().to_owned());
+    }
+    assert_eq!(frames, ["41", "41/admin,"]);
+    drop(socket);
+    assert_eq!(get(addr, uri).await, (200, "41\u{1e}1".to_owned()));
+}
+
+#[tokio::test]
+async fn socketio_server_is_freed_after_shutdown_and_drop() {
+    let alive = std::sync::Arc::new(());
+    let io = sio_app(&alive);
+    let handlers = std::sync::Arc::downgrade(&alive);
+    drop(alive);
+    let (weak_io, weak_engine) = (io.downgrade(), io.engine().downgrade());
+    let (addr, stop) = super::support::start_stoppable(RT, vec![io.engine().clone()]).await;
+    let (socket, uri) = connect_clients(addr).await;
+    assert_eq!(io.engine().session_count(), 2);
+
+    io.shutdown().await;
+    see_clients_out(addr, socket, &uri).await;
+    drop(io);
+    drop(stop);
+    // The sessions' tasks end on their own; then nothing holds the servers.
+    assert!(
+        super::support::eventually(|| weak_engine.upgrade().is_none()).await,
+        "the Engine.IO server outlived shutdown and its handles"
+    );
+    assert!(weak_io.upgrade().is_none(), "the Socket.IO server outlived its engine");
+    assert_eq!(handlers.strong_count(), 0, "the handlers outlived the server");
+}
+
+#[tokio::test]
+async fn socketio_server_that_served_nobody_is_freed_after_shutdown_and_drop() {
+    let alive = std::sync::Arc::new(());
+    let io = sio_app(&alive);
+    let handlers = std::sync::Arc::downgrade(&alive);
+    drop(alive);
+    let (weak_io, weak_engine) = (io.downgrade(), io.engine().downgrade());
+    io.shutdown().await;
+    drop(io);
+    // No task holds it: it goes with its last handle.
+    assert!(weak_io.upgrade().is_none());
+    assert!(weak_engine.upgrade().is_none());
+    assert_eq!(handlers.strong_count(), 0);
+}
+
+/// Serving a Socket.IO server's engine alone keeps the Socket.IO server alive (its handlers
+/// answer), and shutting that engine down and dropping it frees both.
+#[tokio::test]
+async fn socketio_server_served_through_its_engine_alone_lives_until_shutdown_and_drop() {
+    let alive = std::sync::Arc::new(());
+    let io = sio_app(&alive);
+    let handlers = std::sync::Arc::downgrade(&alive);
+    drop(alive);
+    let (weak_io, weak_engine) = (io.downgrade(), io.engine().downgrade());
+    let engine = io.engine().clone();
+    drop(io);
+    assert!(weak_io.upgrade().is_some(), "the engine keeps the Socket.IO server");
+    let (addr, stop) = super::support::start_stoppable(RT, vec![engine.clone()]).await;
+    let (socket, uri) = connect_clients(addr).await;
+
+    engine.shutdown().await;
+    let mut socket = socket;
+    assert_eq!(next(&mut socket).await, None, "the WebSocket closes");
+    drop(socket);
+    // The Engine.IO shutdown closes the session at once: no DISCONNECT, the close packet.
+    assert_eq!(get(addr, &uri).await, (200, "1".to_owned()));
+    drop(engine);
+    drop(stop);
+    assert!(
+        super::support::eventually(|| weak_engine.upgrade().is_none()).await,
+        "the Engine.IO server outlived shutdown and its handles"
+    );
+    assert!(weak_io.upgrade().is_none());
+    assert_eq!(handlers.strong_count(), 0);
 }

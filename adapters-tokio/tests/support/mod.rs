@@ -141,6 +141,60 @@ pub async fn start_with(
     start_with_fallback(rt, move |runtime| (make(runtime), None)).await
 }
 
+/// Ends the accept loop of a server started by [`start_stoppable`] when dropped: the loop's
+/// handles on the servers go with it.
+pub struct Stop(smol::channel::Sender<()>);
+
+/// Serves `servers` on 127.0.0.1:0 on runtime `rt` until the returned [`Stop`] is dropped.
+pub async fn start_stoppable(
+    rt: Rt,
+    servers: Vec<socketio_tokio::EngineIoServer>,
+) -> (SocketAddr, Stop) {
+    let (stop, stopped) = smol::channel::bounded::<()>(1);
+    // Runs `serve` until the `Stop` is dropped, then drops it (the listener and the servers).
+    async fn until_stopped<F: std::future::Future>(serve: F, stopped: smol::channel::Receiver<()>) {
+        let serve = std::pin::pin!(serve);
+        let stopped = std::pin::pin!(stopped.recv());
+        futures_util::future::select(serve, stopped).await;
+    }
+    let addr = match rt {
+        Rt::Tokio => {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(until_stopped(
+                socketio_tokio::serve(listener, servers),
+                stopped,
+            ));
+            addr
+        }
+        Rt::Smol => {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            std::thread::spawn(move || {
+                smol::block_on(async move {
+                    let listener = smol::net::TcpListener::try_from(listener).unwrap();
+                    until_stopped(socketio_smol::serve(listener, servers), stopped).await;
+                })
+            });
+            addr
+        }
+        Rt::Embedded => panic!("the embedded server serves only the conformance application"),
+    };
+    (addr, Stop(stop))
+}
+
+/// Polls `done` every 10 ms until it holds, for at most 10 s; whether it held.
+pub async fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::time::Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    done()
+}
+
 type MakeWithFallback = Box<
     dyn FnOnce(
             std::sync::Arc<dyn socketio_tokio::Runtime>,

@@ -31,12 +31,18 @@ impl ConnectRequest {
         &self.nsp
     }
 
-    /// The auth payload (`{}` when the client sent none; v4 clients never send one).
+    /// The auth: the CONNECT's JSON payload (v5; `{}` when the client sent none), or for a v4
+    /// client the query string it put after the namespace, parsed as the reference parses it
+    /// (`0/admin?token=abc,` gives `{"token":"abc"}`: string values, URL-decoded, a repeated
+    /// key's last value, `""` for a key without `=`; `{}` without a query, as for the `/` a v4
+    /// client is joined to on its own).
     pub fn auth(&self) -> &serde_json::Value {
         &self.auth
     }
 
-    /// v4 clients: the query string they put after the namespace (`/admin?token=abc`).
+    /// The query string the client put after the namespace (`/admin?token=abc`), unparsed: a
+    /// v4 client's auth ([`ConnectRequest::auth`]); for v5 clients not auth, only split off
+    /// the name.
     pub fn query(&self) -> Option<&str> {
         self.query.as_deref()
     }
@@ -400,10 +406,16 @@ impl ServerConn {
                     // socketio.md §4.2: a second CONNECT closes the connection.
                     return self.fatal();
                 }
-                let auth = match packet.data_owned::<serde_json::Value>() {
-                    Some(Ok(v)) => v,
-                    Some(Err(_)) => return self.fatal(),
-                    None => serde_json::Value::Object(Default::default()),
+                let auth = match self.version {
+                    // socketio.md §8: a v4 client's auth is the query in its namespace
+                    // (`0/admin?token=abc,`); the reference reads nothing else for EIO3
+                    // connections, a JSON payload included.
+                    ProtocolVersion::V4 => super::query::auth_from_query(packet.query()),
+                    ProtocolVersion::V5 => match packet.data_owned::<serde_json::Value>() {
+                        Some(Ok(v)) => v,
+                        Some(Err(_)) => return self.fatal(),
+                        None => serde_json::Value::Object(Default::default()),
+                    },
                 };
                 self.connecting.insert(nsp.clone(), ());
                 self.events.push_back(ConnEvent::Connect(ConnectRequest {

@@ -9,6 +9,7 @@
 //! [`Server::handle_update`].
 
 mod conn;
+mod query;
 mod recovery;
 
 use std::collections::{BTreeMap, BTreeSet};
