@@ -223,7 +223,9 @@ struct Channels {
 
 enum Reply {
     Http(HttpResponse),
-    Upgrade(Vec<(&'static str, HeaderValue)>, u64),
+    /// Complete the upgrade and attach the WebSocket (dropping the attach, if the request's
+    /// connection goes away first, tells the session).
+    Upgrade(Vec<(&'static str, HeaderValue)>, WsAttach),
     /// Complete the upgrade, then close the WebSocket at once.
     Refuse(Vec<(&'static str, HeaderValue)>),
 }
@@ -613,15 +615,7 @@ impl EngineIoServer {
         guard.control = None;
         match reply {
             Ok(Reply::Http(response)) => HttpOutcome::Response(response),
-            Ok(Reply::Upgrade(headers, generation)) => HttpOutcome::Upgrade {
-                headers,
-                attach: WsAttach {
-                    target: Some(AttachTarget::Session {
-                        channels,
-                        generation,
-                    }),
-                },
-            },
+            Ok(Reply::Upgrade(headers, attach)) => HttpOutcome::Upgrade { headers, attach },
             Ok(Reply::Refuse(headers)) => HttpOutcome::Upgrade {
                 headers,
                 attach: WsAttach {
@@ -1202,14 +1196,24 @@ impl Driver {
                     let (old_in, old_out) = (self.ws_in.take(), std::mem::take(&mut self.ws_out));
                     linger(&self.server.inner.runtime, old_in, old_out);
                     self.ws_generation += 1;
-                    if let Some(reply) = self.pending.remove(&request) {
-                        if reply
-                            .send(Reply::Upgrade(headers, self.ws_generation))
-                            .is_ok()
-                        {
-                            // Its requests wait for it (see `SessionTask::deferred`).
-                            self.ws_attaching = true;
-                        }
+                    let channels = self
+                        .server
+                        .sessions()
+                        .get(self.session.sid().as_str())
+                        .cloned();
+                    if let (Some(reply), Some(channels)) = (self.pending.remove(&request), channels)
+                    {
+                        // Long-polls wait for it (see `SessionTask::deferred`). The attach
+                        // always comes: a `WsAttach` dropped unused (the reply not taken, the
+                        // upgrade failed) attaches a closed socket.
+                        self.ws_attaching = true;
+                        let attach = WsAttach {
+                            target: Some(AttachTarget::Session {
+                                channels,
+                                generation: self.ws_generation,
+                            }),
+                        };
+                        let _ = reply.send(Reply::Upgrade(headers, attach));
                     }
                 }
                 Transmit::RefuseWebSocket { request, headers } => {

@@ -36,9 +36,14 @@ use engineio_proto::server::{
 };
 use engineio_proto::{Message, UsageError, WsFrame};
 use socketio_proto::server::{ConnEvent, ConnId, Server, ServerConfig as SioConfig, ServerConn};
-use socketio_proto::Encoder;
+use socketio_proto::{Encoder, Nsp};
 
 use ws::{WsOut, WsQueue};
+
+/// How long after a connection the suites' `auth` event is emitted: the suites' Node client
+/// loses a message that arrives in the same TCP read as the CONNECT reply before it
+/// (socketio/socket.io-protocol#32); waiting lets `auth` leave in a write of its own.
+const AUTH_DELAY: Duration = Duration::from_millis(20);
 
 /// How long a long-poll waits at most for the probe WebSocket's reader
 /// ([`WsQueue::wait_reader_caught_up`]).
@@ -46,9 +51,9 @@ const PROBE_WAIT: Duration = Duration::from_secs(1);
 
 /// Serves the conformance application on `listener`, forever: the Engine.IO echo server at
 /// `/engine.io/` (every message sent back unchanged) and Socket.IO at `/socket.io/`
-/// (namespaces `/` and `/custom`; on connect each emits `auth` with the CONNECT payload; on `/`,
-/// `message` is answered with `message-back` and `message-with-ack` is acked, both with the
-/// same arguments). Both use pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1e6, CORS `*`,
+/// (namespaces `/` and `/custom`; on connect each emits `auth` with the CONNECT payload,
+/// [`AUTH_DELAY`] later; on `/`, `message` is answered with `message-back` and
+/// `message-with-ack` is acked, both with the same arguments). Both use pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1e6, CORS `*`,
 /// and accept Engine.IO v3 clients only when `allow_eio3`. Other paths get 404.
 ///
 /// Returns only if the timer thread cannot be started.
@@ -169,13 +174,16 @@ struct Entry {
     ws: Option<Arc<WsQueue>>,
     /// Messages for the session while its outgoing buffer is full (back-pressure).
     backlog: VecDeque<Message>,
+    /// The application's `auth` emits waiting for their time ([`AUTH_DELAY`]), in order.
+    auth_due: VecDeque<(Instant, Nsp, serde_json::Value)>,
     deadline: Option<Instant>,
 }
 
 impl Entry {
     fn next_deadline(&self) -> Option<Instant> {
         let conn = self.conn.as_ref().and_then(ServerConn::poll_timeout);
-        [self.session.poll_timeout(), conn]
+        let auth = self.auth_due.front().map(|(at, ..)| *at);
+        [self.session.poll_timeout(), conn, auth]
             .into_iter()
             .flatten()
             .min()
@@ -193,6 +201,11 @@ impl Entry {
         self.session.handle_timeout(now);
         if let Some(conn) = &mut self.conn {
             conn.handle_timeout(now);
+            while self.auth_due.front().is_some_and(|(at, ..)| *at <= now) {
+                if let Some((_, nsp, auth)) = self.auth_due.pop_front() {
+                    let _ = conn.emit(&nsp, "auth", &(auth,));
+                }
+            }
         }
     }
 }
@@ -248,6 +261,7 @@ impl Shared {
                     conn,
                     ws: None,
                     backlog: VecDeque::new(),
+                    auth_due: VecDeque::new(),
                     deadline: None,
                 };
                 app.sessions.insert(sid.clone(), entry);
@@ -462,7 +476,15 @@ impl Shared {
                 }
                 while let Some(event) = conn.poll_event() {
                     busy = true;
-                    socketio_app(sio, encoder, conn, &mut entry.session, event, now);
+                    socketio_app(
+                        sio,
+                        encoder,
+                        conn,
+                        &mut entry.session,
+                        &mut entry.auth_due,
+                        event,
+                        now,
+                    );
                 }
                 while let Some(update) = conn.poll_server_update() {
                     sio.handle_update(now, update);
@@ -516,6 +538,7 @@ fn socketio_app(
     encoder: &mut Encoder,
     conn: &mut ServerConn,
     session: &mut Session,
+    auth_due: &mut VecDeque<(Instant, Nsp, serde_json::Value)>,
     event: ConnEvent,
     now: Instant,
 ) {
@@ -527,7 +550,8 @@ fn socketio_app(
             };
             let (nsp, auth) = (req.nsp().clone(), req.auth().clone());
             sio.accept(now, conn, req);
-            let _ = conn.emit(&nsp, "auth", &(auth,));
+            // Emitted a moment later, in a write of its own (see [`AUTH_DELAY`]).
+            auth_due.push_back((now + AUTH_DELAY, nsp, auth));
         }
         ConnEvent::Event { nsp, packet, .. } if nsp.is_main() => {
             let Some(args) = packet.raw_args() else {
