@@ -6,7 +6,7 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use socketio_proto::{
-    AckId, Binary, Decoder, DecoderConfig, EncodeError, Encoder, Nsp, Packet, PacketKind,
+    AckId, Args, Binary, Decoder, DecoderConfig, EncodeError, Encoder, Nsp, Packet, PacketKind,
     ParseError, RawArgs,
 };
 
@@ -123,7 +123,7 @@ fn disconnect_vectors() {
 fn event_vectors() {
     let p = ok(r#"2["foo"]"#);
     assert_eq!((p.event_name(), p.ack_id()), (Some("foo"), None));
-    assert_eq!(p.args::<Vec<Value>>().unwrap(), Vec::<Value>::new());
+    assert_eq!(p.args::<Args>().unwrap(), Args::new());
     let p = ok(r#"2/admin,["bar"]"#);
     assert_eq!((p.nsp(), p.event_name()), ("/admin", Some("bar")));
     let p = ok(r#"212["foo"]"#);
@@ -721,7 +721,8 @@ fn args_type_errors_are_not_syntax_errors() {
     assert!(!err.is_syntax());
     // Argument JSON is checked when it is read: malformed JSON is a syntax error (fatal).
     let p = ok(r#"2["e",{"a":]"#);
-    assert!(p.args::<Vec<Value>>().unwrap_err().is_syntax());
+    assert!(p.args::<Args>().unwrap_err().is_syntax());
+    assert!(p.args::<Value>().unwrap_err().is_syntax());
     assert_eq!(p.validate(), Err(ParseError::InvalidJson));
     // Extra arguments are ignored; missing ones are a type error.
     let p = ok(r#"2["e",1,2,3]"#);
@@ -755,7 +756,7 @@ fn raw_args_with_trailing_whitespace_stay_valid_json() {
     assert_eq!(ok(&e.text()[..]).args_value().unwrap(), Vec::<Value>::new());
 }
 
-/// `args::<T>()`: sequence-like types read every argument, other types the first one.
+/// `args::<T>()`: tuples read the arguments in order, other types the first one.
 #[test]
 fn args_read_a_struct_from_the_first_argument() {
     #[derive(Deserialize, Debug, PartialEq)]
@@ -791,10 +792,12 @@ fn args_read_a_struct_from_the_first_argument() {
 #[test]
 fn packets_without_payload_have_no_arguments() {
     let p = ok("3/admin,13");
-    assert_eq!(p.args::<Vec<Value>>().unwrap(), Vec::<Value>::new());
+    assert_eq!(p.args::<Args>().unwrap(), Args::new());
     assert_eq!(p.args::<Option<u8>>().unwrap(), None);
     assert!(!p.args::<(u8,)>().unwrap_err().is_syntax());
-    assert_eq!(ok("2").args::<Vec<Value>>().unwrap(), Vec::<Value>::new());
+    // A `Vec` is one argument, and there is none.
+    assert!(!p.args::<Vec<Value>>().unwrap_err().is_syntax());
+    assert_eq!(ok("2").args::<Args>().unwrap(), Args::new());
 }
 
 /// An escaped event name and a v2 query both live outside the packet's inline fields.

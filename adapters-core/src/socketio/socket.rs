@@ -29,8 +29,10 @@ pub struct AckSender {
 }
 
 impl AckSender {
-    /// Answers with `args`, a tuple or a sequence of arguments (BINARY_ACK when they carry
-    /// binary).
+    /// Answers with `args`, read as JavaScript's `callback(...)` parameters: a tuple is the
+    /// argument list (`&("ok", 1)`), `()` none, [`socketio_proto::Args`] a list of any length,
+    /// and any other value one argument (`&vec![1, 2]` is `callback([1, 2])`). BINARY_ACK when
+    /// they carry binary.
     pub async fn send<T: ?Sized + Serialize>(self, args: &T) -> Result<(), EmitError> {
         let packet = with_encoder(|e| e.ack(&self.nsp, self.id, args))?;
         self.send_encoded(packet).await
@@ -212,10 +214,13 @@ impl SioSocket {
         self.shared.connected.load(Ordering::Relaxed)
     }
 
-    /// Handles event `event`: its arguments deserialize into `T` ([`Packet::args`]): a tuple
-    /// reads them in order (`(String, u32)`), a `Vec` all of them, any other type the first
-    /// one (`Message`, `serde_json::Value`, `Option<T>` when it may be missing), `()` none;
-    /// binary attachments go into [`socketio_proto::Binary`] or `bytes::Bytes` fields.
+    /// Handles event `event`: its arguments deserialize into `T` ([`Packet::args`]) as a
+    /// JavaScript handler's parameters receive them: a tuple reads them in order
+    /// (`(String, u32)`, a left-out `Option` is `None`), any other type the first one
+    /// (`Message`, `serde_json::Value`, `Vec<u32>` for a client's `emit("ev", [1, 2])`,
+    /// `Option<T>` when it may be missing or `null`), `()` none, and
+    /// [`socketio_proto::Args`] every argument, however many; binary attachments go into
+    /// [`socketio_proto::Binary`] or `bytes::Bytes` fields.
     /// `ack` is there when the client asked for one. Arguments that do not fit `T` are
     /// dropped with a `tracing` warning, the handler is not called (and a client waiting for
     /// an ack times out). Replaces an earlier handler of the same event.
@@ -308,7 +313,11 @@ impl SioSocket {
         value.downcast::<T>().ok()
     }
 
-    /// Emits `event` with `args` (a tuple or a sequence of arguments) to this socket.
+    /// Emits `event` with `args` to this socket, read as JavaScript's `emit(event, ...)`
+    /// parameters: a tuple is the argument list (`&("a", 1)`), `()` none,
+    /// [`socketio_proto::Args`] a list of any length, and any other value one argument
+    /// (`&vec![1, 2, 3]` is `emit(event, [1, 2, 3])`, `&None::<T>` is `emit(event, null)`).
+    /// See [`socketio_proto::Encoder::event`].
     pub async fn emit<T: ?Sized + Serialize>(
         &self,
         event: &str,
