@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use engineio_proto::server::{CorsConfig, ServerConfig};
 use socketio_proto::server::ServerConfig as SioConfig;
+use socketio_proto::RawArgs;
 
 use crate::{ConnectError, EngineIoServer, Middleware, Runtime, SioSocket, SocketIoServer};
 
@@ -58,8 +59,12 @@ pub fn socketio(runtime: Arc<dyn Runtime>, allow_eio3: bool) -> SocketIoServer {
                     }
                 });
             }
-            let auth = socket.auth().clone();
-            let _ = socket.emit("auth", &(auth,)).await;
+            // The payload as the client wrote it, keys in its order, as the reference echoes
+            // `socket.handshake.auth`.
+            let auth = format!("[{}]", socket.auth_json());
+            if let Ok(auth) = RawArgs::from_array(&auth, Vec::new()) {
+                let _ = socket.emit_raw("auth", &auth).await;
+            }
         });
     }
     io

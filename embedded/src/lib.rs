@@ -36,7 +36,7 @@ use engineio_proto::server::{
 };
 use engineio_proto::{Message, UsageError, WsFrame};
 use socketio_proto::server::{ConnEvent, ConnId, Server, ServerConfig as SioConfig, ServerConn};
-use socketio_proto::Encoder;
+use socketio_proto::{Encoder, RawArgs};
 
 use ws::{WsOut, WsQueue};
 
@@ -489,9 +489,14 @@ fn socketio_app(
             let Some(req) = sio.resolve(conn, req) else {
                 return;
             };
-            let (nsp, auth) = (req.nsp().clone(), req.auth().clone());
+            // The auth as the client wrote it, keys in its order, as the reference echoes it.
+            let (nsp, auth) = (req.nsp().clone(), format!("[{}]", req.auth_json()));
             sio.accept(now, conn, req);
-            let _ = conn.emit(&nsp, "auth", &(auth,));
+            if let Ok(args) = RawArgs::from_array(&auth, Vec::new()) {
+                if let Ok(packet) = encoder.event_raw(&nsp, "auth", &args, None) {
+                    let _ = conn.emit_encoded(&nsp, &packet);
+                }
+            }
         }
         ConnEvent::Event { nsp, packet, .. } if nsp.is_main() => {
             let Some(args) = packet.raw_args() else {

@@ -191,6 +191,12 @@ impl Packet {
         self.header.payload()
     }
 
+    /// [`Packet::payload_json`] as a view of the packet text (no copy).
+    pub(crate) fn payload_text(&self) -> Option<ByteString> {
+        let payload = self.header.payload()?;
+        Some(self.header.text.slice_ref(payload))
+    }
+
     /// For events and acks: the arguments as raw JSON, unparsed, with their attachments, to be
     /// passed on (proxies, broadcasts) without a parse.
     pub fn raw_args(&self) -> Option<RawArgs> {

@@ -89,6 +89,12 @@
 //! - [`Encoder`] writes packets from serde values into one reusable buffer, as compact JSON that
 //!   equals JavaScript's `JSON.stringify` output; [`Binary`] values travel as attachments without
 //!   being copied. The result, [`Encoded`], is cheap to clone for broadcasts.
+//! - Object keys are written in the order the value serializes them. This crate does not
+//!   turn on serde_json's `preserve_order` (Cargo would turn it on for your own
+//!   `serde_json::Value`s too), so a `Value` object writes its keys sorted unless your build
+//!   turns it on. What the protocol orders (CONNECT and CONNECT_ERROR payloads) is written
+//!   from structs, and a CONNECT's auth is also kept as the client wrote it
+//!   ([`server::ConnectRequest::auth_json`]) to be passed on with the client's key order.
 //!
 //! ```
 //! use socketio_proto::{AckId, Binary, Decoder, Encoder, Nsp};

@@ -101,13 +101,25 @@ fn connect_vectors() {
         t(enc.connect(&nsp("/admin"), Some(&ack)).unwrap()),
         r#"0/admin,{"sid":"oSO0OpakMV_3jnilAAAA"}"#
     );
-    let recovery = json!({"pid":"VeLZH40cI3XvffECAAAW","offset":"Q80exgF"});
+    // Key order is the value's serialization order (a struct's fields here).
+    #[derive(Serialize)]
+    struct Recovery<'a> {
+        pid: &'a str,
+        offset: &'a str,
+    }
+    let recovery = Recovery {
+        pid: "VeLZH40cI3XvffECAAAW",
+        offset: "Q80exgF",
+    };
     let text = t(enc.connect(&Nsp::main(), Some(&recovery)).unwrap());
     assert_eq!(
         text,
         r#"0{"pid":"VeLZH40cI3XvffECAAAW","offset":"Q80exgF"}"#
     );
-    assert_eq!(ok(&text).data_owned::<Value>().unwrap().unwrap(), recovery);
+    assert_eq!(
+        ok(&text).data_owned::<Value>().unwrap().unwrap(),
+        json!({"pid":"VeLZH40cI3XvffECAAAW","offset":"Q80exgF"})
+    );
 }
 
 #[test]
@@ -235,27 +247,39 @@ fn ack_vectors() {
 
 #[test]
 fn connect_error_vectors() {
+    /// The payloads, written in the reference's key order (a struct's fields).
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Payload {
+        Refusal {
+            message: &'static str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            data: Option<Value>,
+        },
+        Text(&'static str),
+    }
+    let refusal = |message, data| Payload::Refusal { message, data };
     let mut enc = Encoder::default();
     let t = |e: socketio_proto::Encoded| e.text().to_string();
     for (nsp_name, payload, text) in [
         (
             "/",
-            json!({"message":"Not authorized"}),
+            refusal("Not authorized", None),
             r#"4{"message":"Not authorized"}"#,
         ),
         (
             "/random",
-            json!({"message":"Invalid namespace"}),
+            refusal("Invalid namespace", None),
             r#"4/random,{"message":"Invalid namespace"}"#,
         ),
         (
             "/secure",
-            json!({"message":"not authorized","data":{"content":"retry later"}}),
+            refusal("not authorized", Some(json!({"content":"retry later"}))),
             r#"4/secure,{"message":"not authorized","data":{"content":"retry later"}}"#,
         ),
         (
             "/admin",
-            json!("Not authorized"),
+            Payload::Text("Not authorized"),
             r#"4/admin,"Not authorized""#,
         ),
     ] {
@@ -265,7 +289,10 @@ fn connect_error_vectors() {
         );
         let p = ok(text);
         assert_eq!(p.kind(), PacketKind::ConnectError);
-        assert_eq!(p.data_owned::<Value>().unwrap().unwrap(), payload);
+        assert_eq!(
+            p.data_owned::<Value>().unwrap().unwrap(),
+            serde_json::to_value(&payload).unwrap()
+        );
     }
 }
 
@@ -647,11 +674,23 @@ fn v4_connect_query_is_split_off_the_namespace() {
     assert_eq!((p.nsp(), p.event_name()), ("/admin", Some("x")));
 }
 
-/// §3.2: output equals `JSON.stringify`: compact, key order kept, raw UTF-8, JS numbers.
+/// §3.2: output equals `JSON.stringify`: compact, key order kept (the order the value
+/// serializes its keys in: a struct's fields), raw UTF-8, JS numbers.
 #[test]
 fn json_matches_javascript_stringify() {
+    #[derive(Serialize)]
+    struct Object {
+        z: u8,
+        a: (bool, Option<u8>),
+        #[serde(rename = "é")]
+        e: &'static str,
+    }
     let mut enc = Encoder::default();
-    let v: Value = serde_json::from_str(r#"{"z":1,"a":[true,null],"é":"é\n\u0001"}"#).unwrap();
+    let v = Object {
+        z: 1,
+        a: (true, None),
+        e: "é\n\u{1}",
+    };
     let e = enc
         .event(
             &Nsp::main(),

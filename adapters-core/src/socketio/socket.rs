@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use bytestring::ByteString;
 use engineio_proto::http::HttpRequest;
 use futures_channel::oneshot;
 use serde::de::DeserializeOwned;
@@ -120,6 +121,8 @@ pub(super) struct SocketShared {
     pub(super) nsp: Nsp,
     pub(super) id: SocketId,
     pub(super) auth: serde_json::Value,
+    /// The auth as the client wrote it.
+    pub(super) auth_json: ByteString,
     pub(super) handshake: Arc<HttpRequest>,
     pub(super) recovered: bool,
     pub(super) conn: ConnHandle,
@@ -161,7 +164,7 @@ impl SioSocket {
     pub(super) fn new(
         nsp: Nsp,
         id: SocketId,
-        auth: serde_json::Value,
+        (auth, auth_json): (serde_json::Value, ByteString),
         handshake: Arc<HttpRequest>,
         recovered: bool,
         conn: ConnHandle,
@@ -172,6 +175,7 @@ impl SioSocket {
                 nsp,
                 id,
                 auth,
+                auth_json,
                 handshake,
                 recovered,
                 conn,
@@ -193,9 +197,18 @@ impl SioSocket {
         &self.shared.nsp
     }
 
-    /// The CONNECT auth payload (`{}` when none was sent).
+    /// The CONNECT auth payload (`{}` when none was sent). Its object keys are in the order
+    /// of serde_json's map (sorted unless your build turns on serde_json's `preserve_order`);
+    /// [`SioSocket::auth_json`] keeps the client's.
     pub fn auth(&self) -> &serde_json::Value {
         &self.shared.auth
+    }
+
+    /// The CONNECT auth payload as the client wrote it (JSON text, `{}` when none was sent):
+    /// to pass it on with the client's key order, as the reference does (for example as raw
+    /// arguments, [`RawArgs::from_array`]).
+    pub fn auth_json(&self) -> &str {
+        &self.shared.auth_json
     }
 
     /// The HTTP request that opened the connection (URI with its query, headers).

@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytestring::ByteString;
 use engineio_proto::{CloseReason, Message};
 use serde::Serialize;
 
@@ -22,8 +23,13 @@ use crate::{
 pub struct ConnectRequest {
     nsp: Nsp,
     auth: serde_json::Value,
+    /// The auth as the client wrote it.
+    auth_json: ByteString,
     query: Option<String>,
 }
+
+/// The auth of a CONNECT without payload.
+const NO_AUTH: &str = "{}";
 
 impl ConnectRequest {
     /// The namespace asked for.
@@ -32,8 +38,18 @@ impl ConnectRequest {
     }
 
     /// The auth payload (`{}` when the client sent none; v4 clients never send one).
+    ///
+    /// Parsed into a `serde_json::Value`, its object keys are in the order of serde_json's
+    /// map (sorted, unless `preserve_order` is on in your build): to pass the payload on with
+    /// the client's key order, as the reference does, use [`ConnectRequest::auth_json`].
     pub fn auth(&self) -> &serde_json::Value {
         &self.auth
+    }
+
+    /// The auth payload as the client wrote it (JSON text, a view of the CONNECT packet;
+    /// `{}` when the client sent none).
+    pub fn auth_json(&self) -> &ByteString {
+        &self.auth_json
     }
 
     /// v4 clients: the query string they put after the namespace (`/admin?token=abc`).
@@ -48,6 +64,15 @@ impl ConnectRequest {
             self.auth.get("offset")?.as_str()?,
         ))
     }
+}
+
+/// A v5 CONNECT_ERROR payload, `{"message":…,"data":…}` in the reference's key order (a
+/// struct, so the order does not depend on serde_json's map).
+#[derive(Serialize)]
+struct Refusal<'a> {
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a serde_json::Value>,
 }
 
 /// Why a namespace socket ended.
@@ -326,6 +351,7 @@ impl ServerConn {
             conn.events.push_back(ConnEvent::Connect(ConnectRequest {
                 nsp: Nsp::main(),
                 auth: serde_json::Value::Object(Default::default()),
+                auth_json: ByteString::from_static(NO_AUTH),
                 query: None,
             }));
         }
@@ -400,15 +426,19 @@ impl ServerConn {
                     // socketio.md §4.2: a second CONNECT closes the connection.
                     return self.fatal();
                 }
-                let auth = match packet.data_owned::<serde_json::Value>() {
-                    Some(Ok(v)) => v,
+                let (auth, auth_json) = match packet.data_owned::<serde_json::Value>() {
+                    Some(Ok(v)) => (v, packet.payload_text().unwrap_or_default()),
                     Some(Err(_)) => return self.fatal(),
-                    None => serde_json::Value::Object(Default::default()),
+                    None => (
+                        serde_json::Value::Object(Default::default()),
+                        ByteString::from_static(NO_AUTH),
+                    ),
                 };
                 self.connecting.insert(nsp.clone(), ());
                 self.events.push_back(ConnEvent::Connect(ConnectRequest {
                     nsp,
                     auth,
+                    auth_json,
                     query: packet.query().map(str::to_owned),
                 }));
             }
@@ -632,19 +662,18 @@ impl ServerConn {
         if self.connecting.remove(&req.nsp).is_none() || self.closed {
             return;
         }
-        let payload = match (self.version, data) {
-            (ProtocolVersion::V4, Some(data)) => data,
-            (ProtocolVersion::V4, None) => serde_json::Value::String(message.to_owned()),
-            (ProtocolVersion::V5, data) => {
-                let mut obj = serde_json::Map::new();
-                obj.insert("message".into(), message.into());
-                if let Some(data) = data {
-                    obj.insert("data".into(), data);
-                }
-                serde_json::Value::Object(obj)
-            }
+        let packet = match (self.version, data) {
+            (ProtocolVersion::V4, Some(data)) => self.encoder.connect_error(&req.nsp, &data),
+            (ProtocolVersion::V4, None) => self.encoder.connect_error(&req.nsp, message),
+            (ProtocolVersion::V5, data) => self.encoder.connect_error(
+                &req.nsp,
+                &Refusal {
+                    message,
+                    data: data.as_ref(),
+                },
+            ),
         };
-        if let Ok(packet) = self.encoder.connect_error(&req.nsp, &payload) {
+        if let Ok(packet) = packet {
             self.queue(&packet, false);
         }
     }
@@ -655,7 +684,10 @@ impl ServerConn {
         if self.connecting.remove(&req.nsp).is_none() || self.closed {
             return;
         }
-        let payload = serde_json::json!({"message": "Invalid namespace"});
+        let payload = Refusal {
+            message: "Invalid namespace",
+            data: None,
+        };
         if let Ok(packet) = self.encoder.connect_error(&req.nsp, &payload) {
             self.queue(&packet, false);
         }
