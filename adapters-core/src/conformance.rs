@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use engineio_proto::server::{CorsConfig, ServerConfig};
 use socketio_proto::server::ServerConfig as SioConfig;
+use socketio_proto::RawArgs;
 
 use crate::{ConnectError, EngineIoServer, Middleware, Runtime, SioSocket, SocketIoServer};
 
@@ -77,9 +78,13 @@ pub fn socketio(runtime: Arc<dyn Runtime>, allow_eio3: bool) -> SocketIoServer {
                         }
                     });
                 }
-                let auth = socket.auth().clone();
                 delay.await;
-                let _ = socket.emit("auth", &(auth,)).await;
+                // The payload as the client wrote it, keys in its order, as the reference
+                // echoes `socket.handshake.auth`.
+                let auth = format!("[{}]", socket.auth_json());
+                if let Ok(auth) = RawArgs::from_array(&auth, Vec::new()) {
+                    let _ = socket.emit_raw("auth", &auth).await;
+                }
             }
         });
     }

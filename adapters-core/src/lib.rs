@@ -34,4 +34,6 @@ pub use socketio::{
     SioSocket, SocketIoBuilder, SocketIoServer, WeakSocketIoServer,
 };
 pub use socketio_proto;
+/// Argument types: a variable argument list, and binary data carried as an attachment.
+pub use socketio_proto::{Args, Binary};
 pub use tower::{EngineIoBody, EngineIoLayer, EngineIoService};

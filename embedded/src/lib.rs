@@ -36,7 +36,7 @@ use engineio_proto::server::{
 };
 use engineio_proto::{Message, UsageError, WsFrame};
 use socketio_proto::server::{ConnEvent, ConnId, Server, ServerConfig as SioConfig, ServerConn};
-use socketio_proto::{Encoder, Nsp};
+use socketio_proto::{Encoded, Encoder, Nsp, RawArgs};
 
 use ws::{WsOut, WsQueue};
 
@@ -175,7 +175,7 @@ struct Entry {
     /// Messages for the session while its outgoing buffer is full (back-pressure).
     backlog: VecDeque<Message>,
     /// The application's `auth` emits waiting for their time ([`AUTH_DELAY`]), in order.
-    auth_due: VecDeque<(Instant, Nsp, serde_json::Value)>,
+    auth_due: VecDeque<(Instant, Nsp, Encoded)>,
     deadline: Option<Instant>,
 }
 
@@ -202,8 +202,8 @@ impl Entry {
         if let Some(conn) = &mut self.conn {
             conn.handle_timeout(now);
             while self.auth_due.front().is_some_and(|(at, ..)| *at <= now) {
-                if let Some((_, nsp, auth)) = self.auth_due.pop_front() {
-                    let _ = conn.emit(&nsp, "auth", &(auth,));
+                if let Some((_, nsp, packet)) = self.auth_due.pop_front() {
+                    let _ = conn.emit_encoded(&nsp, &packet);
                 }
             }
         }
@@ -538,7 +538,7 @@ fn socketio_app(
     encoder: &mut Encoder,
     conn: &mut ServerConn,
     session: &mut Session,
-    auth_due: &mut VecDeque<(Instant, Nsp, serde_json::Value)>,
+    auth_due: &mut VecDeque<(Instant, Nsp, Encoded)>,
     event: ConnEvent,
     now: Instant,
 ) {
@@ -548,10 +548,15 @@ fn socketio_app(
             let Some(req) = sio.resolve(conn, req) else {
                 return;
             };
-            let (nsp, auth) = (req.nsp().clone(), req.auth().clone());
+            // The auth as the client wrote it, keys in its order, as the reference echoes it.
+            let (nsp, auth) = (req.nsp().clone(), format!("[{}]", req.auth_json()));
             sio.accept(now, conn, req);
             // Emitted a moment later, in a write of its own (see [`AUTH_DELAY`]).
-            auth_due.push_back((now + AUTH_DELAY, nsp, auth));
+            if let Ok(args) = RawArgs::from_array(&auth, Vec::new()) {
+                if let Ok(packet) = encoder.event_raw(&nsp, "auth", &args, None) {
+                    auth_due.push_back((now + AUTH_DELAY, nsp, packet));
+                }
+            }
         }
         ConnEvent::Event { nsp, packet, .. } if nsp.is_main() => {
             let Some(args) = packet.raw_args() else {

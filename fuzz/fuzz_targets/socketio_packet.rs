@@ -5,7 +5,7 @@
 use bytestring::ByteString;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use socketio_proto::{Binary, Decoder, Encoder, PacketKind};
+use socketio_proto::{Args, Binary, Decoder, Encoder, Packet, PacketKind};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -17,6 +17,16 @@ fuzz_target!(|data: &[u8]| {
     };
     let values = p.args_value();
     let _ = p.args::<(String, Binary, Vec<Value>)>();
+    let _ = p.args::<(Option<String>, Option<Binary>, Option<u8>)>();
+    let _ = p.args::<Vec<Value>>();
+    let _ = p.args::<Args<Binary>>();
+    if valid_args(&p) {
+        // Valid JSON reads as a variable argument list, as many as there are.
+        assert_eq!(
+            p.args::<Args>().unwrap().len(),
+            p.args_value().unwrap().len()
+        );
+    }
     let _ = p.data_owned::<Value>();
     let valid = p.validate().is_ok();
     if let (Some(raw), Ok(values), true) = (p.raw_args(), values, valid) {
@@ -39,3 +49,8 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// Whether the packet's arguments are well-formed JSON without attachments to resolve.
+fn valid_args(p: &Packet) -> bool {
+    p.attachments().is_empty() && p.validate().is_ok() && p.args_value().is_ok()
+}

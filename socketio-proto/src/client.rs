@@ -340,21 +340,19 @@ impl ClientConn {
             }
             return;
         }
-        // socketio.md §7: pid and offset first, then the auth keys.
-        let mut payload = serde_json::Map::new();
-        if let (Some(pid), Some(offset)) = (&ns.pid, &ns.offset) {
-            payload.insert("pid".into(), pid.clone().into());
-            payload.insert("offset".into(), offset.clone().into());
-        }
-        if let Some(serde_json::Value::Object(auth)) = &ns.auth {
-            for (k, v) in auth {
-                payload.entry(k.clone()).or_insert_with(|| v.clone());
-            }
-        }
-        let packet = if payload.is_empty() && ns.auth.is_none() {
+        let recovery = match (&ns.pid, &ns.offset) {
+            (Some(pid), Some(offset)) => Some((pid.as_str(), offset.as_str())),
+            _ => None,
+        };
+        let packet = if recovery.is_none() && ns.auth.is_none() {
             self.encoder.connect::<()>(nsp, None)
         } else {
-            self.encoder.connect(nsp, Some(&payload))
+            let auth = match &ns.auth {
+                Some(serde_json::Value::Object(auth)) => Some(auth),
+                _ => None,
+            };
+            self.encoder
+                .connect(nsp, Some(&ConnectPayload { recovery, auth }))
         };
         if let Ok(p) = packet {
             queue(&mut self.transmits, &p);
@@ -727,4 +725,29 @@ impl ClientConn {
 
 fn queue(transmits: &mut VecDeque<Message>, packet: &Encoded) {
     transmits.extend(packet.engineio_packets().filter_map(Message::from_packet));
+}
+
+/// A v5 CONNECT payload: socketio.md §7, `pid` and `offset` first, then the auth keys (those
+/// not named `pid` or `offset` when recovering). Written in that order whatever the order of
+/// serde_json's map (sorted unless `preserve_order` is on).
+struct ConnectPayload<'a> {
+    recovery: Option<(&'a str, &'a str)>,
+    auth: Option<&'a serde_json::Map<String, serde_json::Value>>,
+}
+
+impl serde::Serialize for ConnectPayload<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some((pid, offset)) = self.recovery {
+            map.serialize_entry("pid", pid)?;
+            map.serialize_entry("offset", offset)?;
+        }
+        for (k, v) in self.auth.into_iter().flatten() {
+            if self.recovery.is_none() || (k != "pid" && k != "offset") {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.end()
+    }
 }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::binary::{BinDe, PlaceholderCheck, PLACEHOLDER_ERROR};
 use crate::packet::{parse_header, Header};
+use crate::shape::ARGS;
 use crate::{AckId, Nsp, PacketKind, ParseError};
 
 /// Decoder settings.
@@ -190,6 +191,12 @@ impl Packet {
         self.header.payload()
     }
 
+    /// [`Packet::payload_json`] as a view of the packet text (no copy).
+    pub(crate) fn payload_text(&self) -> Option<ByteString> {
+        let payload = self.header.payload()?;
+        Some(self.header.text.slice_ref(payload))
+    }
+
     /// For events and acks: the arguments as raw JSON, unparsed, with their attachments, to be
     /// passed on (proxies, broadcasts) without a parse.
     pub fn raw_args(&self) -> Option<RawArgs> {
@@ -213,13 +220,22 @@ impl Packet {
         })
     }
 
-    /// Deserializes the arguments of an event (after its name) or an ack into `T`.
+    /// Deserializes the arguments of an event (after its name) or an ack into `T`, as a
+    /// JavaScript handler's parameters receive them.
     ///
-    /// A tuple (`(String, u32)`), array or `Vec` reads the arguments in order; any other type
-    /// (a struct, a string, an `Option`…) reads the first argument (`Option` is `None` when
-    /// there is none); `()` reads none. Arguments beyond what `T` reads are ignored, as JavaScript handlers
-    /// ignore them. Binary arguments deserialize into [`crate::Binary`] without copying (or into
-    /// `&[u8]` without copying, or `Vec<u8>` / `bytes::Bytes` with one copy).
+    /// - serde's tuple form reads the arguments in order: a tuple (`(String, u32)`), a tuple
+    ///   struct, a fixed-size array (`[u32; 3]` reads three arguments). A parameter the peer
+    ///   left out is `None` if it is an `Option` (JavaScript's `undefined`), an error
+    ///   otherwise.
+    /// - [`crate::Args`] reads every argument, however many.
+    /// - `()` (and a unit struct) reads none and accepts anything.
+    /// - Any other type reads the first argument: a struct, a string, `serde_json::Value`, a
+    ///   `Vec` (`Vec<u32>` reads `[1,2,3]` from `["scores",[1,2,3]]`), an `Option` (`None`
+    ///   when there is no argument or it is `null`).
+    ///
+    /// Arguments beyond what `T` reads are ignored, as JavaScript handlers ignore them. Binary
+    /// arguments deserialize into [`crate::Binary`] without copying (or into `&[u8]` without
+    /// copying, or `bytes::Bytes` with one copy).
     pub fn args<'de, T: Deserialize<'de>>(&'de self) -> Result<T, ArgsError> {
         let skip = usize::from(self.header.event.is_some());
         // No payload (`2`, `3/admin,13`) is an empty argument list.
@@ -377,8 +393,10 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ArgsSeed<T> {
     }
 }
 
-/// The remaining elements of the argument array, as one deserializer: sequence-like targets
-/// (tuples, `Vec`, arrays) read all of them; any other target reads the first one.
+/// The remaining elements of the argument array, as one deserializer, read as a JavaScript
+/// handler's parameters (the mirror of `shape::top_level`): serde's tuple form (tuples,
+/// fixed-size arrays, tuple structs) reads them in order and [`crate::Args`] all of them; `()`,
+/// unit structs and `IgnoredAny` read none; any other target (a `Vec` too) reads the first.
 struct Rest<'a, A>(&'a mut A);
 
 /// How a target asked to be deserialized, replayed on one element.
@@ -403,13 +421,12 @@ enum Method {
     String,
     Bytes,
     ByteBuf,
-    UnitStruct(&'static str),
+    Seq,
     NewtypeStruct(&'static str),
     Map,
     Struct(&'static str, &'static [&'static str]),
     Enum(&'static str, &'static [&'static str]),
     Identifier,
-    IgnoredAny,
 }
 
 /// Deserializes one element with the target's own method.
@@ -442,13 +459,12 @@ impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for One<V> {
             Method::String => d.deserialize_string(v),
             Method::Bytes => d.deserialize_bytes(v),
             Method::ByteBuf => d.deserialize_byte_buf(v),
-            Method::UnitStruct(name) => d.deserialize_unit_struct(name, v),
+            Method::Seq => d.deserialize_seq(v),
             Method::NewtypeStruct(name) => d.deserialize_newtype_struct(name, v),
             Method::Map => d.deserialize_map(v),
             Method::Struct(name, fields) => d.deserialize_struct(name, fields, v),
             Method::Enum(name, variants) => d.deserialize_enum(name, variants, v),
             Method::Identifier => d.deserialize_identifier(v),
-            Method::IgnoredAny => d.deserialize_ignored_any(v),
         }
     }
 }
@@ -457,10 +473,22 @@ impl<'de, A: SeqAccess<'de>> Rest<'_, A> {
     fn first<V: Visitor<'de>>(self, visitor: V, method: Method) -> Result<V::Value, A::Error> {
         match self.0.next_element_seed(One { visitor, method })? {
             Some(v) => Ok(v),
-            None => Err(serde::de::Error::custom("missing argument")),
+            None => Err(serde::de::Error::custom(MISSING)),
         }
     }
+
+    /// The arguments as the elements of a tuple of `len`: missing ones are `undefined`.
+    fn tuple<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value, A::Error> {
+        v.visit_seq(Padded {
+            seq: self.0,
+            left: len,
+            ended: false,
+        })
+    }
 }
+
+/// The error for an argument the handler's type needs and the peer did not send.
+const MISSING: &str = "missing argument";
 
 macro_rules! first_element {
     ($($name:ident => $method:ident),* $(,)?) => {
@@ -473,21 +501,29 @@ macro_rules! first_element {
 impl<'de, A: SeqAccess<'de>> Deserializer<'de> for Rest<'_, A> {
     type Error = A::Error;
 
-    fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
-        v.visit_seq(self.0)
-    }
-
-    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, v: V) -> Result<V::Value, A::Error> {
-        v.visit_seq(self.0)
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value, A::Error> {
+        self.tuple(len, v)
     }
 
     fn deserialize_tuple_struct<V: Visitor<'de>>(
         self,
         _: &'static str,
-        _: usize,
+        len: usize,
         v: V,
     ) -> Result<V::Value, A::Error> {
-        v.visit_seq(self.0)
+        self.tuple(len, v)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        v: V,
+    ) -> Result<V::Value, A::Error> {
+        if name == ARGS {
+            // `Args`: every remaining argument, however many.
+            return v.visit_seq(self.0);
+        }
+        self.first(v, Method::NewtypeStruct(name))
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
@@ -496,15 +532,21 @@ impl<'de, A: SeqAccess<'de>> Deserializer<'de> for Rest<'_, A> {
         v.visit_unit()
     }
 
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        v: V,
+    ) -> Result<V::Value, A::Error> {
+        // A unit struct is a named `()`: it is written as no arguments and reads none.
+        v.visit_unit()
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
+        v.visit_unit()
+    }
+
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
         // A missing argument is `None`, as `undefined` is in JavaScript.
-        struct OptionSeed<V>(V);
-        impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for OptionSeed<V> {
-            type Value = V::Value;
-            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
-                d.deserialize_option(self.0)
-            }
-        }
         let mut slot = Some(v);
         let seed = OptionSeed(OptionVisitorSlot(&mut slot));
         match self.0.next_element_seed(seed)? {
@@ -536,26 +578,11 @@ impl<'de, A: SeqAccess<'de>> Deserializer<'de> for Rest<'_, A> {
         deserialize_string => String,
         deserialize_bytes => Bytes,
         deserialize_byte_buf => ByteBuf,
+        // A `Vec` (or a set, a `VecDeque`) is one argument that is an array, as in JavaScript.
+        deserialize_seq => Seq,
         deserialize_map => Map,
         deserialize_identifier => Identifier,
-        deserialize_ignored_any => IgnoredAny,
     );
-
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        v: V,
-    ) -> Result<V::Value, A::Error> {
-        self.first(v, Method::UnitStruct(name))
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        v: V,
-    ) -> Result<V::Value, A::Error> {
-        self.first(v, Method::NewtypeStruct(name))
-    }
 
     fn deserialize_struct<V: Visitor<'de>>(
         self,
@@ -573,6 +600,16 @@ impl<'de, A: SeqAccess<'de>> Deserializer<'de> for Rest<'_, A> {
         v: V,
     ) -> Result<V::Value, A::Error> {
         self.first(v, Method::Enum(name, variants))
+    }
+}
+
+/// Reads `Option`s: `d.deserialize_option` with the visitor in a slot.
+struct OptionSeed<V>(V);
+
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for OptionSeed<V> {
+    type Value = V::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        d.deserialize_option(self.0)
     }
 }
 
@@ -605,6 +642,94 @@ impl<V> OptionVisitorSlot<'_, V> {
         self.0
             .take()
             .ok_or_else(|| E::custom("option visitor used"))
+    }
+}
+
+/// The arguments as a tuple's elements: up to `left` more, the missing ones read from
+/// [`Missing`] (so an `Option` parameter the peer left out is `None`, as JavaScript's
+/// `undefined`). Bounded by the tuple's length, so a target that reads until the end still
+/// ends.
+struct Padded<'a, A> {
+    seq: &'a mut A,
+    left: usize,
+    ended: bool,
+}
+
+impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Padded<'_, A> {
+    type Error = A::Error;
+
+    fn next_element_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, A::Error> {
+        let within = self.left > 0;
+        self.left = self.left.saturating_sub(1);
+        let mut slot = Some(seed);
+        if !self.ended {
+            if let Some(v) = self.seq.next_element_seed(SeedSlot(&mut slot))? {
+                return Ok(Some(v));
+            }
+            self.ended = true;
+        }
+        match slot.take() {
+            Some(seed) if within => seed.deserialize(Missing::new()).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.seq.size_hint()
+    }
+}
+
+/// A seed kept in a slot, taken only when the element exists.
+struct SeedSlot<'a, S>(&'a mut Option<S>);
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for SeedSlot<'_, S> {
+    type Value = S::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
+        match self.0.take() {
+            Some(seed) => seed.deserialize(d),
+            None => Err(serde::de::Error::custom("argument seed used")),
+        }
+    }
+}
+
+/// An argument the peer did not send (`undefined`): `None` for an `Option`, `()` for a unit,
+/// an error for anything else.
+struct Missing<E>(std::marker::PhantomData<E>);
+
+impl<E> Missing<E> {
+    fn new() -> Self {
+        Missing(std::marker::PhantomData)
+    }
+}
+
+impl<'de, E: serde::de::Error> Deserializer<'de> for Missing<E> {
+    type Error = E;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, E> {
+        Err(E::custom(MISSING))
+    }
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, E> {
+        v.visit_none()
+    }
+    fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> Result<V::Value, E> {
+        v.visit_unit()
+    }
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        v: V,
+    ) -> Result<V::Value, E> {
+        v.visit_unit()
+    }
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, E> {
+        v.visit_unit()
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf newtype_struct seq tuple tuple_struct map struct enum identifier
     }
 }
 

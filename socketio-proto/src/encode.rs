@@ -170,9 +170,16 @@ impl Encoder {
 
     /// EVENT `name` with `args`, asking for an ack when `id` is set.
     ///
-    /// A tuple, array or `Vec` gives the argument list; `()` means no arguments; any other
-    /// value is the one argument (so a lone `None` or `Value::Null` also means no arguments:
-    /// write `(None::<T>,)` to send `null`).
+    /// `args` is read as JavaScript's `socket.emit(name, ...args)` parameters:
+    ///
+    /// - serde's tuple form is the argument list: a tuple (`&("a", 1)` is two arguments,
+    ///   `&(x,)` one), a tuple struct, and a fixed-size array, which serde cannot tell from a
+    ///   tuple (`&[1, 2, 3]` is three arguments; `&[1, 2, 3][..]` or a `Vec` is one array).
+    /// - [`crate::Args`] is an argument list of any length.
+    /// - The value `()` (and a unit struct) is no argument.
+    /// - Any other value is one argument: a `Vec`, a slice or `Value::Array` is one array
+    ///   (`&vec![1, 2, 3]` sends `["scores",[1,2,3]]`, as `emit("scores", [1, 2, 3])` does
+    ///   in JavaScript), and `None` or `Value::Null` is one `null`.
     pub fn event<T: ?Sized + Serialize>(
         &mut self,
         nsp: &Nsp,
@@ -209,7 +216,8 @@ impl Encoder {
         })
     }
 
-    /// ACK `id` with `args`, read as in [`Encoder::event`].
+    /// ACK `id` with `args`, an argument list read as in [`Encoder::event`] (`&vec![1, 2]` is
+    /// one argument, `3[[1,2]]`; `&(1, 2)` two, `3[1,2]`; `&()` none, `3[]`).
     pub fn ack<T: ?Sized + Serialize>(
         &mut self,
         nsp: &Nsp,

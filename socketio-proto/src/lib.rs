@@ -81,9 +81,20 @@
 //!   arguments; [`Packet::args`] deserializes them straight into your types,
 //!   [`Packet::args_value`] into `serde_json::Value`, [`Packet::raw_args`] passes them on
 //!   unparsed.
+//! - Arguments are shaped as a JavaScript peer means them. A tuple is the argument list
+//!   (`&("a", 1)` is `emit(ev, "a", 1)`; fixed-size arrays count as tuples), `()` is none,
+//!   and any other value is one argument: `&vec![1, 2, 3]` is `emit(ev, [1, 2, 3])`, `&None::<T>`
+//!   is `emit(ev, null)`. A handler's type reads them back the same way (a tuple in order, any
+//!   other type the first argument). [`Args`] is the list of any length, both ways.
 //! - [`Encoder`] writes packets from serde values into one reusable buffer, as compact JSON that
 //!   equals JavaScript's `JSON.stringify` output; [`Binary`] values travel as attachments without
 //!   being copied. The result, [`Encoded`], is cheap to clone for broadcasts.
+//! - Object keys are written in the order the value serializes them. This crate does not
+//!   turn on serde_json's `preserve_order` (Cargo would turn it on for your own
+//!   `serde_json::Value`s too), so a `Value` object writes its keys sorted unless your build
+//!   turns it on. What the protocol orders (CONNECT and CONNECT_ERROR payloads) is written
+//!   from structs, and a CONNECT's auth is also kept as the client wrote it
+//!   ([`server::ConnectRequest::auth_json`]) to be passed on with the client's key order.
 //!
 //! ```
 //! use socketio_proto::{AckId, Binary, Decoder, Encoder, Nsp};
@@ -108,6 +119,7 @@
 //! ```
 
 mod acks;
+mod args;
 mod binary;
 pub mod client;
 mod decode;
@@ -121,6 +133,7 @@ mod shape;
 #[cfg(feature = "sim")]
 pub mod sim;
 
+pub use args::Args;
 pub use binary::Binary;
 pub use decode::{ArgsError, Decoder, DecoderConfig, Packet, RawArgs};
 pub use encode::{EncodeError, Encoded, Encoder, EncoderConfig};

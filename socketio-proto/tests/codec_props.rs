@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{json, Value};
 use socketio_proto::{
-    is_reserved_event, AckId, Binary, Decoder, DecoderConfig, Encoded, Encoder, Nsp, Packet,
+    is_reserved_event, AckId, Args, Binary, Decoder, DecoderConfig, Encoded, Encoder, Nsp, Packet,
     PacketKind,
 };
 
@@ -131,7 +131,7 @@ proptest! {
         args in proptest::collection::vec(arg(), 0..4),
         id in proptest::option::of(any::<u64>()),
     ) {
-        let e = encoder().event(&nsp, &name, &args, id.map(AckId)).unwrap();
+        let e = encoder().event(&nsp, &name, &Args(args.clone()), id.map(AckId)).unwrap();
         let p = decode_all(&e);
         let binaries: usize = args.iter().map(Arg::binaries).sum();
         let kind = if binaries > 0 { PacketKind::BinaryEvent } else { PacketKind::Event };
@@ -142,7 +142,7 @@ proptest! {
         let mut atts = Vec::new();
         let expected: Vec<Value> = args.iter().map(|a| a.expected(&mut atts)).collect();
         prop_assert_eq!(p.args_value().unwrap(), expected.clone());
-        prop_assert_eq!(p.args::<Vec<Value>>().unwrap(), expected);
+        prop_assert_eq!(p.args::<Args>().unwrap(), Args(expected));
         prop_assert_eq!(p.attachments(), &atts[..]);
         // Raw pass-through re-encodes to the same packet.
         let again = encoder().event_raw(&nsp, &name, &p.raw_args().unwrap(), id.map(AckId)).unwrap();
@@ -155,16 +155,68 @@ proptest! {
         args in proptest::collection::vec(arg(), 0..4),
         id in any::<u64>(),
     ) {
-        let e = encoder().ack(&nsp, AckId(id), &args).unwrap();
+        let e = encoder().ack(&nsp, AckId(id), &Args(args.clone())).unwrap();
         let p = decode_all(&e);
         prop_assert_eq!(p.kind().without_binary(), PacketKind::Ack);
         prop_assert_eq!(p.ack_id(), Some(AckId(id)));
         let mut atts = Vec::new();
         let expected: Vec<Value> = args.iter().map(|a| a.expected(&mut atts)).collect();
-        prop_assert_eq!(p.args_value().unwrap(), expected);
+        prop_assert_eq!(p.args_value().unwrap(), expected.clone());
+        prop_assert_eq!(p.args::<Args>().unwrap(), Args(expected));
         prop_assert_eq!(p.attachments(), &atts[..]);
         let again = encoder().ack_raw(&nsp, AckId(id), &p.raw_args().unwrap());
         prop_assert_eq!(again, e);
+    }
+
+    #[test]
+    fn vec_and_single_values_are_one_argument_both_ways(
+        name in event_name(),
+        list in proptest::collection::vec(arg(), 0..4),
+        single in arg(),
+        id in any::<u64>(),
+    ) {
+        // A `Vec` is one argument that is an array, as `emit(ev, [a, b])` in JavaScript.
+        let mut atts = Vec::new();
+        let expected: Vec<Value> = list.iter().map(|a| a.expected(&mut atts)).collect();
+        let e = encoder().event(&Nsp::main(), &name, &list, None).unwrap();
+        let p = decode_all(&e);
+        prop_assert_eq!(p.args_value().unwrap(), vec![Value::Array(expected.clone())]);
+        prop_assert_eq!(p.args::<Vec<Value>>().unwrap(), expected.clone());
+        prop_assert_eq!(p.args::<Args>().unwrap().len(), 1);
+        let e = encoder().ack(&Nsp::main(), AckId(id), &list).unwrap();
+        prop_assert_eq!(decode_all(&e).args::<Vec<Value>>().unwrap(), expected);
+
+        // Any other value (a null, a list, an object, binary) is one argument too.
+        let mut atts = Vec::new();
+        let expected = single.expected(&mut atts);
+        let e = encoder().event(&Nsp::main(), &name, &single, None).unwrap();
+        let p = decode_all(&e);
+        prop_assert_eq!(p.args_value().unwrap(), vec![expected.clone()]);
+        prop_assert_eq!(p.args::<Value>().unwrap(), expected.clone());
+        prop_assert_eq!(p.attachments(), &atts[..]);
+        let e = encoder().ack(&Nsp::main(), AckId(id), &single).unwrap();
+        prop_assert_eq!(decode_all(&e).args_value().unwrap(), vec![expected]);
+    }
+
+    #[test]
+    fn tuples_are_argument_lists_both_ways(
+        name in event_name(),
+        a in arg(),
+        b in arg(),
+        c in arg(),
+    ) {
+        let mut atts = Vec::new();
+        let expected = [a.expected(&mut atts), b.expected(&mut atts), c.expected(&mut atts)];
+        let e = encoder().event(&Nsp::main(), &name, &(&a, &b, &c), None).unwrap();
+        let p = decode_all(&e);
+        prop_assert_eq!(p.args_value().unwrap(), expected.to_vec());
+        let (x, y, z): (Value, Value, Value) = p.args().unwrap();
+        prop_assert_eq!([x, y, z], expected.clone());
+        // A non-tuple type reads the first of them.
+        prop_assert_eq!(p.args::<Value>().unwrap(), expected[0].clone());
+        // A fixed-size array is serde's tuple form: the same three arguments.
+        let e = encoder().event(&Nsp::main(), &name, &[&a, &b, &c], None).unwrap();
+        prop_assert_eq!(decode_all(&e).args::<[Value; 3]>().unwrap(), expected);
     }
 
     #[test]
@@ -223,7 +275,10 @@ proptest! {
             if let Ok(Some(p)) = r {
                 let _ = p.args_value();
                 let _ = p.args::<Vec<Value>>();
+                let _ = p.args::<Args>();
+                let _ = p.args::<Args<Binary>>();
                 let _ = p.args::<(Binary, String)>();
+                let _ = p.args::<(Option<String>, Option<Binary>, ())>();
                 let _ = p.data_owned::<Value>();
                 let _ = p.raw_args();
                 let _ = p.validate();

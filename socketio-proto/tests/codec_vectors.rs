@@ -6,7 +6,7 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use socketio_proto::{
-    AckId, Binary, Decoder, DecoderConfig, EncodeError, Encoder, Nsp, Packet, PacketKind,
+    AckId, Args, Binary, Decoder, DecoderConfig, EncodeError, Encoder, Nsp, Packet, PacketKind,
     ParseError, RawArgs,
 };
 
@@ -101,13 +101,25 @@ fn connect_vectors() {
         t(enc.connect(&nsp("/admin"), Some(&ack)).unwrap()),
         r#"0/admin,{"sid":"oSO0OpakMV_3jnilAAAA"}"#
     );
-    let recovery = json!({"pid":"VeLZH40cI3XvffECAAAW","offset":"Q80exgF"});
+    // Key order is the value's serialization order (a struct's fields here).
+    #[derive(Serialize)]
+    struct Recovery<'a> {
+        pid: &'a str,
+        offset: &'a str,
+    }
+    let recovery = Recovery {
+        pid: "VeLZH40cI3XvffECAAAW",
+        offset: "Q80exgF",
+    };
     let text = t(enc.connect(&Nsp::main(), Some(&recovery)).unwrap());
     assert_eq!(
         text,
         r#"0{"pid":"VeLZH40cI3XvffECAAAW","offset":"Q80exgF"}"#
     );
-    assert_eq!(ok(&text).data_owned::<Value>().unwrap().unwrap(), recovery);
+    assert_eq!(
+        ok(&text).data_owned::<Value>().unwrap().unwrap(),
+        json!({"pid":"VeLZH40cI3XvffECAAAW","offset":"Q80exgF"})
+    );
 }
 
 #[test]
@@ -123,7 +135,7 @@ fn disconnect_vectors() {
 fn event_vectors() {
     let p = ok(r#"2["foo"]"#);
     assert_eq!((p.event_name(), p.ack_id()), (Some("foo"), None));
-    assert_eq!(p.args::<Vec<Value>>().unwrap(), Vec::<Value>::new());
+    assert_eq!(p.args::<Args>().unwrap(), Args::new());
     let p = ok(r#"2/admin,["bar"]"#);
     assert_eq!((p.nsp(), p.event_name()), ("/admin", Some("bar")));
     let p = ok(r#"212["foo"]"#);
@@ -235,27 +247,39 @@ fn ack_vectors() {
 
 #[test]
 fn connect_error_vectors() {
+    /// The payloads, written in the reference's key order (a struct's fields).
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Payload {
+        Refusal {
+            message: &'static str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            data: Option<Value>,
+        },
+        Text(&'static str),
+    }
+    let refusal = |message, data| Payload::Refusal { message, data };
     let mut enc = Encoder::default();
     let t = |e: socketio_proto::Encoded| e.text().to_string();
     for (nsp_name, payload, text) in [
         (
             "/",
-            json!({"message":"Not authorized"}),
+            refusal("Not authorized", None),
             r#"4{"message":"Not authorized"}"#,
         ),
         (
             "/random",
-            json!({"message":"Invalid namespace"}),
+            refusal("Invalid namespace", None),
             r#"4/random,{"message":"Invalid namespace"}"#,
         ),
         (
             "/secure",
-            json!({"message":"not authorized","data":{"content":"retry later"}}),
+            refusal("not authorized", Some(json!({"content":"retry later"}))),
             r#"4/secure,{"message":"not authorized","data":{"content":"retry later"}}"#,
         ),
         (
             "/admin",
-            json!("Not authorized"),
+            Payload::Text("Not authorized"),
             r#"4/admin,"Not authorized""#,
         ),
     ] {
@@ -265,7 +289,10 @@ fn connect_error_vectors() {
         );
         let p = ok(text);
         assert_eq!(p.kind(), PacketKind::ConnectError);
-        assert_eq!(p.data_owned::<Value>().unwrap().unwrap(), payload);
+        assert_eq!(
+            p.data_owned::<Value>().unwrap().unwrap(),
+            serde_json::to_value(&payload).unwrap()
+        );
     }
 }
 
@@ -647,11 +674,23 @@ fn v4_connect_query_is_split_off_the_namespace() {
     assert_eq!((p.nsp(), p.event_name()), ("/admin", Some("x")));
 }
 
-/// §3.2: output equals `JSON.stringify`: compact, key order kept, raw UTF-8, JS numbers.
+/// §3.2: output equals `JSON.stringify`: compact, key order kept (the order the value
+/// serializes its keys in: a struct's fields), raw UTF-8, JS numbers.
 #[test]
 fn json_matches_javascript_stringify() {
+    #[derive(Serialize)]
+    struct Object {
+        z: u8,
+        a: (bool, Option<u8>),
+        #[serde(rename = "é")]
+        e: &'static str,
+    }
     let mut enc = Encoder::default();
-    let v: Value = serde_json::from_str(r#"{"z":1,"a":[true,null],"é":"é\n\u0001"}"#).unwrap();
+    let v = Object {
+        z: 1,
+        a: (true, None),
+        e: "é\n\u{1}",
+    };
     let e = enc
         .event(
             &Nsp::main(),
@@ -721,7 +760,8 @@ fn args_type_errors_are_not_syntax_errors() {
     assert!(!err.is_syntax());
     // Argument JSON is checked when it is read: malformed JSON is a syntax error (fatal).
     let p = ok(r#"2["e",{"a":]"#);
-    assert!(p.args::<Vec<Value>>().unwrap_err().is_syntax());
+    assert!(p.args::<Args>().unwrap_err().is_syntax());
+    assert!(p.args::<Value>().unwrap_err().is_syntax());
     assert_eq!(p.validate(), Err(ParseError::InvalidJson));
     // Extra arguments are ignored; missing ones are a type error.
     let p = ok(r#"2["e",1,2,3]"#);
@@ -755,7 +795,7 @@ fn raw_args_with_trailing_whitespace_stay_valid_json() {
     assert_eq!(ok(&e.text()[..]).args_value().unwrap(), Vec::<Value>::new());
 }
 
-/// `args::<T>()`: sequence-like types read every argument, other types the first one.
+/// `args::<T>()`: tuples read the arguments in order, other types the first one.
 #[test]
 fn args_read_a_struct_from_the_first_argument() {
     #[derive(Deserialize, Debug, PartialEq)]
@@ -791,10 +831,12 @@ fn args_read_a_struct_from_the_first_argument() {
 #[test]
 fn packets_without_payload_have_no_arguments() {
     let p = ok("3/admin,13");
-    assert_eq!(p.args::<Vec<Value>>().unwrap(), Vec::<Value>::new());
+    assert_eq!(p.args::<Args>().unwrap(), Args::new());
     assert_eq!(p.args::<Option<u8>>().unwrap(), None);
     assert!(!p.args::<(u8,)>().unwrap_err().is_syntax());
-    assert_eq!(ok("2").args::<Vec<Value>>().unwrap(), Vec::<Value>::new());
+    // A `Vec` is one argument, and there is none.
+    assert!(!p.args::<Vec<Value>>().unwrap_err().is_syntax());
+    assert_eq!(ok("2").args::<Args>().unwrap(), Args::new());
 }
 
 /// An escaped event name and a v2 query both live outside the packet's inline fields.

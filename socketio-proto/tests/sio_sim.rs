@@ -541,12 +541,12 @@ fn connect_error_carries_middleware_data_and_unknown_namespace_is_refused() {
             &["/", "/admin", "/nope"],
         );
         s.run_for(ms(100));
-        let errors: Vec<(String, String)> = s
+        let errors: Vec<(String, serde_json::Value)> = s
             .client_events(c)
             .iter()
             .filter_map(|(_, e)| match e {
                 ClientEvent::ConnectError { nsp, data } => {
-                    Some((nsp.as_str().to_owned(), data.to_string()))
+                    Some((nsp.as_str().to_owned(), data.clone()))
                 }
                 _ => None,
             })
@@ -557,16 +557,27 @@ fn connect_error_carries_middleware_data_and_unknown_namespace_is_refused() {
             }
             ProtocolVersion::V4 => r#"{"content":"retry later"}"#,
         };
+        let parse = |json: &str| serde_json::from_str::<serde_json::Value>(json).unwrap();
         assert_eq!(
             errors,
             [
-                ("/admin".to_owned(), expected_admin.to_owned()),
+                ("/admin".to_owned(), parse(expected_admin)),
                 (
                     "/nope".to_owned(),
-                    r#"{"message":"Invalid namespace"}"#.to_owned()
+                    parse(r#"{"message":"Invalid namespace"}"#)
                 )
             ],
             "{v:?}"
+        );
+        // On the wire, in the reference's key order.
+        let t = s.eio.transcript().join("\n");
+        assert!(
+            t.contains(&format!("S->C0 WS 44/admin,{expected_admin}\n")),
+            "{t}"
+        );
+        assert!(
+            t.contains(r#"S->C0 WS 44/nope,{"message":"Invalid namespace"}"#),
+            "{t}"
         );
         // The Engine.IO connection stays, `/` works.
         assert_eq!(connected(&s, c).len(), 1);

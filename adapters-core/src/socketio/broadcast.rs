@@ -97,8 +97,9 @@ impl BroadcastOperator {
         }
     }
 
-    /// Emits `event` with `args` (a tuple or a sequence) to every socket it reaches: encoded
-    /// once, the same bytes handed to each.
+    /// Emits `event` with `args` (read as in [`super::SioSocket::emit`]: a tuple is the
+    /// argument list, any other value one argument) to every socket it reaches: encoded once,
+    /// the same bytes handed to each.
     pub async fn emit<T: ?Sized + Serialize>(
         &self,
         event: &str,

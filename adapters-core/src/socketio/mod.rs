@@ -801,7 +801,7 @@ impl SioConn {
             }
         }
         let nsp = req.nsp().clone();
-        let auth = req.auth().clone();
+        let auth = (req.auth().clone(), req.auth_json().clone());
         let accepted = lock(&inner.server).accept(now, &mut self.conn, req);
         let socket = SioSocket::new(
             nsp.clone(),

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use bytestring::ByteString;
 use engineio_proto::http::HttpRequest;
 use futures_channel::oneshot;
 use serde::de::DeserializeOwned;
@@ -29,8 +30,10 @@ pub struct AckSender {
 }
 
 impl AckSender {
-    /// Answers with `args`, a tuple or a sequence of arguments (BINARY_ACK when they carry
-    /// binary).
+    /// Answers with `args`, read as JavaScript's `callback(...)` parameters: a tuple is the
+    /// argument list (`&("ok", 1)`), `()` none, [`socketio_proto::Args`] a list of any length,
+    /// and any other value one argument (`&vec![1, 2]` is `callback([1, 2])`). BINARY_ACK when
+    /// they carry binary.
     pub async fn send<T: ?Sized + Serialize>(self, args: &T) -> Result<(), EmitError> {
         let packet = with_encoder(|e| e.ack(&self.nsp, self.id, args))?;
         self.send_encoded(packet).await
@@ -118,6 +121,8 @@ pub(super) struct SocketShared {
     pub(super) nsp: Nsp,
     pub(super) id: SocketId,
     pub(super) auth: serde_json::Value,
+    /// The auth as the client wrote it.
+    pub(super) auth_json: ByteString,
     pub(super) handshake: Arc<HttpRequest>,
     pub(super) recovered: bool,
     pub(super) conn: ConnHandle,
@@ -159,7 +164,7 @@ impl SioSocket {
     pub(super) fn new(
         nsp: Nsp,
         id: SocketId,
-        auth: serde_json::Value,
+        (auth, auth_json): (serde_json::Value, ByteString),
         handshake: Arc<HttpRequest>,
         recovered: bool,
         conn: ConnHandle,
@@ -170,6 +175,7 @@ impl SioSocket {
                 nsp,
                 id,
                 auth,
+                auth_json,
                 handshake,
                 recovered,
                 conn,
@@ -195,9 +201,18 @@ impl SioSocket {
     /// sent), or for a socket.io-client 2.x (protocol v4) the query it put after the
     /// namespace, as an object of strings (`io(url + "/admin", { query: { token: "abc" } })`
     /// gives `{"token":"abc"}`; its implicit `/` has `{}`). The handshake's own query is in
-    /// [`SioSocket::handshake`].
+    /// [`SioSocket::handshake`]. Its object keys are in the order of serde_json's map (sorted
+    /// unless your build turns on serde_json's `preserve_order`); [`SioSocket::auth_json`]
+    /// keeps the client's.
     pub fn auth(&self) -> &serde_json::Value {
         &self.shared.auth
+    }
+
+    /// The CONNECT auth payload as the client wrote it (JSON text, `{}` when none was sent):
+    /// to pass it on with the client's key order, as the reference does (for example as raw
+    /// arguments, [`RawArgs::from_array`]).
+    pub fn auth_json(&self) -> &str {
+        &self.shared.auth_json
     }
 
     /// The HTTP request that opened the connection (URI with its query, headers).
@@ -216,10 +231,13 @@ impl SioSocket {
         self.shared.connected.load(Ordering::Relaxed)
     }
 
-    /// Handles event `event`: its arguments deserialize into `T` ([`Packet::args`]): a tuple
-    /// reads them in order (`(String, u32)`), a `Vec` all of them, any other type the first
-    /// one (`Message`, `serde_json::Value`, `Option<T>` when it may be missing), `()` none;
-    /// binary attachments go into [`socketio_proto::Binary`] or `bytes::Bytes` fields.
+    /// Handles event `event`: its arguments deserialize into `T` ([`Packet::args`]) as a
+    /// JavaScript handler's parameters receive them: a tuple reads them in order
+    /// (`(String, u32)`, a left-out `Option` is `None`), any other type the first one
+    /// (`Message`, `serde_json::Value`, `Vec<u32>` for a client's `emit("ev", [1, 2])`,
+    /// `Option<T>` when it may be missing or `null`), `()` none, and
+    /// [`socketio_proto::Args`] every argument, however many; binary attachments go into
+    /// [`socketio_proto::Binary`] or `bytes::Bytes` fields.
     /// `ack` is there when the client asked for one. Arguments that do not fit `T` are
     /// dropped with a `tracing` warning, the handler is not called (and a client waiting for
     /// an ack times out). Replaces an earlier handler of the same event.
@@ -312,7 +330,11 @@ impl SioSocket {
         value.downcast::<T>().ok()
     }
 
-    /// Emits `event` with `args` (a tuple or a sequence of arguments) to this socket.
+    /// Emits `event` with `args` to this socket, read as JavaScript's `emit(event, ...)`
+    /// parameters: a tuple is the argument list (`&("a", 1)`), `()` none,
+    /// [`socketio_proto::Args`] a list of any length, and any other value one argument
+    /// (`&vec![1, 2, 3]` is `emit(event, [1, 2, 3])`, `&None::<T>` is `emit(event, null)`).
+    /// See [`socketio_proto::Encoder::event`].
     pub async fn emit<T: ?Sized + Serialize>(
         &self,
         event: &str,

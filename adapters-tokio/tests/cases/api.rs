@@ -48,7 +48,7 @@ fn app(runtime: Arc<dyn Runtime>, log: Log) -> Vec<EngineIoServer> {
             });
             socket.on_any(|_, packet, ack| async move {
                 let name = packet.event_name().unwrap_or_default().to_owned();
-                let count = packet.args::<Vec<serde_json::Value>>().map_or(0, |a| a.len());
+                let count = packet.args::<socketio_tokio::Args>().map_or(0, |a| a.len());
                 if let Some(ack) = ack {
                     let _ = ack.send(&(("caught", name, count),)).await;
                 }

@@ -247,14 +247,38 @@ pub async fn start_with_fallback(
     }
 }
 
+/// The keys of the JSON object `json`, in the order they are written (a `serde_json::Value`
+/// sorts them, serde_json's `preserve_order` being off).
+pub fn object_keys(json: &str) -> Vec<String> {
+    struct Keys;
+    impl<'de> serde::de::Visitor<'de> for Keys {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Vec<String>, A::Error> {
+            let mut keys = Vec::new();
+            while let Some(key) = map.next_key::<String>()? {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                keys.push(key);
+            }
+            Ok(keys)
+        }
+    }
+    serde::Deserializer::deserialize_map(&mut serde_json::Deserializer::from_str(json), Keys)
+        .unwrap_or_else(|e| panic!("{json}: {e}"))
+}
+
 /// The v4 handshake as the suites check it: exactly the reference's keys, in its order, with
 /// the suites' settings (pingInterval 300, pingTimeout 200, maxPayload 1e6).
 pub fn check_v4_handshake(content: &str, upgrades: serde_json::Value) {
     assert!(content.starts_with('0'), "{content}");
     let v: serde_json::Value = serde_json::from_str(&content[1..]).unwrap();
-    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
-        keys,
+        object_keys(&content[1..]),
         [
             "sid",
             "upgrades",

@@ -249,11 +249,20 @@ impl ErrorCode {
         } else {
             400
         };
-        let body = serde_json::json!({
-            "code": self as u8,
-            "message": message.unwrap_or(self.message()),
-        });
-        let mut res = HttpResponse::new(status).with_body(body.to_string());
+        /// The reference's body, `{"code":…,"message":…}` in its key order (a struct, so the
+        /// order does not depend on serde_json's map).
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            code: u8,
+            message: &'a str,
+        }
+        let body = Body {
+            code: self as u8,
+            message: message.unwrap_or(self.message()),
+        };
+        // Serializing a struct of an integer and a string cannot fail.
+        let body = serde_json::to_string(&body).unwrap_or_default();
+        let mut res = HttpResponse::new(status).with_body(body);
         res.headers = cors;
         res.headers
             .push(("content-type", "application/json".into()));

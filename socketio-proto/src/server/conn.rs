@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytestring::ByteString;
 use engineio_proto::{CloseReason, Message};
 use serde::Serialize;
 
@@ -22,8 +23,13 @@ use crate::{
 pub struct ConnectRequest {
     nsp: Nsp,
     auth: serde_json::Value,
+    /// The auth as the client wrote it.
+    auth_json: ByteString,
     query: Option<String>,
 }
+
+/// The auth of a CONNECT without payload.
+const NO_AUTH: &str = "{}";
 
 impl ConnectRequest {
     /// The namespace asked for.
@@ -36,8 +42,19 @@ impl ConnectRequest {
     /// (`0/admin?token=abc,` gives `{"token":"abc"}`: string values, URL-decoded, a repeated
     /// key's last value, `""` for a key without `=`; `{}` without a query, as for the `/` a v4
     /// client is joined to on its own).
+    ///
+    /// Parsed into a `serde_json::Value`, its object keys are in the order of serde_json's
+    /// map (sorted, unless `preserve_order` is on in your build): to pass the payload on with
+    /// the client's key order, as the reference does, use [`ConnectRequest::auth_json`].
     pub fn auth(&self) -> &serde_json::Value {
         &self.auth
+    }
+
+    /// The auth as JSON text, keys in the client's order: the payload as the client wrote it
+    /// (v5, a view of the CONNECT packet; `{}` when it sent none), or a v4 client's query as
+    /// an object, keys in the order a JavaScript server would list them.
+    pub fn auth_json(&self) -> &ByteString {
+        &self.auth_json
     }
 
     /// The query string the client put after the namespace (`/admin?token=abc`), unparsed: a
@@ -54,6 +71,15 @@ impl ConnectRequest {
             self.auth.get("offset")?.as_str()?,
         ))
     }
+}
+
+/// A v5 CONNECT_ERROR payload, `{"message":…,"data":…}` in the reference's key order (a
+/// struct, so the order does not depend on serde_json's map).
+#[derive(Serialize)]
+struct Refusal<'a> {
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a serde_json::Value>,
 }
 
 /// Why a namespace socket ended.
@@ -332,6 +358,7 @@ impl ServerConn {
             conn.events.push_back(ConnEvent::Connect(ConnectRequest {
                 nsp: Nsp::main(),
                 auth: serde_json::Value::Object(Default::default()),
+                auth_json: ByteString::from_static(NO_AUTH),
                 query: None,
             }));
         }
@@ -406,21 +433,25 @@ impl ServerConn {
                     // socketio.md §4.2: a second CONNECT closes the connection.
                     return self.fatal();
                 }
-                let auth = match self.version {
+                let (auth, auth_json) = match self.version {
                     // socketio.md §8: a v4 client's auth is the query in its namespace
                     // (`0/admin?token=abc,`); the reference reads nothing else for EIO3
                     // connections, a JSON payload included.
                     ProtocolVersion::V4 => super::query::auth_from_query(packet.query()),
                     ProtocolVersion::V5 => match packet.data_owned::<serde_json::Value>() {
-                        Some(Ok(v)) => v,
+                        Some(Ok(v)) => (v, packet.payload_text().unwrap_or_default()),
                         Some(Err(_)) => return self.fatal(),
-                        None => serde_json::Value::Object(Default::default()),
+                        None => (
+                            serde_json::Value::Object(Default::default()),
+                            ByteString::from_static(NO_AUTH),
+                        ),
                     },
                 };
                 self.connecting.insert(nsp.clone(), ());
                 self.events.push_back(ConnEvent::Connect(ConnectRequest {
                     nsp,
                     auth,
+                    auth_json,
                     query: packet.query().map(str::to_owned),
                 }));
             }
@@ -644,19 +675,18 @@ impl ServerConn {
         if self.connecting.remove(&req.nsp).is_none() || self.closed {
             return;
         }
-        let payload = match (self.version, data) {
-            (ProtocolVersion::V4, Some(data)) => data,
-            (ProtocolVersion::V4, None) => serde_json::Value::String(message.to_owned()),
-            (ProtocolVersion::V5, data) => {
-                let mut obj = serde_json::Map::new();
-                obj.insert("message".into(), message.into());
-                if let Some(data) = data {
-                    obj.insert("data".into(), data);
-                }
-                serde_json::Value::Object(obj)
-            }
+        let packet = match (self.version, data) {
+            (ProtocolVersion::V4, Some(data)) => self.encoder.connect_error(&req.nsp, &data),
+            (ProtocolVersion::V4, None) => self.encoder.connect_error(&req.nsp, message),
+            (ProtocolVersion::V5, data) => self.encoder.connect_error(
+                &req.nsp,
+                &Refusal {
+                    message,
+                    data: data.as_ref(),
+                },
+            ),
         };
-        if let Ok(packet) = self.encoder.connect_error(&req.nsp, &payload) {
+        if let Ok(packet) = packet {
             self.queue(&packet, false);
         }
     }
@@ -667,7 +697,10 @@ impl ServerConn {
         if self.connecting.remove(&req.nsp).is_none() || self.closed {
             return;
         }
-        let payload = serde_json::json!({"message": "Invalid namespace"});
+        let payload = Refusal {
+            message: "Invalid namespace",
+            data: None,
+        };
         if let Ok(packet) = self.encoder.connect_error(&req.nsp, &payload) {
             self.queue(&packet, false);
         }

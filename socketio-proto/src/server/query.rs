@@ -16,15 +16,17 @@
 //!   when there is no fragment).
 //! - A repeated key keeps its last value (`fromEntries`) at the place it first appeared.
 //! - Values are strings. Keys come in JavaScript's property order: array indices (`"0"`,
-//!   `"42"`) first, ascending, then the others in order of appearance (the order of the map
-//!   when serde_json keeps insertion order; sorted otherwise).
+//!   `"42"`) first, ascending, then the others in order of appearance: the order of the JSON
+//!   text (the parsed value's map is sorted unless serde_json's `preserve_order` is on).
 
+use bytestring::ByteString;
 use serde_json::{Map, Value};
 
-/// The auth object of a protocol v4 CONNECT whose namespace carried `query` (`{}` without).
-pub(crate) fn auth_from_query(query: Option<&str>) -> Value {
+/// The auth object of a protocol v4 CONNECT whose namespace carried `query` (`{}` without),
+/// and its JSON text with the keys in JavaScript's order.
+pub(crate) fn auth_from_query(query: Option<&str>) -> (Value, ByteString) {
     let Some(query) = query else {
-        return Value::Object(Map::new());
+        return (Value::Object(Map::new()), ByteString::from_static("{}"));
     };
     let query = match query.find('#') {
         Some(fragment) => &query[..fragment],
@@ -45,12 +47,28 @@ pub(crate) fn auth_from_query(query: Option<&str>) -> Value {
     // JavaScript's property order: array indices first, ascending; the sort is stable, so the
     // other keys keep their order, and a repeated index its last value.
     pairs.sort_by_key(|(key, _)| array_index(key).map_or(u64::MAX, u64::from));
-    let mut auth = Map::new();
+    // A repeated key keeps its first place and takes the last value.
+    let mut ordered: Vec<(String, String)> = Vec::with_capacity(pairs.len());
     for (key, value) in pairs {
-        // A repeated key keeps its first place and takes the last value.
+        match ordered.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => ordered.push((key, value)),
+        }
+    }
+    let mut text = String::from("{");
+    let mut auth = Map::new();
+    for (i, (key, value)) in ordered.into_iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        // Strings always serialize.
+        text.push_str(&serde_json::to_string(&key).unwrap_or_default());
+        text.push(':');
+        text.push_str(&serde_json::to_string(&value).unwrap_or_default());
         auth.insert(key, Value::String(value));
     }
-    Value::Object(auth)
+    text.push('}');
+    (Value::Object(auth), ByteString::from(text))
 }
 
 /// `piece` without ASCII tab, LF and CR, which the URL parser removes from its input.
@@ -107,7 +125,7 @@ fn array_index(key: &str) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::auth_from_query;
+    use super::{auth_from_query, ByteString, Value};
     use serde_json::json;
 
     /// Each case as the reference's `Object.fromEntries(new URL("/custom?" + query,
@@ -149,40 +167,27 @@ mod tests {
             ("t=%20", json!({"t": " "})),
         ];
         for (query, want) in cases {
-            assert_eq!(&auth_from_query(Some(query)), want, "{query:?}");
+            let (auth, text) = auth_from_query(Some(query));
+            assert_eq!(&auth, want, "{query:?}");
+            let reparsed: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(&reparsed, want, "{query:?}: {text}");
         }
-        assert_eq!(auth_from_query(None), json!({}));
+        assert_eq!(auth_from_query(None), (json!({}), ByteString::from("{}")));
     }
 
-    /// JavaScript objects list array-index keys first, in ascending order; what a JS server
-    /// echoing `socket.handshake.auth` would send (serde_json keeps insertion order in this
-    /// workspace's build; with sorted maps only the order differs).
+    /// JavaScript objects list array-index keys first, in ascending order: the JSON text, what
+    /// a JS server echoing `socket.handshake.auth` would send, has that order.
     #[test]
     fn v4_query_keys_come_in_javascript_property_order() {
-        let auth = auth_from_query(Some("b=1&10=x&a=2&2=y&01=z&4294967295=m&4294967294=n"));
-        let keys: Vec<&str> = auth
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let (auth, text) =
+            auth_from_query(Some("b=1&10=x&a=2&2=y&01=z&4294967295=m&4294967294=n&b=3"));
         assert_eq!(
             auth,
-            json!({"b": "1", "10": "x", "a": "2", "2": "y", "01": "z", "4294967295": "m", "4294967294": "n"})
+            json!({"b": "3", "10": "x", "a": "2", "2": "y", "01": "z", "4294967295": "m", "4294967294": "n"})
         );
-        let mut probe = serde_json::Map::new();
-        probe.insert("b".to_owned(), json!(0));
-        probe.insert("a".to_owned(), json!(0));
-        if probe.keys().next().map(String::as_str) == Some("b") {
-            // Insertion order is kept: JavaScript's order.
-            assert_eq!(
-                keys,
-                ["2", "10", "4294967294", "b", "a", "01", "4294967295"]
-            );
-        } else {
-            let mut sorted = keys.clone();
-            sorted.sort_unstable();
-            assert_eq!(keys, sorted);
-        }
+        assert_eq!(
+            &*text,
+            r#"{"2":"y","10":"x","4294967294":"n","b":"3","a":"2","01":"z","4294967295":"m"}"#
+        );
     }
 }
