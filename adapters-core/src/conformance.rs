@@ -165,8 +165,11 @@ pub fn interop(runtime: Arc<dyn Runtime>) -> SocketIoServer {
             nsp,
             Some(auth_middleware.clone()),
             |socket: SioSocket| async move {
-                let auth = socket.auth().clone();
-                let _ = socket.emit("auth", &(auth,)).await;
+                // As the client wrote it (v4: its query, keys in JavaScript's order).
+                let auth = format!("[{}]", socket.auth_json());
+                if let Ok(auth) = RawArgs::from_array(&auth, Vec::new()) {
+                    let _ = socket.emit_raw("auth", &auth).await;
+                }
             },
         );
     }

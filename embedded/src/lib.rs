@@ -240,7 +240,7 @@ impl Shared {
 
     /// Routes a request (head and body read) and feeds it to its session.
     fn request(&self, kind: AppKind, request: HttpRequest) -> Answer {
-        self.wait_for_probe(kind, &request);
+        self.wait_for_websocket(kind, &request);
         let mut state = self.lock();
         let now = Instant::now();
         let sio_config = state.sio.config().clone();
@@ -291,14 +291,12 @@ impl Shared {
         }
     }
 
-    /// A long-poll for a session whose probe WebSocket is open waits until that WebSocket's
-    /// reader has handed the session what was readable on it (engineio.md §8: a client that
-    /// sent `2probe` and `5` and then a GET expects the 400 of an upgraded session; the two
-    /// connections' threads race otherwise).
-    fn wait_for_probe(&self, kind: AppKind, request: &HttpRequest) {
-        if request.websocket || request.method != engineio_proto::http::Method::Get {
-            return;
-        }
+    /// A request for a session with a WebSocket (an upgrade's probe, or after the upgrade)
+    /// waits until that WebSocket's reader has handed the session what was readable on it and
+    /// its writer flushed what the session queued (engineio.md §8: a client that sent
+    /// `2probe` and `5` and then a GET expects the 400 of an upgraded session, and `3probe`
+    /// before it; the connections' threads race otherwise).
+    fn wait_for_websocket(&self, kind: AppKind, request: &HttpRequest) {
         let Some(sid) = request.query_param("sid") else {
             return;
         };
@@ -307,7 +305,6 @@ impl Shared {
             state.apps[kind as usize]
                 .sessions
                 .get(sid.as_ref())
-                .filter(|e| e.session.transport() == engineio_proto::http::TransportKind::Polling)
                 .and_then(|e| e.ws.clone())
         };
         if let Some(ws) = probe {

@@ -46,6 +46,8 @@ struct QueueState {
     writer_done: bool,
     /// The reader is blocked reading the socket: every frame it read before is in the session.
     reading: bool,
+    /// The writer took frames it has not flushed yet.
+    writing: bool,
 }
 
 impl WsQueue {
@@ -72,9 +74,16 @@ impl WsQueue {
             q = self.wait(q);
         }
         let out = std::mem::take(&mut q.out);
+        q.writing = !out.is_empty();
         drop(q);
         self.changed.notify_all();
         (!out.is_empty()).then_some(out)
+    }
+
+    /// The writer flushed what it took.
+    fn written(&self) {
+        self.lock().writing = false;
+        self.changed.notify_all();
     }
 
     /// Waits while the writer has a backlog.
@@ -97,10 +106,12 @@ impl WsQueue {
     }
 
     /// Waits, at most `limit`, until the reader has handed the session every frame that was
-    /// readable on the socket when this was called: the reader is blocked in a read and the
-    /// socket has nothing unread. A long-poll that arrives during an upgrade waits for it, so
-    /// that the `2probe` and `5` a client sent before the long-poll are handled first
-    /// (engineio.md §8: the long-poll of an upgraded session gets 400).
+    /// readable on the socket when this was called (the reader is blocked in a read and the
+    /// socket has nothing unread), and the writer has flushed every frame queued. A request
+    /// for a session with a WebSocket waits for it, so that what the client sent on the
+    /// WebSocket before the request is handled first (engineio.md §8: `2probe` and `5`, then a
+    /// long-poll, which gets the 400 of an upgraded session), and what the session sent on the
+    /// WebSocket before answering the request (`3probe`) leaves before the answer.
     ///
     /// A frame whose read returned just before this looked, and whose reader has not marked it
     /// yet (the few instructions between the read's return and the reader taking this lock),
@@ -112,9 +123,10 @@ impl WsQueue {
             if q.reader_done || q.writer_done {
                 return;
             }
+            let flushed = q.out.is_empty() && !q.writing;
             // The reader cannot leave its read unnoticed while this lock is held: it takes
             // it to clear `reading`.
-            if q.reading && self.socket.get().is_none_or(|s| !has_unread(s)) {
+            if flushed && q.reading && self.socket.get().is_none_or(|s| !has_unread(s)) {
                 return;
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -362,6 +374,7 @@ fn write_frames(queue: &WsQueue, mut io: Io, config: WebSocketConfig) {
         if ctx.flush(&mut io).is_err() {
             break;
         }
+        queue.written();
     }
     queue.set_done(false);
     if closed {
