@@ -52,9 +52,10 @@ const PROBE_WAIT: Duration = Duration::from_secs(1);
 /// Serves the conformance application on `listener`, forever: the Engine.IO echo server at
 /// `/engine.io/` (every message sent back unchanged) and Socket.IO at `/socket.io/`
 /// (namespaces `/` and `/custom`; on connect each emits `auth` with the CONNECT payload,
-/// [`AUTH_DELAY`] later; on `/`, `message` is answered with `message-back` and
-/// `message-with-ack` is acked, both with the same arguments). Both use pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1e6, CORS `*`,
-/// and accept Engine.IO v3 clients only when `allow_eio3`. Other paths get 404.
+/// 20 ms later; on `/`, `message` is answered with `message-back` and `message-with-ack` is
+/// acked, both with the same arguments). Both use pingInterval 300 ms, pingTimeout 200 ms,
+/// maxPayload 1e6, CORS `*`, and accept Engine.IO v3 clients only when `allow_eio3`. Other
+/// paths get 404.
 ///
 /// Returns only if the timer thread cannot be started.
 pub fn serve(listener: TcpListener, allow_eio3: bool) -> io::Result<()> {
