@@ -4,34 +4,14 @@
 // Usage: node api.js <url> <polling|websocket|upgrade>
 "use strict";
 
+const { transportsOf, fail, expect, once } = require("./check");
 const io = require("socket.io-client");
 const [url, mode] = process.argv.slice(2);
-const transports = { polling: ["polling"], websocket: ["websocket"], upgrade: ["polling", "websocket"] }[mode];
-
-function fail(msg) {
-  console.log("FAIL " + msg);
-  process.exit(1);
-}
-
-function expect(what, got, want) {
-  const [g, w] = [JSON.stringify(got), JSON.stringify(want)];
-  if (g !== w) fail(`${what}: got ${g}, want ${w}`);
-  console.log("ok " + what);
-}
+const transports = transportsOf(mode);
 
 function client(team) {
   const query = team ? { team } : {};
   return io(url, { path: "/api/", transports, forceNew: true, reconnection: false, query });
-}
-
-function once(socket, event, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("timeout waiting for " + event)), ms);
-    socket.once(event, (...args) => {
-      clearTimeout(timer);
-      resolve(args);
-    });
-  });
 }
 
 async function main() {

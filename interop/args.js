@@ -5,20 +5,10 @@
 // Usage: node args.js <url> <polling|websocket|upgrade> <scenario>
 "use strict";
 
+const { transportsOf, fail, expect } = require("./check");
 const io = require("socket.io-client");
 const [url, mode, scenario] = process.argv.slice(2);
-const transports = { polling: ["polling"], websocket: ["websocket"], upgrade: ["polling", "websocket"] }[mode];
-
-function fail(msg) {
-  console.log("FAIL " + msg);
-  process.exit(1);
-}
-
-function expect(what, got, want) {
-  const [g, w] = [JSON.stringify(got), JSON.stringify(want)];
-  if (g !== w) fail(`${what}: got ${g}, want ${w}`);
-  console.log("ok " + what);
-}
+const transports = transportsOf(mode);
 
 // Emits `event` with exactly `args` and an ack callback; resolves to the callback's
 // `arguments` as an array, so its length is what the server sent.

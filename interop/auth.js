@@ -3,40 +3,10 @@
 // Usage: node auth.js <url> <polling|websocket|upgrade>
 "use strict";
 
+const { transportsOf, fail, expect, expectSameObject, once } = require("./check");
 const io = require("socket.io-client-v2");
 const [url, mode] = process.argv.slice(2);
-const transports = { polling: ["polling"], websocket: ["websocket"], upgrade: ["polling", "websocket"] }[mode];
-
-function fail(msg) {
-  console.log("FAIL " + msg);
-  process.exit(1);
-}
-
-function expect(what, got, want) {
-  const [g, w] = [JSON.stringify(got), JSON.stringify(want)];
-  if (g !== w) fail(`${what}: got ${g}, want ${w}`);
-  console.log("ok " + what);
-}
-
-// The same object, whatever the order of its keys (a refusal's data is a parsed value: our
-// server lists its keys sorted).
-function expectSameObject(what, got, want) {
-  const sorted = (o) => JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
-  if (typeof got !== "object" || got === null || sorted(got) !== sorted(want)) {
-    fail(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-  }
-  console.log("ok " + what);
-}
-
-function once(socket, event, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("timeout waiting for " + event)), ms);
-    socket.once(event, (...args) => {
-      clearTimeout(timer);
-      resolve(args);
-    });
-  });
-}
+const transports = transportsOf(mode);
 
 async function main() {
   // The query goes into the Engine.IO handshake's URL and into the namespace's CONNECT

@@ -4,24 +4,10 @@
 // Usage: node recovery.js <url> <polling|websocket|upgrade>
 "use strict";
 
+const { transportsOf, fail, once } = require("./check");
 const io = require("socket.io-client");
 const [url, mode] = process.argv.slice(2);
-const transports = { polling: ["polling"], websocket: ["websocket"], upgrade: ["polling", "websocket"] }[mode];
-
-function fail(msg) {
-  console.log("FAIL " + msg);
-  process.exit(1);
-}
-
-function once(socket, event, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("timeout waiting for " + event)), ms);
-    socket.once(event, (...args) => {
-      clearTimeout(timer);
-      resolve(args);
-    });
-  });
-}
+const transports = transportsOf(mode);
 
 async function main() {
   const opts = { path: "/interop/", transports, forceNew: true, reconnectionDelay: 300, reconnectionDelayMax: 500, randomizationFactor: 0 };

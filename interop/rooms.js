@@ -3,14 +3,10 @@
 // Usage: node rooms.js <url> <polling|websocket|upgrade> [4|2]
 "use strict";
 
+const { transportsOf, fail, once } = require("./check");
 const [url, mode, major = "4"] = process.argv.slice(2);
 const io = major === "2" ? require("socket.io-client-v2") : require("socket.io-client");
-const transports = { polling: ["polling"], websocket: ["websocket"], upgrade: ["polling", "websocket"] }[mode];
-
-function fail(msg) {
-  console.log("FAIL " + msg);
-  process.exit(1);
-}
+const transports = transportsOf(mode);
 
 // socket.io-client 2 has no auth payload: its credentials go in the handshake's query.
 function client(auth) {
@@ -27,16 +23,6 @@ function client(auth) {
 // emitWithAck, which socket.io-client 2 does not have.
 function ask(socket, ...args) {
   return new Promise((resolve) => socket.emit(...args, resolve));
-}
-
-function once(socket, event, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("timeout waiting for " + event)), ms);
-    socket.once(event, (...args) => {
-      clearTimeout(timer);
-      resolve(args);
-    });
-  });
 }
 
 async function main() {
