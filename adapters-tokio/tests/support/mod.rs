@@ -151,35 +151,7 @@ pub async fn start_stoppable(
     servers: Vec<socketio_tokio::EngineIoServer>,
 ) -> (SocketAddr, Stop) {
     let (stop, stopped) = smol::channel::bounded::<()>(1);
-    // Runs `serve` until the `Stop` is dropped, then drops it (the listener and the servers).
-    async fn until_stopped<F: std::future::Future>(serve: F, stopped: smol::channel::Receiver<()>) {
-        let serve = std::pin::pin!(serve);
-        let stopped = std::pin::pin!(stopped.recv());
-        futures_util::future::select(serve, stopped).await;
-    }
-    let addr = match rt {
-        Rt::Tokio => {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            tokio::spawn(until_stopped(
-                socketio_tokio::serve(listener, servers),
-                stopped,
-            ));
-            addr
-        }
-        Rt::Smol => {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let addr = listener.local_addr().unwrap();
-            std::thread::spawn(move || {
-                smol::block_on(async move {
-                    let listener = smol::net::TcpListener::try_from(listener).unwrap();
-                    until_stopped(socketio_smol::serve(listener, servers), stopped).await;
-                })
-            });
-            addr
-        }
-        Rt::Embedded => panic!("the embedded server serves only the conformance application"),
-    };
+    let addr = serve_on(rt, Box::new(move |_| (servers, None)), Some(stopped)).await;
     (addr, Stop(stop))
 }
 
@@ -216,16 +188,41 @@ pub async fn start_with_fallback(
         ) + Send
         + 'static,
 ) -> SocketAddr {
-    let make: MakeWithFallback = Box::new(make);
+    serve_on(rt, Box::new(make), None).await
+}
+
+/// Serves what `make` builds on 127.0.0.1:0 on runtime `rt`; until `stopped` gets a message
+/// or its sender is dropped, when given (then the accept loop and its handles on the servers
+/// are dropped).
+async fn serve_on(
+    rt: Rt,
+    make: MakeWithFallback,
+    stopped: Option<smol::channel::Receiver<()>>,
+) -> SocketAddr {
+    type Serving = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+    async fn until_stopped(serve: Serving, stopped: Option<smol::channel::Receiver<()>>) {
+        match stopped {
+            Some(stopped) => {
+                let stopped = std::pin::pin!(stopped.recv());
+                futures_util::future::select(serve, stopped).await;
+            }
+            None => serve.await,
+        }
+    }
     match rt {
         Rt::Tokio => {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             let (servers, fallback) = make(std::sync::Arc::new(socketio_tokio::TokioRuntime));
-            match fallback {
-                Some(f) => tokio::spawn(socketio_tokio::serve_with_fallback(listener, servers, f)),
-                None => tokio::spawn(socketio_tokio::serve(listener, servers)),
+            let serve: Serving = match fallback {
+                Some(f) => Box::pin(async move {
+                    let _ = socketio_tokio::serve_with_fallback(listener, servers, f).await;
+                }),
+                None => Box::pin(async move {
+                    let _ = socketio_tokio::serve(listener, servers).await;
+                }),
             };
+            tokio::spawn(until_stopped(serve, stopped));
             addr
         }
         Rt::Smol => {
@@ -235,10 +232,15 @@ pub async fn start_with_fallback(
                 smol::block_on(async move {
                     let listener = smol::net::TcpListener::try_from(listener).unwrap();
                     let (servers, fallback) = make(std::sync::Arc::new(socketio_smol::SmolRuntime));
-                    let _ = match fallback {
-                        Some(f) => socketio_smol::serve_with_fallback(listener, servers, f).await,
-                        None => socketio_smol::serve(listener, servers).await,
+                    let serve: Serving = match fallback {
+                        Some(f) => Box::pin(async move {
+                            let _ = socketio_smol::serve_with_fallback(listener, servers, f).await;
+                        }),
+                        None => Box::pin(async move {
+                            let _ = socketio_smol::serve(listener, servers).await;
+                        }),
                     };
+                    until_stopped(serve, stopped).await;
                 })
             });
             addr
