@@ -265,8 +265,9 @@ fn hex(b: Option<&u8>) -> Option<u8> {
     }
 }
 
-/// Appends `s` to `out` with every byte outside the URL-safe set percent-encoded.
-pub(crate) fn percent_encode_into(s: &str, out: &mut String) {
+/// Appends `s` percent-encoded for a query string, as JavaScript's `encodeURIComponent`
+/// (letters, digits and `-_.~` stay; `!*'()` are escaped too, which every decoder accepts).
+pub fn percent_encode_into(s: &str, out: &mut String) {
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
             out.push(b as char);

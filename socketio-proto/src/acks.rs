@@ -42,10 +42,20 @@ impl AckTable {
 
     /// Stops waiting for every ack of `nsp`; returns their ids in deadline order.
     pub(crate) fn remove_nsp(&mut self, nsp: &Nsp) -> Vec<AckId> {
+        self.remove_nsp_where(nsp, |_| true)
+    }
+
+    /// Stops waiting for the acks of `nsp` that `pick` selects; returns their ids in deadline
+    /// order.
+    pub(crate) fn remove_nsp_where(
+        &mut self,
+        nsp: &Nsp,
+        mut pick: impl FnMut(AckId) -> bool,
+    ) -> Vec<AckId> {
         let ids: Vec<AckId> = self
             .deadlines
             .values()
-            .filter(|(n, _)| n == nsp)
+            .filter(|(n, id)| n == nsp && pick(*id))
             .map(|(_, id)| *id)
             .collect();
         for id in &ids {

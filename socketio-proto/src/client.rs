@@ -142,6 +142,15 @@ pub enum ClientEvent {
         /// The answer.
         packet: Packet,
     },
+    /// The namespace disconnected after the ack request went out: the answer will not come
+    /// (the reference client's "socket has been disconnected"). Requests still in the
+    /// offline buffer keep waiting, as they will go out on the next connection.
+    AckDisconnected {
+        /// The namespace.
+        nsp: Nsp,
+        /// The ack id.
+        id: AckId,
+    },
     /// An ack request that will not be answered.
     AckTimedOut {
         /// The namespace.
@@ -212,8 +221,8 @@ struct Namespace {
     sid: Option<String>,
     pid: Option<String>,
     offset: Option<String>,
-    /// Emits waiting for the connection, in order.
-    offline: VecDeque<Encoded>,
+    /// Emits waiting for the connection, in order, with the ack id they ask for.
+    offline: VecDeque<(Encoded, Option<AckId>)>,
     /// Events that arrived before the CONNECT reply (recovery replays).
     early: Vec<Packet>,
     next_ack: u64,
@@ -333,7 +342,17 @@ impl ClientConn {
         if version == ProtocolVersion::V4 {
             // v4: `/` is joined by the server on its own; others send `0/nsp,`.
             if !nsp.is_main() {
-                let packet = self.encoder.connect::<()>(nsp, None);
+                // socket.io-client 2 sends its query after the name: `0/admin?token=abc,`.
+                let named = match ns.auth.as_ref().map(v4_auth_query) {
+                    Some(query) if !query.is_empty() => {
+                        let mut name = String::from(nsp.as_str());
+                        name.push('?');
+                        write_query(&query, &mut name);
+                        Nsp::from(name.as_str())
+                    }
+                    _ => nsp.clone(),
+                };
+                let packet = self.encoder.connect::<()>(&named, None);
                 if let Ok(p) = packet {
                     queue(&mut self.transmits, &p);
                 }
@@ -390,16 +409,17 @@ impl ClientConn {
         let now = self.advance(now);
         self.engine_open = false;
         self.transmits.clear();
+        let mut lost = Vec::new();
         for (nsp, ns) in &mut self.namespaces {
             if matches!(ns.state, NsState::Connected | NsState::Connecting) {
                 if ns.state == NsState::Connected {
-                    self.events.push_back(ClientEvent::Disconnected {
-                        nsp: nsp.clone(),
-                        reason: ClientDisconnectReason::Transport(reason),
-                    });
+                    lost.push(nsp.clone());
                 }
                 ns.state = NsState::Waiting;
             }
+        }
+        for nsp in lost {
+            self.ended(&nsp, ClientDisconnectReason::Transport(reason), false);
         }
         let wanted = self
             .namespaces
@@ -452,16 +472,17 @@ impl ClientConn {
     /// once the Engine.IO connection is reported closed).
     fn fatal(&mut self) {
         self.events.push_back(ClientEvent::CloseEngine);
+        let mut lost = Vec::new();
         for (nsp, ns) in &mut self.namespaces {
             if ns.state == NsState::Connected {
-                self.events.push_back(ClientEvent::Disconnected {
-                    nsp: nsp.clone(),
-                    reason: ClientDisconnectReason::ParseError,
-                });
+                lost.push(nsp.clone());
             }
             if ns.state != NsState::Idle {
                 ns.state = NsState::Waiting;
             }
+        }
+        for nsp in lost {
+            self.ended(&nsp, ClientDisconnectReason::ParseError, false);
         }
         // Nothing more is read from this Engine.IO connection; the adapter closes it.
         self.engine_open = false;
@@ -514,7 +535,7 @@ impl ClientConn {
                         packet: p,
                     });
                 }
-                for p in offline {
+                for (p, _) in offline {
                     queue(&mut self.transmits, &p);
                 }
             }
@@ -529,10 +550,8 @@ impl ClientConn {
             }
             PacketKind::Disconnect if ns.state == NsState::Connected => {
                 ns.state = NsState::Idle;
-                self.events.push_back(ClientEvent::Disconnected {
-                    nsp,
-                    reason: ClientDisconnectReason::ServerDisconnect,
-                });
+                ns.offline.clear();
+                self.ended(&nsp, ClientDisconnectReason::ServerDisconnect, true);
             }
             PacketKind::Event | PacketKind::BinaryEvent => {
                 if packet.payload_json().is_none() {
@@ -603,7 +622,12 @@ impl ClientConn {
     }
 
     /// Sends `packet` on `nsp` now when connected, or keeps it in the offline buffer.
-    fn send_or_buffer(&mut self, nsp: &Nsp, packet: Encoded) -> Result<(), ClientError> {
+    fn send_or_buffer(
+        &mut self,
+        nsp: &Nsp,
+        packet: Encoded,
+        ack: Option<AckId>,
+    ) -> Result<(), ClientError> {
         let limit = self.config.max_offline_packets;
         let ns = self
             .namespaces
@@ -617,7 +641,7 @@ impl ClientConn {
             }
             _ if ns.offline.len() >= limit => Err(ClientError::BufferFull),
             _ => {
-                ns.offline.push_back(packet);
+                ns.offline.push_back((packet, ack));
                 Ok(())
             }
         }
@@ -643,7 +667,7 @@ impl ClientConn {
     ) -> Result<(), ClientError> {
         self.check(nsp)?;
         let packet = self.encoder.event(nsp, event, args, None)?;
-        self.send_or_buffer(nsp, packet)
+        self.send_or_buffer(nsp, packet, None)
     }
 
     /// Emits `event` asking for an ack within `timeout`; returns the ack id. The answer comes
@@ -667,7 +691,7 @@ impl ClientConn {
             .ok_or(ClientError::NotConnected)?;
         let id = AckId(ns.next_ack);
         let packet = self.encoder.event(nsp, event, args, Some(id))?;
-        self.send_or_buffer(nsp, packet)?;
+        self.send_or_buffer(nsp, packet, Some(id))?;
         if let Some(ns) = self.namespaces.get_mut(nsp) {
             ns.next_ack += 1;
         }
@@ -703,9 +727,36 @@ impl ClientConn {
             queue(&mut self.transmits, &p);
         }
         if was == NsState::Connected {
-            self.events.push_back(ClientEvent::Disconnected {
+            self.ended(nsp, ClientDisconnectReason::ClientDisconnect, true);
+        } else {
+            // Never connected: its buffered requests will not go out either.
+            self.fail_acks(nsp, true);
+        }
+    }
+
+    /// `nsp` is no longer connected: reports it, then ends the ack requests that went out
+    /// (every one when `for_good`: the namespace will not reconnect on its own).
+    fn ended(&mut self, nsp: &Nsp, reason: ClientDisconnectReason, for_good: bool) {
+        self.events.push_back(ClientEvent::Disconnected {
+            nsp: nsp.clone(),
+            reason,
+        });
+        self.fail_acks(nsp, for_good);
+    }
+
+    fn fail_acks(&mut self, nsp: &Nsp, all: bool) {
+        let buffered: Vec<AckId> = match self.namespaces.get(nsp) {
+            Some(ns) if !all => ns.offline.iter().filter_map(|(_, id)| *id).collect(),
+            _ => Vec::new(),
+        };
+        // A buffered request goes out on the next connection: it keeps waiting.
+        for id in self
+            .acks
+            .remove_nsp_where(nsp, |id| !buffered.contains(&id))
+        {
+            self.events.push_back(ClientEvent::AckDisconnected {
                 nsp: nsp.clone(),
-                reason: ClientDisconnectReason::ClientDisconnect,
+                id,
             });
         }
     }
@@ -720,6 +771,37 @@ impl ClientConn {
         self.closed = true;
         self.reconnect_at = None;
         self.events.push_back(ClientEvent::CloseEngine);
+    }
+}
+
+/// A protocol v4 (socket.io-client 2) client's auth as the query it sends instead: each key
+/// of an object, a string as it is and any other value as its JSON text. Empty for anything
+/// but an object. For `/` the query goes on the Engine.IO handshake (the adapter's
+/// `engineio_proto::client::ClientConfig::query`); other namespaces carry it in their CONNECT,
+/// which [`ClientConn`] writes.
+pub fn v4_auth_query(auth: &serde_json::Value) -> Vec<(String, String)> {
+    let serde_json::Value::Object(map) = auth else {
+        return Vec::new();
+    };
+    map.iter()
+        .map(|(k, v)| {
+            let v = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+fn write_query(pairs: &[(String, String)], out: &mut String) {
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        engineio_proto::http::percent_encode_into(k, out);
+        out.push('=');
+        engineio_proto::http::percent_encode_into(v, out);
     }
 }
 

@@ -820,9 +820,9 @@ fn acks_across_loss_resolve_exactly_once() {
                 .client_events(c)
                 .iter()
                 .filter(|(_, e)| match e {
-                    ClientEvent::Ack { id: i, .. } | ClientEvent::AckTimedOut { id: i, .. } => {
-                        i == id
-                    }
+                    ClientEvent::Ack { id: i, .. }
+                    | ClientEvent::AckTimedOut { id: i, .. }
+                    | ClientEvent::AckDisconnected { id: i, .. } => i == id,
                     _ => false,
                 })
                 .count();
@@ -836,4 +836,107 @@ fn acks_across_loss_resolve_exactly_once() {
             }
         }
     }
+}
+
+/// The reference client's `_clearAcks`: a disconnection ends the ack requests that went out
+/// (`AckDisconnected`, once, before any timeout); a request still in the offline buffer keeps
+/// waiting and is answered after the reconnection. A namespace left by the application ends
+/// every request.
+#[test]
+fn acks_sent_end_on_disconnect_and_buffered_ones_wait_for_the_reconnection() {
+    let mut s = sim(ServerConfig::default());
+    s.auto_ack = false;
+    let v = ProtocolVersion::V5;
+    let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
+    let root = Nsp::main();
+    s.run_for(ms(60));
+    let sent = s.with_client(c, |cl, now| {
+        cl.emit_with_ack(now, &root, "q", &(1,), ms(10_000))
+            .unwrap()
+    });
+    s.run_for(ms(20));
+    s.eio.server_close(s.eio_index(c).unwrap());
+    s.run_for(ms(20));
+    // Disconnected now: this one is buffered.
+    s.auto_ack = true;
+    let buffered = s.with_client(c, |cl, now| {
+        cl.emit_with_ack(now, &root, "q", &(2,), ms(10_000))
+            .unwrap()
+    });
+    s.run_for(ms(3000));
+    let outcomes: Vec<String> = s
+        .client_events(c)
+        .iter()
+        .filter_map(|(_, e)| match e {
+            ClientEvent::Ack { id, .. } => Some(format!("ack {}", id.0)),
+            ClientEvent::AckTimedOut { id, .. } => Some(format!("timeout {}", id.0)),
+            ClientEvent::AckDisconnected { id, .. } => Some(format!("disconnected {}", id.0)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            format!("disconnected {}", sent.0),
+            format!("ack {}", buffered.0)
+        ]
+    );
+    // Leaving the namespace ends every request, buffered or sent.
+    s.auto_ack = false;
+    let pending = s.with_client(c, |cl, now| {
+        cl.emit_with_ack(now, &root, "q", &(3,), ms(10_000))
+            .unwrap()
+    });
+    s.run_for(ms(20));
+    s.with_client(c, |cl, _| cl.disconnect(&root));
+    s.run_for(ms(20_000));
+    let last: Vec<&ClientEvent> = s
+        .client_events(c)
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| {
+            matches!(e, ClientEvent::AckDisconnected { id, .. } | ClientEvent::AckTimedOut { id, .. } if *id == pending)
+        })
+        .collect();
+    assert_eq!(last.len(), 1, "{last:?}");
+    assert!(matches!(last[0], ClientEvent::AckDisconnected { .. }));
+}
+
+/// socket.io-client 2 (protocol v4) sends its query after the namespace name; ours writes the
+/// auth object there, strings as they are and other values as JSON text.
+#[test]
+fn v4_client_sends_its_auth_as_the_namespace_query() {
+    let mut s = sim(ServerConfig::default());
+    let v = ProtocolVersion::V4;
+    let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
+    s.with_client(c, |cl, _| {
+        cl.connect(
+            "/admin",
+            Some(serde_json::json!({"token": "a b&c", "n": 1, "ok": true})),
+        )
+    });
+    s.run_for(ms(100));
+    let auth: Vec<serde_json::Value> = s
+        .server_events()
+        .iter()
+        .filter_map(|(_, _, e)| match e {
+            ConnEvent::Connect(req) if req.nsp().as_str() == "/admin" => Some(req.auth().clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        auth,
+        [serde_json::json!({"n": "1", "ok": "true", "token": "a b&c"})]
+    );
+    let t = s.eio.transcript();
+    assert!(
+        t.iter()
+            .any(|l| l.contains("40/admin?n=1&ok=true&token=a%20b%26c,")),
+        "{t:#?}"
+    );
+    assert_eq!(connected(&s, c).len(), 2);
+    assert_eq!(
+        socketio_proto::client::v4_auth_query(&serde_json::json!("x")),
+        Vec::<(String, String)>::new()
+    );
 }
