@@ -16,10 +16,12 @@
 //! writes the response or completes the WebSocket upgrade and gives the socket to
 //! [`WsAttach::attach`]. No protocol rule lives here: every decision is the machines'.
 
+pub mod client;
 pub mod conformance;
 mod engine;
 mod http;
 mod runtime;
+pub mod sio_cli;
 mod socketio;
 mod tower;
 
@@ -28,7 +30,7 @@ pub use engine::{
     WsIn, WsOut,
 };
 pub use http::{handle, serve_connection, serve_connection_with, Fallback, FuturesIo};
-pub use runtime::{BoxFuture, Runtime};
+pub use runtime::{AsyncIo, BoxFuture, BoxIo, ConnectFuture, Runtime};
 pub use socketio::{
     AckError, AckResponses, AckSender, BroadcastOperator, ConnectError, EmitError, Middleware,
     SioSocket, SocketIoBuilder, SocketIoServer, WeakSocketIoServer,

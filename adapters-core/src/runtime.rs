@@ -15,6 +15,16 @@ pub trait Runtime: Send + Sync + 'static {
     fn sleep_until(&self, deadline: Instant) -> BoxFuture;
     /// The current time (the only clock the machines see, read once per wake-up).
     fn now(&self) -> Instant;
+    /// Opens a TCP connection to `host:port` for the client side (Nagle off). Runtimes that
+    /// serve only do not need it: the default refuses.
+    fn connect_tcp(&self, host: &str, port: u16) -> ConnectFuture {
+        let _ = (host, port);
+        Box::pin(std::future::ready(Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "this runtime does not open connections",
+        ))))
+    }
+
     /// Fills `buf` with random bytes from the OS's CSPRNG (session ids). The same on every
     /// runtime; override only to inject another source.
     fn fill_random(&self, buf: &mut [u8]) {
@@ -24,3 +34,17 @@ pub trait Runtime: Send + Sync + 'static {
         }
     }
 }
+
+/// A connection's byte stream, as the client side uses it (TCP, or TLS over TCP).
+pub trait AsyncIo:
+    futures_util::io::AsyncRead + futures_util::io::AsyncWrite + Send + Unpin
+{
+}
+
+impl<T: futures_util::io::AsyncRead + futures_util::io::AsyncWrite + Send + Unpin> AsyncIo for T {}
+
+/// A boxed connection.
+pub type BoxIo = Box<dyn AsyncIo>;
+
+/// A boxed future of a new connection.
+pub type ConnectFuture = Pin<Box<dyn Future<Output = std::io::Result<BoxIo>> + Send>>;

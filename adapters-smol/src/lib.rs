@@ -53,6 +53,15 @@ impl Runtime for SmolRuntime {
         // The adapter is where the clock is read (the proto crates never do).
         Instant::now()
     }
+
+    fn connect_tcp(&self, host: &str, port: u16) -> socketio_adapters_core::ConnectFuture {
+        let host = host.to_owned();
+        Box::pin(async move {
+            let stream = smol::net::TcpStream::connect((host.as_str(), port)).await?;
+            stream.set_nodelay(true)?;
+            Ok(Box::new(stream) as socketio_adapters_core::BoxIo)
+        })
+    }
 }
 
 /// Serves `server` on `listener` until the listener fails.

@@ -86,6 +86,16 @@ impl Runtime for TokioRuntime {
     fn now(&self) -> Instant {
         tokio::time::Instant::now().into_std()
     }
+
+    fn connect_tcp(&self, host: &str, port: u16) -> socketio_adapters_core::ConnectFuture {
+        use tokio_util::compat::TokioAsyncReadCompatExt;
+        let host = host.to_owned();
+        Box::pin(async move {
+            let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+            stream.set_nodelay(true)?;
+            Ok(Box::new(stream.compat()) as socketio_adapters_core::BoxIo)
+        })
+    }
 }
 
 /// Serves `server` on `listener` until the listener fails.

@@ -324,16 +324,7 @@ impl Client {
 
     fn handle_handshake_response(&mut self, now: Instant, response: HttpResponse) {
         if response.status != 200 {
-            let unsupported = response.status == 400
-                && serde_json::from_slice::<serde_json::Value>(&response.body)
-                    .ok()
-                    .and_then(|v| v.get("code").and_then(serde_json::Value::as_u64))
-                    == Some(5);
-            return self.finish(if unsupported {
-                CloseReason::VersionMismatch
-            } else {
-                CloseReason::HandshakeFailed
-            });
+            return self.handshake_refused(&response);
         }
         if self.other_version_body(&response.body) {
             return self.finish(CloseReason::VersionMismatch);
@@ -360,6 +351,21 @@ impl Client {
             }
             self.handle_packet(now, p);
         }
+    }
+
+    /// An error answer to the handshake: code 5 ("Unsupported protocol version") is the
+    /// server refusing our revision.
+    fn handshake_refused(&mut self, response: &HttpResponse) {
+        let unsupported = response.status == 400
+            && serde_json::from_slice::<serde_json::Value>(&response.body)
+                .ok()
+                .and_then(|v| v.get("code").and_then(serde_json::Value::as_u64))
+                == Some(5);
+        self.finish(if unsupported {
+            CloseReason::VersionMismatch
+        } else {
+            CloseReason::HandshakeFailed
+        });
     }
 
     /// Whether a handshake body is in the other revision's payload format: a v3 body starts
@@ -459,6 +465,19 @@ impl Client {
             State::Open => self.handle_packet(now, packet),
             State::Closing | State::Closed => {}
         }
+    }
+
+    /// Handles a WebSocket handshake the server answered with an HTTP error instead of 101.
+    /// For a WebSocket-only connection's handshake it is read as a refused handshake
+    /// (a `400` with code 5 is [`CloseReason::VersionMismatch`]); otherwise as the socket's
+    /// end ([`Client::handle_ws_closed`]).
+    pub fn handle_ws_refused(&mut self, now: Instant, response: HttpResponse) {
+        if self.state == State::Opening && self.transport == TransportKind::WebSocket {
+            self.clock.advance(now);
+            self.ws_open = false;
+            return self.handshake_refused(&response);
+        }
+        self.handle_ws_closed(now);
     }
 
     /// Handles the end of the WebSocket (closed by the server, or failed).

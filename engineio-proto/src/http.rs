@@ -230,7 +230,7 @@ pub(crate) fn query_param<'a>(query: &'a str, name: &str) -> Option<Cow<'a, str>
 
 /// Decodes `%XX` escapes and `+` (as a space, form encoding). Malformed escapes are kept as
 /// they are; bytes that do not form UTF-8 are replaced.
-pub(crate) fn percent_decode(s: &str) -> Cow<'_, str> {
+pub fn percent_decode(s: &str) -> Cow<'_, str> {
     if !s.bytes().any(|b| b == b'%' || b == b'+') {
         return Cow::Borrowed(s);
     }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::acks::AckTable;
 use crate::{
     AckId, Decoder, DecoderConfig, EncodeError, Encoded, Encoder, EncoderConfig, Nsp, Packet,
-    PacketKind, ProtocolVersion,
+    PacketKind, ProtocolVersion, RawArgs,
 };
 
 /// Reconnection policy (the reference client's defaults).
@@ -105,6 +105,19 @@ pub enum ClientDisconnectReason {
     ParseError,
 }
 
+impl ClientDisconnectReason {
+    /// The reason as socket.io-client names it (`"io server disconnect"`, `"transport close"`,
+    /// ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientDisconnectReason::ServerDisconnect => "io server disconnect",
+            ClientDisconnectReason::ClientDisconnect => "io client disconnect",
+            ClientDisconnectReason::Transport(r) => r.as_str(),
+            ClientDisconnectReason::ParseError => "parse error",
+        }
+    }
+}
+
 /// What the client reports, pulled with [`ClientConn::poll_event`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -180,6 +193,10 @@ pub enum ClientEvent {
     Reconnect,
     /// The reconnection attempts are exhausted.
     ReconnectFailed,
+    /// The server answered a CONNECT the way a protocol v4 server (socket.io 2.x) does, with
+    /// no session id: it speaks the other generation. [`ClientEvent::CloseEngine`] follows
+    /// and the client stops (no reconnection).
+    VersionMismatch,
 }
 
 /// Why an emit was refused.
@@ -296,6 +313,20 @@ impl ClientConn {
     /// The socket id of `nsp`, once connected.
     pub fn sid(&self, nsp: &Nsp) -> Option<&str> {
         self.namespaces.get(nsp)?.sid.as_deref()
+    }
+
+    /// Whether `nsp` was asked for and not left (connected, connecting, or waiting for the
+    /// connection).
+    pub fn is_wanted(&self, nsp: &Nsp) -> bool {
+        self.namespaces
+            .get(nsp)
+            .is_some_and(|n| n.state != NsState::Idle)
+    }
+
+    /// Whether any namespace is wanted: when none is, the reference client closes the
+    /// Engine.IO connection.
+    pub fn wants_connection(&self) -> bool {
+        self.namespaces.values().any(|n| n.state != NsState::Idle)
     }
 
     /// Emits waiting in `nsp`'s offline buffer.
@@ -488,6 +519,11 @@ impl ClientConn {
         self.engine_open = false;
     }
 
+    fn mismatch(&mut self) {
+        self.events.push_back(ClientEvent::VersionMismatch);
+        self.close();
+    }
+
     fn handle_packet(&mut self, packet: Packet) {
         let nsp = packet.nsp_owned();
         let Some(ns) = self.namespaces.get_mut(&nsp) else {
@@ -511,8 +547,10 @@ impl ClientConn {
                                 ns.pid = ack.pid;
                                 (ack.sid, recovered)
                             }
-                            // No sid: a v2 server, or garbage.
-                            _ => return self.fatal(),
+                            // `40` alone: a protocol v4 (socket.io 2.x) server.
+                            None => return self.mismatch(),
+                            // Garbage.
+                            Some(Err(_)) => return self.fatal(),
                         }
                     }
                     // socketio.md §8: v4 ids are derived, the Engine.IO sid for `/`.
@@ -670,6 +708,14 @@ impl ClientConn {
         self.send_or_buffer(nsp, packet, None)
     }
 
+    /// Emits `event` with arguments passed on unparsed (kept in the offline buffer while not
+    /// connected).
+    pub fn emit_raw(&mut self, nsp: &Nsp, event: &str, args: &RawArgs) -> Result<(), ClientError> {
+        self.check(nsp)?;
+        let packet = self.encoder.event_raw(nsp, event, args, None)?;
+        self.send_or_buffer(nsp, packet, None)
+    }
+
     /// Emits `event` asking for an ack within `timeout`; returns the ack id. The answer comes
     /// as [`ClientEvent::Ack`] or [`ClientEvent::AckTimedOut`].
     pub fn emit_with_ack<T: ?Sized + Serialize>(
@@ -710,6 +756,16 @@ impl ClientConn {
             return Err(ClientError::NotConnected);
         }
         let packet = self.encoder.ack(nsp, id, args)?;
+        queue(&mut self.transmits, &packet);
+        Ok(())
+    }
+
+    /// Answers the server's ack request `id` with arguments passed on unparsed.
+    pub fn ack_raw(&mut self, nsp: &Nsp, id: AckId, args: &RawArgs) -> Result<(), ClientError> {
+        if !self.is_connected(nsp) || !self.engine_open {
+            return Err(ClientError::NotConnected);
+        }
+        let packet = self.encoder.ack_raw(nsp, id, args);
         queue(&mut self.transmits, &packet);
         Ok(())
     }

@@ -59,6 +59,13 @@ impl AckSender {
 pub enum EmitError {
     /// The socket or its connection is gone.
     Closed,
+    /// Client side: the namespace was never joined, or was left.
+    NotConnected,
+    /// Client side: the offline buffer is full (see
+    /// [`crate::client::ClientBuilder::max_offline_packets`]).
+    BufferFull,
+    /// Client side: too many acks are pending.
+    TooManyPendingAcks,
     /// The packet could not be encoded (reserved event name, too many attachments, ...).
     Encode(EncodeError),
 }
@@ -67,6 +74,9 @@ impl fmt::Display for EmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EmitError::Closed => f.write_str("the socket is closed"),
+            EmitError::NotConnected => f.write_str("not connected to the namespace"),
+            EmitError::BufferFull => f.write_str("the offline buffer is full"),
+            EmitError::TooManyPendingAcks => f.write_str("too many pending acks"),
             EmitError::Encode(e) => write!(f, "{e}"),
         }
     }

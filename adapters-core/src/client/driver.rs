@@ -1,0 +1,736 @@
+//! The client's task: drives the Engine.IO and Socket.IO client machines, performs their
+//! requests and WebSockets, and runs the application's handlers in arrival order.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+use engineio_proto::client::{
+    Client as EioClient, ClientConfig as EioConfig, ClientEvent as EioEvent, ClientTransmit,
+};
+use engineio_proto::http::{HttpResponse, Method, RequestId, TransportKind};
+use engineio_proto::{CloseReason, WsFrame};
+use futures_channel::mpsc;
+use futures_util::stream::FuturesUnordered;
+use futures_util::task::AtomicWaker;
+use futures_util::{SinkExt, StreamExt};
+use socketio_proto::client::{ClientConn, ClientDisconnectReason, ClientEvent};
+use socketio_proto::{Nsp, Packet, ProtocolVersion};
+
+use super::net::{self, Lane, Target, Ws};
+use super::tls::Tls;
+use super::{
+    lock, Client, ClientAckSender, ClientBuilder, ClientHandlers, ClientSocket, ConnectionError,
+    Generation, Shared, SocketShared, State, Transports,
+};
+use crate::runtime::{BoxFuture, Runtime};
+use crate::socketio::AckError;
+
+/// What the IO tasks report, tagged with the Engine.IO connection (and WebSocket) they
+/// belong to: reports of an older one are dropped.
+enum Io {
+    Response {
+        engine: u64,
+        id: RequestId,
+        lane: usize,
+        result: io::Result<(HttpResponse, Option<Lane>)>,
+    },
+    WsOpened {
+        engine: u64,
+        ws: u64,
+        result: io::Result<Ws>,
+    },
+    WsFrame {
+        engine: u64,
+        ws: u64,
+        frame: WsFrame,
+    },
+    WsClosed {
+        engine: u64,
+        ws: u64,
+    },
+}
+
+/// What the application hears about, in order.
+enum UserEvent {
+    Transport(TransportKind),
+    Connect(Nsp),
+    ConnectError(Nsp, serde_json::Value),
+    Event(Nsp, Packet),
+    Disconnect(Nsp, ClientDisconnectReason),
+    ReconnectAttempt(u32),
+    Reconnect(u32),
+    ReconnectFailed,
+    Error(ConnectionError),
+}
+
+const GET: usize = 0;
+const POST: usize = 1;
+
+pub(super) fn start(b: ClientBuilder, tls: Tls, runtime: Arc<dyn Runtime>) -> Client {
+    let (eio_version, sio_version) = match b.generation {
+        Generation::V4 => (engineio_proto::ProtocolVersion::V4, ProtocolVersion::V5),
+        Generation::V3 => (engineio_proto::ProtocolVersion::V3, ProtocolVersion::V4),
+    };
+    let mut seed = [0u8; 8];
+    runtime.fill_random(&mut seed);
+    let mut sio = socketio_proto::client::ClientConfig::default();
+    sio.version = sio_version;
+    sio.reconnect = b.reconnect;
+    sio.seed = u64::from_le_bytes(seed);
+    sio.max_offline_packets = b.max_offline_packets;
+    let mut eio = EioConfig::default();
+    eio.version = eio_version;
+    eio.path = b.path.clone();
+    eio.query = b.query.clone();
+    if b.generation == Generation::V3 {
+        // socket.io-client 2 puts its query (our auth) on every Engine.IO request: the
+        // server reads it as `/`'s auth.
+        if let Some(auth) = &b.auth {
+            eio.query
+                .extend(socketio_proto::client::v4_auth_query(auth));
+        }
+    }
+    eio.headers = b.headers.clone();
+    eio.connect_timeout = b.connect_timeout;
+    (eio.transport, eio.upgrade) = match b.transports {
+        Transports::Polling => (TransportKind::Polling, false),
+        Transports::WebSocket => (TransportKind::WebSocket, false),
+        Transports::PollingThenWebSocket => (TransportKind::Polling, true),
+    };
+    let now = runtime.now();
+    let shared = Arc::new(Shared {
+        runtime: runtime.clone(),
+        ack_timeout: b.ack_timeout,
+        auth: b.auth.clone(),
+        url_nsp: super::normalize_nsp(&b.target.nsp),
+        state: Mutex::new(State {
+            sio: ClientConn::new(now, sio),
+            acks: Default::default(),
+            sockets: Default::default(),
+            want_engine: false,
+            closed: false,
+        }),
+        handlers: Mutex::new(ClientHandlers::default()),
+        waker: AtomicWaker::new(),
+        notified: AtomicBool::new(false),
+    });
+    let (io_tx, io_rx) = mpsc::channel(64);
+    let driver = Driver {
+        shared: shared.clone(),
+        runtime: runtime.clone(),
+        target: Arc::new(b.target),
+        tls: Arc::new(tls),
+        eio_config: eio,
+        generation: b.generation,
+        eio: None,
+        engine: 0,
+        ws: 0,
+        opened: false,
+        lanes: [None, None],
+        ws_out: None,
+        io_tx,
+        io_rx,
+        timer: None,
+        running: FuturesUnordered::new(),
+        attempt: 0,
+        waiting_reconnect: false,
+        actions: Vec::new(),
+        user: VecDeque::new(),
+    };
+    runtime.spawn(Box::pin(driver));
+    Client { shared }
+}
+
+struct Driver {
+    shared: Arc<Shared>,
+    runtime: Arc<dyn Runtime>,
+    target: Arc<Target>,
+    tls: Arc<Tls>,
+    eio_config: EioConfig,
+    generation: Generation,
+    /// The current Engine.IO connection.
+    eio: Option<EioClient>,
+    /// Counts Engine.IO connections: IO reports carry it.
+    engine: u64,
+    /// Counts WebSockets: IO reports carry it.
+    ws: u64,
+    /// Whether the current Engine.IO connection completed its handshake.
+    opened: bool,
+    /// Kept-alive HTTP connections: one for long-polls, one for POSTs (at most one request
+    /// in flight on each, as the reference client).
+    lanes: [Option<Lane>; 2],
+    /// The current WebSocket's writer.
+    ws_out: Option<mpsc::UnboundedSender<WsFrame>>,
+    io_tx: mpsc::Sender<Io>,
+    io_rx: mpsc::Receiver<Io>,
+    timer: Option<(Instant, BoxFuture)>,
+    /// Handlers still running.
+    running: FuturesUnordered<BoxFuture>,
+    /// The reconnection attempt in progress (0 when none).
+    attempt: u32,
+    waiting_reconnect: bool,
+    actions: Vec<ClientTransmit>,
+    user: VecDeque<UserEvent>,
+}
+
+impl Future for Driver {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        this.shared.waker.register(cx.waker());
+        loop {
+            let mut busy = this.shared.notified.swap(false, Ordering::AcqRel);
+            let mut due = false;
+            while let Poll::Ready(Some(io)) = this.io_rx.poll_next_unpin(cx) {
+                this.handle_io(io);
+                busy = true;
+            }
+            if let Some((_, sleep)) = &mut this.timer {
+                if sleep.as_mut().poll(cx).is_ready() {
+                    this.timer = None;
+                    due = true;
+                    busy = true;
+                }
+            }
+            if busy {
+                this.pump(due);
+                this.perform();
+                this.dispatch(cx);
+            }
+            while let Poll::Ready(Some(())) = this.running.poll_next_unpin(cx) {}
+            if this.finished() {
+                return Poll::Ready(());
+            }
+            let deadline = this.deadline();
+            let rearm = match (&this.timer, deadline) {
+                (Some((t, _)), Some(d)) => *t != d,
+                (None, Some(_)) => true,
+                (_, None) => {
+                    this.timer = None;
+                    false
+                }
+            };
+            if let (true, Some(d)) = (rearm, deadline) {
+                this.timer = Some((d, this.runtime.sleep_until(d)));
+                continue;
+            }
+            if !busy && !this.shared.notified.load(Ordering::Acquire) {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+impl Driver {
+    fn finished(&self) -> bool {
+        self.eio.is_none()
+            && self.running.is_empty()
+            && self.user.is_empty()
+            && self.shared.lock().closed
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        let sio = self.shared.lock().sio.poll_timeout();
+        let eio = self.eio.as_ref().and_then(EioClient::poll_timeout);
+        [sio, eio].into_iter().flatten().min()
+    }
+
+    fn handle_io(&mut self, io: Io) {
+        let now = self.runtime.now();
+        let current = |engine: u64, driver: &Driver| engine == driver.engine;
+        match io {
+            Io::Response {
+                engine,
+                id,
+                lane,
+                result,
+            } => {
+                if !current(engine, self) {
+                    return;
+                }
+                let Some(eio) = &mut self.eio else { return };
+                match result {
+                    Ok((response, kept)) => {
+                        self.lanes[lane] = kept;
+                        eio.handle_response(now, id, response);
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "request failed");
+                        eio.handle_request_failed(now, id);
+                    }
+                }
+            }
+            Io::WsOpened { engine, ws, result } => {
+                if !current(engine, self) || ws != self.ws {
+                    return;
+                }
+                let Some(eio) = &mut self.eio else { return };
+                match result {
+                    Ok(socket) => {
+                        let (sink, stream) = socket.split();
+                        let (tx, rx) = mpsc::unbounded();
+                        self.ws_out = Some(tx);
+                        self.runtime.spawn(Box::pin(write_ws(sink, rx)));
+                        self.runtime.spawn(Box::pin(read_ws(
+                            stream,
+                            self.io_tx.clone(),
+                            engine,
+                            ws,
+                        )));
+                        eio.handle_ws_open(now);
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "WebSocket failed to open");
+                        match refusal(&e) {
+                            Some(response) => eio.handle_ws_refused(now, response),
+                            None => eio.handle_ws_closed(now),
+                        }
+                    }
+                }
+            }
+            Io::WsFrame { engine, ws, frame } => {
+                if current(engine, self) && ws == self.ws {
+                    if let Some(eio) = &mut self.eio {
+                        eio.handle_ws_frame(now, frame);
+                    }
+                }
+            }
+            Io::WsClosed { engine, ws } => {
+                if current(engine, self) && ws == self.ws {
+                    self.ws_out = None;
+                    if let Some(eio) = &mut self.eio {
+                        eio.handle_ws_closed(now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Feeds the machines into each other until neither has anything more to say.
+    fn pump(&mut self, due: bool) {
+        let now = self.runtime.now();
+        let shared = self.shared.clone();
+        let mut st = shared.lock();
+        if due {
+            if let Some(eio) = &mut self.eio {
+                eio.handle_timeout(now);
+            }
+            st.sio.handle_timeout(now);
+        }
+        loop {
+            let mut progress = false;
+            if self.eio.is_none() && st.want_engine && !self.waiting_reconnect && !st.closed {
+                self.open_engine(now);
+                progress = true;
+            }
+            while let Some(m) = st.sio.poll_transmit() {
+                progress = true;
+                if let Some(eio) = &mut self.eio {
+                    if let Err(e) = eio.send(m) {
+                        tracing::warn!(error = %e, "packet dropped: the connection's buffer is full");
+                    }
+                }
+            }
+            let mut events = Vec::new();
+            if let Some(eio) = &mut self.eio {
+                while let Some(t) = eio.poll_transmit() {
+                    self.actions.push(t);
+                    progress = true;
+                }
+                while let Some(e) = eio.poll_event() {
+                    events.push(e);
+                }
+            }
+            for e in events {
+                progress = true;
+                self.on_engine_event(&mut st, now, e);
+            }
+            while let Some(e) = st.sio.poll_event() {
+                progress = true;
+                self.on_sio_event(&mut st, now, e);
+            }
+            if !progress {
+                break;
+            }
+        }
+    }
+
+    fn open_engine(&mut self, now: Instant) {
+        self.engine += 1;
+        self.ws += 1;
+        self.opened = false;
+        self.lanes = [None, None];
+        self.ws_out = None;
+        self.eio = Some(EioClient::new(now, self.eio_config.clone()));
+    }
+
+    fn on_engine_event(&mut self, st: &mut State, now: Instant, event: EioEvent) {
+        match event {
+            EioEvent::Open(open) => {
+                self.opened = true;
+                st.sio.handle_engine_open(now, &open.sid);
+                let transport = self
+                    .eio
+                    .as_ref()
+                    .map_or(TransportKind::Polling, EioClient::transport);
+                self.user.push_back(UserEvent::Transport(transport));
+                if self.attempt > 0 {
+                    self.user.push_back(UserEvent::Reconnect(self.attempt));
+                    self.attempt = 0;
+                }
+            }
+            EioEvent::Message(m) => st.sio.handle_message(now, m),
+            EioEvent::Upgraded => self
+                .user
+                .push_back(UserEvent::Transport(TransportKind::WebSocket)),
+            EioEvent::Closed(reason) => {
+                let was_websocket = self
+                    .eio
+                    .as_ref()
+                    .is_some_and(|e| e.transport() == TransportKind::WebSocket);
+                self.eio = None;
+                self.engine += 1;
+                self.ws += 1;
+                self.lanes = [None, None];
+                self.ws_out = None;
+                if reason == CloseReason::VersionMismatch {
+                    self.mismatch(st);
+                    return;
+                }
+                if !self.opened {
+                    // socket.io-client reports a failed attempt to every socket waiting.
+                    let message = match (reason, was_websocket) {
+                        (CloseReason::HandshakeFailed, false) => "xhr poll error",
+                        (CloseReason::HandshakeFailed, true) => "websocket error",
+                        (r, _) => r.as_str(),
+                    };
+                    for nsp in st.sockets.keys() {
+                        if st.sio.is_wanted(nsp) {
+                            self.user.push_back(UserEvent::ConnectError(
+                                nsp.clone(),
+                                serde_json::json!({ "message": message }),
+                            ));
+                        }
+                    }
+                }
+                st.sio.handle_engine_closed(now, reason);
+            }
+            _ => {}
+        }
+    }
+
+    /// The server speaks the other generation: every waiting socket hears it, the
+    /// connection stops for good.
+    fn mismatch(&mut self, st: &mut State) {
+        let error = ConnectionError::VersionMismatch {
+            asked: self.generation,
+        };
+        for nsp in st.sockets.keys() {
+            if st.sio.is_wanted(nsp) {
+                self.user.push_back(UserEvent::ConnectError(
+                    nsp.clone(),
+                    serde_json::json!({ "message": error.to_string() }),
+                ));
+            }
+        }
+        self.user.push_back(UserEvent::Error(error));
+        st.want_engine = false;
+        st.closed = true;
+        st.sio.close();
+        while st.sio.poll_event().is_some() {}
+        while st.sio.poll_transmit().is_some() {}
+        for (_, tx) in st.acks.drain() {
+            let _ = tx.send(Err(AckError::Disconnected));
+        }
+    }
+
+    fn on_sio_event(&mut self, st: &mut State, now: Instant, event: ClientEvent) {
+        match event {
+            ClientEvent::Connected {
+                nsp,
+                sid,
+                recovered,
+            } => {
+                if let Some(s) = st.sockets.get(&nsp) {
+                    *lock(&s.id) = Some(sid);
+                    s.recovered.store(recovered, Ordering::Release);
+                    s.connected.store(true, Ordering::Release);
+                }
+                self.user.push_back(UserEvent::Connect(nsp));
+            }
+            ClientEvent::ConnectError { nsp, data } => {
+                self.user.push_back(UserEvent::ConnectError(nsp, data));
+            }
+            ClientEvent::Event { nsp, packet } => {
+                self.user.push_back(UserEvent::Event(nsp, packet));
+            }
+            ClientEvent::Ack { nsp, id, packet } => {
+                if let Some(tx) = st.acks.remove(&(nsp, id)) {
+                    let _ = tx.send(Ok(packet));
+                }
+            }
+            ClientEvent::AckTimedOut { nsp, id } => {
+                if let Some(tx) = st.acks.remove(&(nsp, id)) {
+                    let _ = tx.send(Err(AckError::Timeout));
+                }
+            }
+            ClientEvent::AckDisconnected { nsp, id } => {
+                if let Some(tx) = st.acks.remove(&(nsp, id)) {
+                    let _ = tx.send(Err(AckError::Disconnected));
+                }
+            }
+            ClientEvent::Disconnected { nsp, reason } => {
+                if let Some(s) = st.sockets.get(&nsp) {
+                    s.connected.store(false, Ordering::Release);
+                }
+                self.user.push_back(UserEvent::Disconnect(nsp, reason));
+                let left = matches!(
+                    reason,
+                    ClientDisconnectReason::ServerDisconnect
+                        | ClientDisconnectReason::ClientDisconnect
+                );
+                // The reference closes the connection when its last socket is gone.
+                if left && !st.sio.wants_connection() {
+                    st.want_engine = false;
+                    if let Some(eio) = &mut self.eio {
+                        eio.close(now);
+                    }
+                }
+            }
+            ClientEvent::CloseEngine => {
+                if let Some(eio) = &mut self.eio {
+                    eio.close(now);
+                }
+            }
+            ClientEvent::ReconnectScheduled { attempt, .. } => {
+                self.attempt = attempt;
+                self.waiting_reconnect = true;
+            }
+            ClientEvent::Reconnect => {
+                self.waiting_reconnect = false;
+                self.user
+                    .push_back(UserEvent::ReconnectAttempt(self.attempt));
+            }
+            ClientEvent::VersionMismatch => {
+                if let Some(eio) = &mut self.eio {
+                    eio.close(now);
+                }
+                self.mismatch(st);
+            }
+            ClientEvent::ReconnectFailed => {
+                self.attempt = 0;
+                st.want_engine = false;
+                self.user.push_back(UserEvent::ReconnectFailed);
+            }
+            _ => {}
+        }
+    }
+
+    /// Starts what the Engine.IO machine asked for.
+    fn perform(&mut self) {
+        for t in std::mem::take(&mut self.actions) {
+            match t {
+                ClientTransmit::Request { id, request } => {
+                    let lane = if request.method == Method::Post {
+                        POST
+                    } else {
+                        GET
+                    };
+                    let kept = self.lanes[lane].take();
+                    let (runtime, target, tls) =
+                        (self.runtime.clone(), self.target.clone(), self.tls.clone());
+                    let mut tx = self.io_tx.clone();
+                    let engine = self.engine;
+                    let max = self.eio_config.max_payload;
+                    self.runtime.spawn(Box::pin(async move {
+                        let result = net::http(runtime, target, tls, kept, request, max).await;
+                        let _ = tx
+                            .send(Io::Response {
+                                engine,
+                                id,
+                                lane,
+                                result,
+                            })
+                            .await;
+                    }));
+                }
+                ClientTransmit::OpenWebSocket { request } => {
+                    self.ws += 1;
+                    let ws = self.ws;
+                    let engine = self.engine;
+                    let (runtime, target, tls) =
+                        (self.runtime.clone(), self.target.clone(), self.tls.clone());
+                    let mut tx = self.io_tx.clone();
+                    let max = self.eio_config.max_payload;
+                    self.runtime.spawn(Box::pin(async move {
+                        let result = net::websocket(runtime, target, tls, request, max).await;
+                        let _ = tx.send(Io::WsOpened { engine, ws, result }).await;
+                    }));
+                }
+                ClientTransmit::WsFrame(frame) => {
+                    if let Some(out) = &self.ws_out {
+                        let _ = out.unbounded_send(frame);
+                    }
+                }
+                ClientTransmit::CloseWebSocket => {
+                    // The writer closes the socket once its frames are out; the reader's
+                    // reports are stale from now on.
+                    self.ws_out = None;
+                    self.ws += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Runs the handlers of what happened, in order: each is polled once at once, so what
+    /// it does before its first wait happens in arrival order.
+    fn dispatch(&mut self, cx: &mut Context<'_>) {
+        while let Some(event) = self.user.pop_front() {
+            let future = self.handler_for(event);
+            if let Some(mut f) = future {
+                if f.as_mut().poll(cx).is_pending() {
+                    self.running.push(f);
+                }
+            }
+        }
+    }
+
+    fn socket(&self, nsp: &Nsp) -> Option<ClientSocket> {
+        let shared: Arc<SocketShared> = self.shared.lock().sockets.get(nsp)?.clone();
+        Some(ClientSocket {
+            client: Client {
+                shared: self.shared.clone(),
+            },
+            shared,
+        })
+    }
+
+    fn handler_for(&self, event: UserEvent) -> Option<BoxFuture> {
+        let handlers = || lock(&self.shared.handlers);
+        match event {
+            UserEvent::Transport(t) => {
+                let h = handlers().transport.clone()?;
+                Some(h(t))
+            }
+            UserEvent::ReconnectAttempt(n) => {
+                let h = handlers().reconnect_attempt.clone()?;
+                Some(h(n))
+            }
+            UserEvent::Reconnect(n) => {
+                let h = handlers().reconnect.clone()?;
+                Some(h(n))
+            }
+            UserEvent::ReconnectFailed => {
+                let h = handlers().reconnect_failed.clone()?;
+                Some(h())
+            }
+            UserEvent::Error(e) => {
+                let h = handlers().error.clone()?;
+                Some(h(e))
+            }
+            UserEvent::Connect(nsp) => {
+                let socket = self.socket(&nsp)?;
+                let h = lock(&socket.shared.handlers).connect.clone()?;
+                Some(h(socket))
+            }
+            UserEvent::ConnectError(nsp, data) => {
+                let socket = self.socket(&nsp)?;
+                let h = lock(&socket.shared.handlers).connect_error.clone()?;
+                Some(h(socket, data))
+            }
+            UserEvent::Disconnect(nsp, reason) => {
+                let socket = self.socket(&nsp)?;
+                let h = lock(&socket.shared.handlers).disconnect.clone()?;
+                Some(h(socket, reason))
+            }
+            UserEvent::Event(nsp, packet) => {
+                let socket = self.socket(&nsp)?;
+                let h = {
+                    let hs = lock(&socket.shared.handlers);
+                    packet
+                        .event_name()
+                        .and_then(|name| hs.events.get(name).cloned())
+                        .or_else(|| hs.any.clone())
+                }?;
+                let ack = packet.ack_id().map(|id| ClientAckSender {
+                    client: socket.client.clone(),
+                    nsp: nsp.clone(),
+                    id,
+                });
+                h(socket, packet, ack)
+            }
+        }
+    }
+}
+
+/// A refused WebSocket handshake as the machine reads it (status and body).
+fn refusal(e: &io::Error) -> Option<HttpResponse> {
+    let inner = e.get_ref()?.downcast_ref::<WsError>()?;
+    match inner {
+        WsError::Http(res) => {
+            let body = res.body().clone().unwrap_or_default();
+            Some(HttpResponse::new(res.status().as_u16()).with_body(body))
+        }
+        _ => None,
+    }
+}
+
+async fn write_ws(
+    mut sink: async_tungstenite::WebSocketSender<crate::runtime::BoxIo>,
+    mut frames: mpsc::UnboundedReceiver<WsFrame>,
+) {
+    let message = |frame: WsFrame| match frame {
+        WsFrame::Text(t) => WsMessage::Text(
+            async_tungstenite::tungstenite::Utf8Bytes::try_from(t.into_bytes()).unwrap_or_default(),
+        ),
+        WsFrame::Binary(b) => WsMessage::Binary(b),
+    };
+    while let Some(frame) = frames.next().await {
+        if sink.feed(message(frame)).await.is_err() {
+            return;
+        }
+        while let Ok(frame) = frames.try_recv() {
+            if sink.feed(message(frame)).await.is_err() {
+                return;
+            }
+        }
+        if sink.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = sink.close(None).await;
+}
+
+async fn read_ws(
+    mut stream: async_tungstenite::WebSocketReceiver<crate::runtime::BoxIo>,
+    mut tx: mpsc::Sender<Io>,
+    engine: u64,
+    ws: u64,
+) {
+    while let Some(m) = stream.next().await {
+        let frame = match m {
+            Ok(WsMessage::Text(t)) => {
+                match bytestring::ByteString::try_from(bytes::Bytes::from(t)) {
+                    Ok(t) => WsFrame::Text(t),
+                    Err(_) => break,
+                }
+            }
+            Ok(WsMessage::Binary(b)) => WsFrame::Binary(b),
+            Ok(WsMessage::Close(_)) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        if tx.send(Io::WsFrame { engine, ws, frame }).await.is_err() {
+            return;
+        }
+    }
+    let _ = tx.send(Io::WsClosed { engine, ws }).await;
+}
