@@ -8,7 +8,10 @@
 //! # async fn run(runtime: std::sync::Arc<dyn socketio_adapters_core::Runtime>) {
 //! use socketio_adapters_core::client::Client;
 //!
-//! let client = Client::builder("http://localhost:3000").unwrap().build(runtime);
+//! let client = Client::builder("http://localhost:3000")
+//!     .unwrap()
+//!     .build(runtime)
+//!     .unwrap();
 //! let socket = client.socket("/");
 //! socket.on("greeting", |_socket, text: String, _ack| async move {
 //!     println!("the server says {text}");
