@@ -6,8 +6,8 @@
 // MAX_PAYLOAD (bytes), RECOVERY=1 (connection state recovery), TLS_CERT / TLS_KEY (PEM files:
 // serve HTTPS).
 //
-// Namespaces `/`, `/a`, `/b`: on connection the server emits "welcome" {nsp, auth} (auth:
-// the handshake's auth, or under v2 the query minus Engine.IO's own keys); "echo" answers
+// Namespaces `/`, `/a`, `/b`: on connection the server emits "welcome" {nsp, auth, query}
+// (the handshake's auth, `{}` under v2, and its query minus Engine.IO's keys); "echo" answers
 // its ack with the same arguments, or without an ack emits "echo" back with them; "ask"
 // emits "question" with the same arguments and an ack, and emits "answer" with what the
 // client answered; "kick" disconnects the socket; "break" closes the connection under the
@@ -41,18 +41,18 @@ const http = process.env.TLS_CERT
 const io = version === "v2" ? Server(http, opts) : new Server(http, opts);
 
 const ENGINE_KEYS = new Set(["EIO", "transport", "t", "sid", "b64", "j"]);
-function authOf(socket) {
-  if (version !== "v2") return socket.handshake.auth;
+function queryOf(socket) {
   const out = {};
   for (const [k, v] of Object.entries(socket.handshake.query || {})) {
     if (!ENGINE_KEYS.has(k)) out[k] = v;
   }
   return out;
 }
+const authOf = (socket) => (version === "v2" ? {} : socket.handshake.auth || {});
 
 function app(nsp) {
   nsp.on("connection", (socket) => {
-    socket.emit("welcome", { nsp: nsp.name, auth: authOf(socket) });
+    socket.emit("welcome", { nsp: nsp.name, auth: authOf(socket), query: queryOf(socket) });
     socket.on("echo", (...args) => {
       const last = args[args.length - 1];
       if (typeof last === "function") {
@@ -80,7 +80,7 @@ function app(nsp) {
 for (const name of ["/", "/a", "/b"]) app(io.of(name));
 const guarded = io.of("/guarded");
 guarded.use((socket, next) => {
-  if (authOf(socket).token === "ok") return next();
+  if (authOf(socket).token === "ok" || queryOf(socket).token === "ok") return next();
   const err = new Error("not authorized");
   err.data = { reason: "bad token" };
   next(err);

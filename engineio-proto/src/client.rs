@@ -354,13 +354,15 @@ impl Client {
     }
 
     /// An error answer to the handshake: code 5 ("Unsupported protocol version") is the
-    /// server refusing our revision.
+    /// server refusing our revision (a JSON body over HTTP; the reference answers a
+    /// WebSocket handshake with the bare message).
     fn handshake_refused(&mut self, response: &HttpResponse) {
         let unsupported = response.status == 400
-            && serde_json::from_slice::<serde_json::Value>(&response.body)
+            && (serde_json::from_slice::<serde_json::Value>(&response.body)
                 .ok()
                 .and_then(|v| v.get("code").and_then(serde_json::Value::as_u64))
-                == Some(5);
+                == Some(5)
+                || response.body.as_ref() == b"Unsupported protocol version");
         self.finish(if unsupported {
             CloseReason::VersionMismatch
         } else {

@@ -695,3 +695,54 @@ fn body_flagged_too_large_gets_413_and_session_survives() {
     );
     assert!(!s.is_closed());
 }
+
+/// A WebSocket-only client refused at its handshake: the reference's bare "Unsupported
+/// protocol version" (what engine.io writes on a refused upgrade) and our JSON code 5 are the
+/// other generation; any other refusal is a failed handshake. A refused probe is only the
+/// probe's end.
+#[test]
+fn client_reads_a_refused_websocket_handshake() {
+    let now = start();
+    let ws_config = || {
+        let mut config = ClientConfig::default();
+        config.version = ProtocolVersion::V3;
+        config.transport = TransportKind::WebSocket;
+        config
+    };
+    let refusals = [
+        ("Unsupported protocol version", CloseReason::VersionMismatch),
+        (
+            r#"{"code":5,"message":"Unsupported protocol version"}"#,
+            CloseReason::VersionMismatch,
+        ),
+        ("Bad request", CloseReason::HandshakeFailed),
+    ];
+    for (body, reason) in refusals {
+        let mut c = Client::new(now, ws_config());
+        assert!(matches!(
+            c.poll_transmit(),
+            Some(ClientTransmit::OpenWebSocket { .. })
+        ));
+        c.handle_ws_refused(now, HttpResponse::new(400).with_body(body.to_owned()));
+        let ev: Vec<ClientEvent> = std::iter::from_fn(|| c.poll_event()).collect();
+        assert_eq!(ev, [ClientEvent::Closed(reason)], "{body}");
+    }
+    // A polling connection's probe refused: polling goes on.
+    let mut c = Client::new(now, ClientConfig::default());
+    let ev = client_handshake(
+        &mut c,
+        now,
+        r#"0{"sid":"x","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":5000,"maxPayload":1000}"#,
+    );
+    assert!(matches!(ev[..], [ClientEvent::Open(_)]));
+    let ts: Vec<ClientTransmit> = std::iter::from_fn(|| c.poll_transmit()).collect();
+    assert!(ts
+        .iter()
+        .any(|t| matches!(t, ClientTransmit::OpenWebSocket { .. })));
+    c.handle_ws_refused(
+        now,
+        HttpResponse::new(400).with_body("Unsupported protocol version"),
+    );
+    assert!(c.poll_event().is_none());
+    assert!(!c.is_closed());
+}

@@ -44,7 +44,7 @@ enum Io {
     WsOpened {
         engine: u64,
         ws: u64,
-        result: io::Result<Ws>,
+        result: io::Result<Box<(Ws, net::Sniffed)>>,
     },
     WsFrame {
         engine: u64,
@@ -54,6 +54,13 @@ enum Io {
     WsClosed {
         engine: u64,
         ws: u64,
+    },
+    /// The server answered with HTTP after its 101 (the reference refusing the other
+    /// generation).
+    WsRefused {
+        engine: u64,
+        ws: u64,
+        response: HttpResponse,
     },
 }
 
@@ -274,17 +281,14 @@ impl Driver {
                 }
                 let Some(eio) = &mut self.eio else { return };
                 match result {
-                    Ok(socket) => {
+                    Ok(opened) => {
+                        let (socket, sniffed) = *opened;
                         let (sink, stream) = socket.split();
                         let (tx, rx) = mpsc::unbounded();
                         self.ws_out = Some(tx);
                         self.runtime.spawn(Box::pin(write_ws(sink, rx)));
-                        self.runtime.spawn(Box::pin(read_ws(
-                            stream,
-                            self.io_tx.clone(),
-                            engine,
-                            ws,
-                        )));
+                        let reader = read_ws(stream, sniffed, self.io_tx.clone(), engine, ws);
+                        self.runtime.spawn(Box::pin(reader));
                         eio.handle_ws_open(now);
                     }
                     Err(e) => {
@@ -300,6 +304,18 @@ impl Driver {
                 if current(engine, self) && ws == self.ws {
                     if let Some(eio) = &mut self.eio {
                         eio.handle_ws_frame(now, frame);
+                    }
+                }
+            }
+            Io::WsRefused {
+                engine,
+                ws,
+                response,
+            } => {
+                if current(engine, self) && ws == self.ws {
+                    self.ws_out = None;
+                    if let Some(eio) = &mut self.eio {
+                        eio.handle_ws_refused(now, response);
                     }
                 }
             }
@@ -421,6 +437,9 @@ impl Driver {
                         }
                     }
                 }
+                // Another connection only when the machine plans a reconnection (or the
+                // application asks again).
+                st.want_engine = false;
                 st.sio.handle_engine_closed(now, reason);
             }
             _ => {}
@@ -513,6 +532,7 @@ impl Driver {
             ClientEvent::ReconnectScheduled { attempt, .. } => {
                 self.attempt = attempt;
                 self.waiting_reconnect = true;
+                st.want_engine = true;
             }
             ClientEvent::Reconnect => {
                 self.waiting_reconnect = false;
@@ -571,7 +591,9 @@ impl Driver {
                     let mut tx = self.io_tx.clone();
                     let max = self.eio_config.max_payload;
                     self.runtime.spawn(Box::pin(async move {
-                        let result = net::websocket(runtime, target, tls, request, max).await;
+                        let result = net::websocket(runtime, target, tls, request, max)
+                            .await
+                            .map(Box::new);
                         let _ = tx.send(Io::WsOpened { engine, ws, result }).await;
                     }));
                 }
@@ -712,11 +734,27 @@ async fn write_ws(
 
 async fn read_ws(
     mut stream: async_tungstenite::WebSocketReceiver<crate::runtime::BoxIo>,
+    sniffed: net::Sniffed,
     mut tx: mpsc::Sender<Io>,
     engine: u64,
     ws: u64,
 ) {
+    let mut frames = 0u64;
     while let Some(m) = stream.next().await {
+        if m.is_err() && frames == 0 {
+            let seen = sniffed.lock().map(|s| s.clone()).unwrap_or_default();
+            if let Some(response) = net::late_refusal(&seen) {
+                let _ = tx
+                    .send(Io::WsRefused {
+                        engine,
+                        ws,
+                        response,
+                    })
+                    .await;
+                return;
+            }
+        }
+        frames += 1;
         let frame = match m {
             Ok(WsMessage::Text(t)) => {
                 match bytestring::ByteString::try_from(bytes::Bytes::from(t)) {

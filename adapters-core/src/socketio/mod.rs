@@ -284,6 +284,7 @@ pub(crate) enum Command {
     ),
     Disconnect(Nsp),
     Close,
+    Shutdown,
 }
 
 /// Why a CONNECT was refused by a middleware: the CONNECT_ERROR payload.
@@ -531,11 +532,13 @@ impl SocketIoServer {
         self.deliver(broadcast, false).await;
     }
 
-    /// Disconnects every socket (DISCONNECT for each namespace) and closes every connection.
+    /// Closes every connection as the reference's `io.close()`: the sockets end (reason
+    /// `forced server close`) without DISCONNECT packets and the Engine.IO connections close,
+    /// so clients reconnect (to this server restarted, or to another).
     pub async fn shutdown(&self) {
         let conns: Vec<ConnHandle> = self.conns().values().cloned().collect();
         for conn in conns {
-            let _ = conn.send(Command::Close).await;
+            let _ = conn.send(Command::Shutdown).await;
         }
     }
 
@@ -837,6 +840,7 @@ impl SioConn {
                 let _ = self.conn.disconnect(&nsp);
             }
             Command::Close => self.conn.close(),
+            Command::Shutdown => self.conn.shutdown(),
         }
     }
 }

@@ -808,6 +808,14 @@ impl ServerConn {
         Ok(())
     }
 
+    /// Ends every socket as the reference's `io.close()` does: no DISCONNECT packets (the
+    /// sockets end with [`CloseReason::ServerShutdown`], which connection state recovery
+    /// keeps), then the Engine.IO connection closes, so that clients reconnect (to this
+    /// server restarted, or another one).
+    pub fn shutdown(&mut self) {
+        self.close_all(DisconnectReason::Transport(CloseReason::ServerShutdown));
+    }
+
     /// Disconnects every socket (DISCONNECT for each namespace) and ends the connection:
     /// [`ConnEvent::Closed`] follows, for the adapter to close the Engine.IO session after
     /// sending what is queued.

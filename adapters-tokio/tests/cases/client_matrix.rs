@@ -1,0 +1,437 @@
+// The client conformance matrix, run once per client runtime (`RT`): `sio --json` against
+// the npm socket.io 4.8 server (allowEIO3: both generations), the npm socket.io 2.5 server
+// (Engine.IO v3) and ours, over polling, WebSocket and upgrade.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::support::client::{args_of, server, Peer, ServerOptions, Sio};
+
+/// Transport modes: the name and `--transports`.
+const MODES: [(&str, &str); 3] = [
+    ("polling", "polling"),
+    ("websocket", "websocket"),
+    ("upgrade", "polling,websocket"),
+];
+
+/// Servers and the generations the client speaks to them.
+const PEERS: [(Peer, &str); 5] = [
+    (Peer::Node4, "4"),
+    (Peer::Node4, "3"),
+    (Peer::Node2, "3"),
+    (Peer::Ours, "4"),
+    (Peer::Ours, "3"),
+];
+
+fn start(url: &str, mode: &str, eio: &str, extra: &[&str]) -> Sio {
+    let mut args = vec!["--json", "--transports", mode, "--eio", eio];
+    args.extend_from_slice(extra);
+    args.push(url);
+    Sio::start(RT, &args)
+}
+
+/// The `transport` lines a mode prints: the first, and `websocket` after an upgrade.
+async fn opened(sio: &mut Sio, mode: &str) {
+    let first = sio.until_type("transport").await;
+    let expected = if mode == "websocket" { "websocket" } else { "polling" };
+    assert_eq!(first["name"], expected, "{:#?}", sio.seen);
+}
+
+/// Under `upgrade`, waits for the upgrade (which may have come before the connection).
+async fn upgraded(sio: &mut Sio, mode: &str) {
+    let done = |l: &Value| l["type"] == "transport" && l["name"] == "websocket";
+    if mode == "upgrade" && !sio.seen.iter().any(done) {
+        sio.until("the upgrade", done).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_with_auth_is_echoed_by_the_server() {
+    for (peer, eio) in PEERS {
+        let s = server(peer, ServerOptions::default()).await;
+        for (mode, transports) in MODES {
+            let auth = r#"{"token":"abc","n":1}"#;
+            let mut sio = start(&s.url(), transports, eio, &["--auth", auth]);
+            opened(&mut sio, mode).await;
+            let connect = sio.until_type("connect").await;
+            let ctx = format!("{peer:?} eio {eio} {mode}: {:#?}", sio.seen);
+            assert_eq!(connect["nsp"], "/", "{ctx}");
+            assert_eq!(connect["recovered"], false, "{ctx}");
+            assert!(connect["id"].as_str().is_some_and(|id| !id.is_empty()), "{ctx}");
+            let welcome = sio.event("welcome").await;
+            let w = &welcome["args"][0];
+            let ctx = format!("{peer:?} eio {eio} {mode}: {:#?}", sio.seen);
+            assert_eq!(w["nsp"], "/", "{ctx}");
+            if eio == "4" {
+                // The auth object itself, numbers as numbers.
+                assert_eq!(w["auth"], json!({"token": "abc", "n": 1}), "{ctx}");
+            } else {
+                // socket.io-client 2's way: a query string, every value text.
+                assert_eq!(w["query"]["token"], "abc", "{ctx}");
+                assert_eq!(w["query"]["n"], "1", "{ctx}");
+                // Under Engine.IO v3 the id of `/` is the Engine.IO session id.
+                assert!(!connect["id"].as_str().unwrap().contains('#'), "{ctx}");
+            }
+            upgraded(&mut sio, mode).await;
+            sio.close().await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn middleware_connect_error_carries_its_data() {
+    for (peer, eio) in PEERS {
+        let s = server(peer, ServerOptions::default()).await;
+        for (mode, transports) in MODES {
+            let url = format!("{}/guarded", s.url());
+            let mut sio = start(&url, transports, eio, &["--auth", r#"{"token":"nope"}"#]);
+            let error = sio.until_type("connect_error").await;
+            let ctx = format!("{peer:?} eio {eio} {mode}: {:#?}", sio.seen);
+            assert_eq!(error["nsp"], "/guarded", "{ctx}");
+            if eio == "4" {
+                assert_eq!(
+                    error["data"],
+                    json!({"message": "not authorized", "data": {"reason": "bad token"}}),
+                    "{ctx}"
+                );
+            } else {
+                // Protocol v4's ERROR carries the message (socket.io 2.x), or the error's
+                // data when it has some (socket.io 4.x answering a v3 client).
+                assert!(
+                    error["data"] == json!("not authorized")
+                        || error["data"] == json!({"reason": "bad token"}),
+                    "{ctx}"
+                );
+            }
+            // A refusal does not end the program; the other namespaces still work.
+            sio.send(json!({"op": "connect", "nsp": "/a"}));
+            let connect = sio.until_type("connect").await;
+            assert_eq!(connect["nsp"], "/a", "{:#?}", sio.seen);
+            sio.close().await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_namespaces_share_one_connection() {
+    for (peer, eio) in PEERS {
+        let s = server(peer, ServerOptions::default()).await;
+        for (mode, transports) in MODES {
+            let extra = ["--namespace", "/", "--namespace", "/a", "--namespace", "/b"];
+            let mut sio = start(&s.url(), transports, eio, &extra);
+            let mut connected = Vec::new();
+            let mut ids = Vec::new();
+            while connected.len() < 3 {
+                let c = sio.until_type("connect").await;
+                connected.push(c["nsp"].as_str().unwrap().to_owned());
+                ids.push(c["id"].as_str().unwrap().to_owned());
+            }
+            connected.sort();
+            let ctx = format!("{peer:?} eio {eio} {mode}: {:#?}", sio.seen);
+            assert_eq!(connected, ["/", "/a", "/b"], "{ctx}");
+            ids.sort();
+            ids.dedup();
+            assert_eq!(ids.len(), 3, "{ctx}");
+            for nsp in ["/b", "/a", "/"] {
+                sio.send(json!({"op": "emit", "nsp": nsp, "event": "echo", "args": [nsp], "ack": nsp}));
+                let ack = sio.until_type("ack").await;
+                assert_eq!(ack["ack"], nsp, "{:#?}", sio.seen);
+                assert_eq!(ack["args"], json!([nsp]), "{:#?}", sio.seen);
+            }
+            // One Engine.IO connection: one opening transport line (and one upgrade).
+            let opened = sio
+                .seen
+                .iter()
+                .filter(|l| l["type"] == "transport")
+                .count();
+            assert!(opened <= 2, "{:#?}", sio.seen);
+            sio.close().await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_and_acks_both_ways_with_binary() {
+    let bin = json!({"$binary": "AAECAw=="});
+    let nested = json!({"file": {"$binary": "/wA="}, "name": "x"});
+    for (peer, eio) in PEERS {
+        let s = server(peer, ServerOptions::default()).await;
+        for (mode, transports) in MODES {
+            let mut sio = start(&s.url(), transports, eio, &[]);
+            sio.until_type("connect").await;
+            let ctx = |sio: &Sio| format!("{peer:?} eio {eio} {mode}: {:#?}", sio.seen);
+            // Client → server with an ack, binary inside.
+            let args = json!(["text", 1, [1, 2], null, bin, nested]);
+            sio.send(json!({"op": "emit", "event": "echo", "args": args, "ack": "a1"}));
+            let ack = sio.until_type("ack").await;
+            assert_eq!(ack["args"], args, "{}", ctx(&sio));
+            // Without an ack the server emits back.
+            sio.send(json!({"op": "emit", "event": "echo", "args": [bin, "two"]}));
+            let echo = sio.event("echo").await;
+            assert_eq!(args_of(&echo, false), [bin.clone(), json!("two")], "{}", ctx(&sio));
+            assert_eq!(echo["ack_id"], Value::Null, "{}", ctx(&sio));
+            // Server → client with an ack, answered with binary.
+            sio.send(json!({"op": "emit", "event": "ask", "args": ["q?", 7]}));
+            let question = sio.event("question").await;
+            assert_eq!(args_of(&question, false), [json!("q?"), json!(7)], "{}", ctx(&sio));
+            let id = question["ack_id"].as_u64().expect("an ack id");
+            sio.send(json!({"op": "ack", "ack_id": id, "args": ["yes", bin]}));
+            let answer = sio.event("answer").await;
+            assert_eq!(args_of(&answer, false), [json!("yes"), bin.clone()], "{}", ctx(&sio));
+            // No arguments at all, and a lone null.
+            sio.send(json!({"op": "emit", "event": "echo", "args": [], "ack": "none"}));
+            assert_eq!(sio.until_type("ack").await["args"], json!([]), "{}", ctx(&sio));
+            sio.send(json!({"op": "emit", "event": "echo", "args": [null], "ack": "null"}));
+            assert_eq!(sio.until_type("ack").await["args"], json!([null]), "{}", ctx(&sio));
+            upgraded_or_not(&sio, mode);
+            sio.close().await;
+        }
+    }
+}
+
+fn upgraded_or_not(sio: &Sio, mode: &str) {
+    let names: Vec<&Value> = sio
+        .seen
+        .iter()
+        .filter(|l| l["type"] == "transport")
+        .map(|l| &l["name"])
+        .collect();
+    match mode {
+        "polling" => assert_eq!(names, [&json!("polling")], "{:#?}", sio.seen),
+        "websocket" => assert_eq!(names, [&json!("websocket")], "{:#?}", sio.seen),
+        _ => assert!(names.len() <= 2 && names[0] == "polling", "{:#?}", sio.seen),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn io_server_disconnect_is_not_followed_by_a_reconnection() {
+    for (peer, eio) in PEERS {
+        let s = server(peer, ServerOptions::default()).await;
+        for (mode, transports) in MODES {
+            let mut sio = start(&s.url(), transports, eio, &["--reconnection-delay", "50"]);
+            sio.until_type("connect").await;
+            sio.send(json!({"op": "emit", "event": "echo", "args": [1], "ack": "pending"}));
+            sio.until_type("ack").await;
+            sio.send(json!({"op": "emit", "event": "kick"}));
+            let d = sio.until_type("disconnect").await;
+            let ctx = format!("{peer:?} eio {eio} {mode}: {:#?}", sio.seen);
+            assert_eq!(d["reason"], "io server disconnect", "{ctx}");
+            let after = sio.lines_within(Duration::from_millis(600)).await;
+            assert!(
+                after
+                    .iter()
+                    .all(|l| l["type"] != "connect" && l["type"] != "reconnect_attempt"),
+                "{peer:?} eio {eio} {mode}: {after:#?}"
+            );
+            // The process goes on: it ends with its input.
+            assert_eq!(sio.end_input().await, 0);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_posts_are_split_under_a_small_max_payload() {
+    // Engine.IO v4 handshakes announce maxPayload; v3 ones do not (a socket.io-client 2 posts
+    // everything it holds in one body), so this is a generation 4 behaviour.
+    for (peer, eio) in PEERS.into_iter().filter(|(_, eio)| *eio == "4") {
+        let o = ServerOptions {
+            max_payload: Some(1000),
+            ..Default::default()
+        };
+        let s = server(peer, o).await;
+        let mut sio = start(&s.url(), "polling", eio, &[]);
+        sio.until_type("connect").await;
+        let text = "x".repeat(150);
+        for i in 0..20 {
+            sio.send(json!({"op": "emit", "event": "echo", "args": [i, text]}));
+        }
+        for i in 0..20 {
+            let echo = sio.event("echo").await;
+            assert_eq!(
+                args_of(&echo, false),
+                [json!(i), json!(text)],
+                "{peer:?} eio {eio}: {:#?}",
+                sio.seen
+            );
+        }
+        assert!(
+            sio.seen.iter().all(|l| l["type"] != "disconnect"),
+            "{peer:?} eio {eio}: {:#?}",
+            sio.seen
+        );
+        sio.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_other_generation_is_a_clear_error() {
+    let cases = [
+        (Peer::Node2, "4", false),
+        (Peer::Node4, "3", true),
+        (Peer::Ours, "3", true),
+    ];
+    for (peer, eio, no_eio3) in cases {
+        let o = ServerOptions {
+            no_eio3,
+            ..Default::default()
+        };
+        let s = server(peer, o).await;
+        for (mode, transports) in MODES {
+            let mut sio = start(&s.url(), transports, eio, &[]);
+            let error = sio.until_type("error").await;
+            let ctx = format!("{peer:?} eio {eio} {mode}: {:#?}", sio.seen);
+            let message = error["message"].as_str().unwrap();
+            assert!(
+                message.contains("Engine.IO v3") && message.contains("Engine.IO v4"),
+                "{ctx}"
+            );
+            assert_eq!(sio.exit_status().await, 1, "{ctx}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnection_attempts_count_as_socket_io_client_then_give_up() {
+    // A port nothing listens on.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    for (mode, transports) in MODES {
+        let extra = [
+            "--reconnection-attempts",
+            "2",
+            "--reconnection-delay",
+            "20",
+            "--reconnection-delay-max",
+            "40",
+        ];
+        let mut sio = start(&url, transports, "4", &extra);
+        sio.until_type("reconnect_failed").await;
+        assert_eq!(sio.exit_status().await, 1, "{mode}: {:#?}", sio.seen);
+        let kinds: Vec<String> = sio
+            .seen
+            .iter()
+            .filter(|l| l["type"] != "connect_error")
+            .map(|l| match l["type"].as_str().unwrap() {
+                "reconnect_attempt" => format!("attempt {}", l["attempt"]),
+                other => other.to_owned(),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            ["attempt 1", "attempt 2", "reconnect_failed"],
+            "{mode}: {:#?}",
+            sio.seen
+        );
+        // Each failed attempt (the first connection included) says why.
+        let errors = sio
+            .seen
+            .iter()
+            .filter(|l| l["type"] == "connect_error")
+            .count();
+        assert_eq!(errors, 3, "{mode}: {:#?}", sio.seen);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_server_gets_the_buffered_emits_once_and_in_order() {
+    for (peer, eio) in [(Peer::Node4, "4"), (Peer::Node4, "3"), (Peer::Ours, "4")] {
+        for (mode, transports) in MODES {
+            let s = server(peer, ServerOptions::default()).await;
+            let port = s.port;
+            let extra = ["--reconnection-delay", "100", "--reconnection-delay-max", "200"];
+            let mut sio = start(&s.url(), transports, eio, &extra);
+            sio.until_type("connect").await;
+            s.stop().await;
+            let d = sio.until_type("disconnect").await;
+            assert_ne!(d["reason"], "io server disconnect", "{:#?}", sio.seen);
+            for i in 0..5 {
+                sio.send(json!({"op": "emit", "event": "echo", "args": [i]}));
+            }
+            // Down long enough for an attempt or two to fail.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let o = ServerOptions {
+                port: Some(port),
+                ..Default::default()
+            };
+            let _s = server(peer, o).await;
+            let reconnect = sio.until_type("reconnect").await;
+            assert!(reconnect["attempt"].as_u64().unwrap() >= 1, "{:#?}", sio.seen);
+            let mut got = Vec::new();
+            for _ in 0..5 {
+                got.push(args_of(&sio.event("echo").await, false)[0].clone());
+            }
+            assert_eq!(got, [0, 1, 2, 3, 4], "{peer:?} eio {eio} {mode}: {:#?}", sio.seen);
+            let more = sio.lines_within(Duration::from_millis(300)).await;
+            assert!(
+                more.iter().all(|l| l["event"] != "echo"),
+                "sent twice: {more:#?}"
+            );
+            sio.close().await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missed_events_are_recovered_once_and_in_order_from_node() {
+    let o = ServerOptions {
+        recovery: true,
+        ..Default::default()
+    };
+    let s = server(Peer::Node4, o).await;
+    for (mode, transports) in MODES {
+        let extra = ["--reconnection-delay", "300", "--reconnection-delay-max", "300"];
+        let mut sio = start(&s.url(), transports, "4", &extra);
+        let first = sio.until_type("connect").await;
+        upgraded(&mut sio, mode).await;
+        sio.send(json!({"op": "emit", "event": "break"}));
+        let d = sio.until_type("disconnect").await;
+        assert_eq!(d["reason"], "transport close", "{mode}: {:#?}", sio.seen);
+        let again = sio.until_type("connect").await;
+        assert_eq!(again["recovered"], true, "{mode}: {:#?}", sio.seen);
+        assert_eq!(again["id"], first["id"], "{mode}: {:#?}", sio.seen);
+        let mut missed = Vec::new();
+        for _ in 0..3 {
+            missed.push(args_of(&sio.event("missed").await, true)[0].clone());
+        }
+        assert_eq!(missed, [1, 2, 3], "{mode}: {:#?}", sio.seen);
+        let more = sio.lines_within(Duration::from_millis(300)).await;
+        assert!(
+            more.iter().all(|l| l["event"] != "missed"),
+            "replayed twice: {more:#?}"
+        );
+        sio.close().await;
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_is_detected_by_the_heartbeat() {
+    for eio in ["4", "3"] {
+        for (mode, transports) in MODES {
+            let o = ServerOptions {
+                ping: Some((300, 200)),
+                ..Default::default()
+            };
+            let s = server(Peer::Node4, o).await;
+            let mut sio = start(&s.url(), transports, eio, &["--no-reconnect"]);
+            sio.until_type("connect").await;
+            upgraded(&mut sio, mode).await;
+            let pid = s.pid().to_string();
+            let stop = std::process::Command::new("kill")
+                .args(["-STOP", &pid])
+                .status()
+                .unwrap();
+            assert!(stop.success());
+            let d = sio.until_type("disconnect").await;
+            let _ = std::process::Command::new("kill")
+                .args(["-CONT", &pid])
+                .status();
+            assert_eq!(d["reason"], "ping timeout", "eio {eio} {mode}: {:#?}", sio.seen);
+            assert_eq!(sio.end_input().await, 0);
+        }
+    }
+}
