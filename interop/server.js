@@ -8,7 +8,7 @@
 //
 // Namespaces `/`, `/a`, `/b`: on connection the server emits "welcome" {nsp, auth, query}
 // (the handshake's auth, `{}` under v2, and its query minus Engine.IO's keys); "echo" answers
-// its ack with the same arguments, or without an ack emits "echo" back with them; "ask"
+// its ack with the same arguments; "emit-back" emits "echo" back with its arguments; "ask"
 // emits "question" with the same arguments and an ack, and emits "answer" with what the
 // client answered; "kick" disconnects the socket; "break" closes the connection under the
 // socket, then broadcasts "missed" 1, 2, 3 to its id (recovery replays them). `/guarded`
@@ -54,13 +54,12 @@ function app(nsp) {
   nsp.on("connection", (socket) => {
     socket.emit("welcome", { nsp: nsp.name, auth: authOf(socket), query: queryOf(socket) });
     socket.on("echo", (...args) => {
-      const last = args[args.length - 1];
-      if (typeof last === "function") {
-        args.pop();
-        last(...args);
-      } else {
-        socket.emit("echo", ...args);
-      }
+      const ack = args.pop();
+      if (typeof ack === "function") ack(...args);
+    });
+    socket.on("emit-back", (...args) => {
+      if (typeof args[args.length - 1] === "function") args.pop();
+      socket.emit("echo", ...args);
     });
     socket.on("ask", (...args) => {
       if (typeof args[args.length - 1] === "function") args.pop();

@@ -1,6 +1,7 @@
 // The client conformance matrix, run once per client runtime (`RT`): `sio --json` against
 // the npm socket.io 4.8 server (allowEIO3: both generations), the npm socket.io 2.5 server
-// (Engine.IO v3) and ours, over polling, WebSocket and upgrade.
+// (Engine.IO v3), python-socketio's asyncio server and ours, over polling, WebSocket and
+// upgrade.
 
 use std::time::Duration;
 
@@ -16,10 +17,11 @@ const MODES: [(&str, &str); 3] = [
 ];
 
 /// Servers and the generations the client speaks to them.
-const PEERS: [(Peer, &str); 5] = [
+const PEERS: [(Peer, &str); 6] = [
     (Peer::Node4, "4"),
     (Peer::Node4, "3"),
     (Peer::Node2, "3"),
+    (Peer::Python, "4"),
     (Peer::Ours, "4"),
     (Peer::Ours, "3"),
 ];
@@ -166,8 +168,8 @@ async fn events_and_acks_both_ways_with_binary() {
             sio.send(json!({"op": "emit", "event": "echo", "args": args, "ack": "a1"}));
             let ack = sio.until_type("ack").await;
             assert_eq!(ack["args"], args, "{}", ctx(&sio));
-            // Without an ack the server emits back.
-            sio.send(json!({"op": "emit", "event": "echo", "args": [bin, "two"]}));
+            // The server emits back.
+            sio.send(json!({"op": "emit", "event": "emit-back", "args": [bin, "two"]}));
             let echo = sio.event("echo").await;
             assert_eq!(args_of(&echo, false), [bin.clone(), json!("two")], "{}", ctx(&sio));
             assert_eq!(echo["ack_id"], Value::Null, "{}", ctx(&sio));
@@ -244,7 +246,7 @@ async fn polling_posts_are_split_under_a_small_max_payload() {
         sio.until_type("connect").await;
         let text = "x".repeat(150);
         for i in 0..20 {
-            sio.send(json!({"op": "emit", "event": "echo", "args": [i, text]}));
+            sio.send(json!({"op": "emit", "event": "emit-back", "args": [i, text]}));
         }
         for i in 0..20 {
             let echo = sio.event("echo").await;
@@ -338,7 +340,13 @@ async fn reconnection_attempts_count_as_socket_io_client_then_give_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_server_gets_the_buffered_emits_once_and_in_order() {
-    for (peer, eio) in [(Peer::Node4, "4"), (Peer::Node4, "3"), (Peer::Ours, "4")] {
+    let peers = [
+        (Peer::Node4, "4"),
+        (Peer::Node4, "3"),
+        (Peer::Python, "4"),
+        (Peer::Ours, "4"),
+    ];
+    for (peer, eio) in peers {
         for (mode, transports) in MODES {
             let s = server(peer, ServerOptions::default()).await;
             let port = s.port;
@@ -349,7 +357,7 @@ async fn a_restarted_server_gets_the_buffered_emits_once_and_in_order() {
             let d = sio.until_type("disconnect").await;
             assert_ne!(d["reason"], "io server disconnect", "{:#?}", sio.seen);
             for i in 0..5 {
-                sio.send(json!({"op": "emit", "event": "echo", "args": [i]}));
+                sio.send(json!({"op": "emit", "event": "emit-back", "args": [i]}));
             }
             // Down long enough for an attempt or two to fail.
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -435,3 +443,4 @@ async fn a_silent_server_is_detected_by_the_heartbeat() {
         }
     }
 }
+

@@ -169,6 +169,8 @@ pub enum Peer {
     Node4,
     /// npm socket.io 2.5.
     Node2,
+    /// python-socketio's asyncio server (aiohttp), from the setup script's venv.
+    Python,
     /// Ours, on tokio.
     Ours,
 }
@@ -232,10 +234,17 @@ pub fn interop_dir() -> PathBuf {
 /// Starts a matrix server.
 pub async fn server(peer: Peer, o: ServerOptions) -> Server {
     match peer {
-        Peer::Node4 | Peer::Node2 => {
-            let mut cmd = tokio::process::Command::new("node");
-            cmd.arg("server.js")
-                .current_dir(interop_dir())
+        Peer::Node4 | Peer::Node2 | Peer::Python => {
+            let mut cmd = if peer == Peer::Python {
+                let mut cmd = tokio::process::Command::new(interop_dir().join(".venv/bin/python"));
+                cmd.arg("server.py");
+                cmd
+            } else {
+                let mut cmd = tokio::process::Command::new("node");
+                cmd.arg("server.js");
+                cmd
+            };
+            cmd.current_dir(interop_dir())
                 .env("SERVER", if peer == Peer::Node2 { "v2" } else { "v4" })
                 .env("PORT", o.port.unwrap_or(0).to_string())
                 .stdout(std::process::Stdio::piped())
@@ -255,14 +264,14 @@ pub async fn server(peer: Peer, o: ServerOptions) -> Server {
             }
             let mut child = cmd
                 .spawn()
-                .unwrap_or_else(|e| panic!("node: {e} (run scripts/setup)"));
+                .unwrap_or_else(|e| panic!("{peer:?} server: {e} (run scripts/setup)"));
             let stdout = child.stdout.take().unwrap();
             let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
             let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
                 .await
-                .expect("the Node server did not start within 20 s")
+                .expect("the server did not start within 20 s")
                 .unwrap()
-                .expect("the Node server printed nothing");
+                .expect("the server printed nothing");
             let v: Value = serde_json::from_str(&first).unwrap();
             Server {
                 port: u16::try_from(v["port"].as_u64().unwrap()).unwrap(),
@@ -336,17 +345,14 @@ fn matrix_app(o: &ServerOptions) -> SocketIoServer {
                 "query": query,
             });
             let _ = socket.emit("welcome", &welcome).await;
-            socket.on_packet("echo", |socket, packet, ack| async move {
-                let Some(args) = packet.raw_args() else {
-                    return;
-                };
-                match ack {
-                    Some(ack) => {
-                        let _ = ack.send_raw(&args).await;
-                    }
-                    None => {
-                        let _ = socket.emit_raw("echo", &args).await;
-                    }
+            socket.on_packet("echo", |_, packet, ack| async move {
+                if let (Some(args), Some(ack)) = (packet.raw_args(), ack) {
+                    let _ = ack.send_raw(&args).await;
+                }
+            });
+            socket.on_packet("emit-back", |socket, packet, _| async move {
+                if let Some(args) = packet.raw_args() {
+                    let _ = socket.emit_raw("echo", &args).await;
                 }
             });
             socket.on("ask", |socket, args: socketio_tokio::Args, _| async move {
