@@ -444,3 +444,38 @@ async fn a_silent_server_is_detected_by_the_heartbeat() {
     }
 }
 
+
+/// A user's TLS check: a Node server with a self-signed certificate, trusted with `--ca`;
+/// without it the connection fails the certificate check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_self_signed_certificate_and_ca() {
+    let dir = std::env::temp_dir().join(format!("sio-tls-{}-{:?}", std::process::id(), RT));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = super::support::client::self_signed(&dir);
+    let o = ServerOptions {
+        tls: Some((cert.clone(), key)),
+        ..Default::default()
+    };
+    let s = server(Peer::Node4, o).await;
+    let ca = cert.to_str().unwrap();
+    for (mode, transports) in MODES {
+        let mut sio = start(&s.url(), transports, "4", &["--ca", ca]);
+        opened(&mut sio, mode).await;
+        sio.until_type("connect").await;
+        let welcome = sio.event("welcome").await;
+        assert_eq!(welcome["args"][0]["nsp"], "/", "{mode}: {:#?}", sio.seen);
+        upgraded(&mut sio, mode).await;
+        sio.close().await;
+
+        let mut untrusted = start(&s.url(), transports, "4", &["--no-reconnect"]);
+        let error = untrusted.until_type("connect_error").await;
+        assert!(error["data"]["message"].is_string(), "{mode}: {:#?}", untrusted.seen);
+        let after = untrusted.lines_within(Duration::from_millis(300)).await;
+        assert!(
+            after.iter().all(|l| l["type"] != "connect"),
+            "{mode}: {after:#?}"
+        );
+        assert_eq!(untrusted.end_input().await, 0);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

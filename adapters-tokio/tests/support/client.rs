@@ -184,19 +184,27 @@ pub struct ServerOptions {
     pub recovery: bool,
     /// A port to listen on (a restart), else any.
     pub port: Option<u16>,
+    /// Serve HTTPS with this certificate and key (PEM files; Node only).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// A running matrix server; stopped when dropped.
 pub struct Server {
     pub port: u16,
     pub peer: Peer,
+    pub tls: bool,
     node: Option<tokio::process::Child>,
     ours: Option<(tokio::task::JoinHandle<()>, SocketIoServer)>,
 }
 
 impl Server {
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        if self.tls {
+            // The certificate names `localhost`.
+            format!("https://localhost:{}", self.port)
+        } else {
+            format!("http://127.0.0.1:{}", self.port)
+        }
     }
 
     /// The Node server's process id.
@@ -225,6 +233,43 @@ impl Drop for Server {
             accept.abort();
         }
     }
+}
+
+/// A self-signed certificate for `localhost` and 127.0.0.1 (an end-entity certificate, not a
+/// CA) and its key, made with the `openssl` command in `dir`.
+pub fn self_signed(dir: &std::path::Path) -> (PathBuf, PathBuf) {
+    let config = dir.join("cert.cnf");
+    std::fs::write(
+        &config,
+        "[req]\ndistinguished_name = dn\nx509_extensions = ext\nprompt = no\n\
+         [dn]\nCN = localhost\n\
+         [ext]\nbasicConstraints = critical, CA:FALSE\n\
+         keyUsage = critical, digitalSignature, keyEncipherment\n\
+         extendedKeyUsage = serverAuth\n\
+         subjectAltName = DNS:localhost, IP:127.0.0.1\n",
+    )
+    .unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "2", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .arg("-config")
+        .arg(&config)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("openssl: {e} (run scripts/setup)"));
+    assert!(status.success(), "openssl failed");
+    (cert, key)
 }
 
 pub fn interop_dir() -> PathBuf {
@@ -262,6 +307,9 @@ pub async fn server(peer: Peer, o: ServerOptions) -> Server {
             if o.recovery {
                 cmd.env("RECOVERY", "1");
             }
+            if let Some((cert, key)) = &o.tls {
+                cmd.env("TLS_CERT", cert).env("TLS_KEY", key);
+            }
             let mut child = cmd
                 .spawn()
                 .unwrap_or_else(|e| panic!("{peer:?} server: {e} (run scripts/setup)"));
@@ -276,6 +324,7 @@ pub async fn server(peer: Peer, o: ServerOptions) -> Server {
             Server {
                 port: u16::try_from(v["port"].as_u64().unwrap()).unwrap(),
                 peer,
+                tls: o.tls.is_some(),
                 node: Some(child),
                 ours: None,
             }
@@ -290,9 +339,11 @@ pub async fn server(peer: Peer, o: ServerOptions) -> Server {
             let accept = tokio::spawn(async move {
                 let _ = socketio_tokio::serve(listener, vec![engine]).await;
             });
+            assert!(o.tls.is_none(), "TLS is served by the Node server");
             Server {
                 port,
                 peer,
+                tls: false,
                 node: None,
                 ours: Some((accept, io)),
             }
