@@ -479,3 +479,82 @@ async fn tls_with_a_self_signed_certificate_and_ca() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The library itself (no `sio`): typed handlers, a typed ack answer, an ack awaited, the
+/// disconnect reason, against our server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_handlers_and_acks_through_the_library() {
+    use futures_util::StreamExt;
+    use socketio_tokio::client::Client;
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Welcome {
+        nsp: String,
+        auth: Value,
+    }
+    let s = server(Peer::Ours, ServerOptions::default()).await;
+    let client = Client::builder(&format!("{}/a", s.url()))
+        .unwrap()
+        .auth(json!({"token": "t"}))
+        .build(RT.runtime())
+        .unwrap();
+    let (tx, mut rx) = futures_channel::mpsc::unbounded::<String>();
+    let socket = client.main_socket();
+    assert_eq!(socket.nsp().as_str(), "/a");
+    let t = tx.clone();
+    socket.on("welcome", move |_, w: Welcome, _| {
+        let t = t.clone();
+        async move {
+            let _ = t.unbounded_send(format!("welcome {} {}", w.nsp, w.auth));
+        }
+    });
+    socket.on("question", |_, (q, n): (String, u32), ack| async move {
+        if let Some(ack) = ack {
+            let _ = ack.send(&(format!("{q}!"), n + 1)).await;
+        }
+    });
+    let t = tx.clone();
+    socket.on("answer", move |_, (a, n): (String, u32), _| {
+        let t = t.clone();
+        async move {
+            let _ = t.unbounded_send(format!("answer {a} {n}"));
+        }
+    });
+    let t = tx.clone();
+    socket.on_connect(move |socket| {
+        let t = t.clone();
+        async move {
+            let _ = t.unbounded_send(format!("connect {}", socket.connected()));
+        }
+    });
+    let t = tx.clone();
+    socket.on_disconnect(move |_, reason| {
+        let t = t.clone();
+        async move {
+            let _ = t.unbounded_send(format!("disconnect {}", reason.as_str()));
+        }
+    });
+    socket.connect();
+    async fn next(rx: &mut futures_channel::mpsc::UnboundedReceiver<String>) -> String {
+        tokio::time::timeout(Duration::from_secs(10), rx.next())
+            .await
+            .expect("an event within 10 s")
+            .unwrap()
+    }
+    assert_eq!(next(&mut rx).await, "connect true");
+    assert_eq!(next(&mut rx).await, r#"welcome /a {"token":"t"}"#);
+    let answer = socket.emit_with_ack("echo", &("a", 1)).await.unwrap().unwrap();
+    assert_eq!(answer.args::<(String, u32)>().unwrap(), ("a".to_owned(), 1));
+    socket.emit("ask", &("q", 41)).await.unwrap();
+    assert_eq!(next(&mut rx).await, "answer q! 42");
+    socket.emit("kick", &()).await.unwrap();
+    assert_eq!(next(&mut rx).await, "disconnect io server disconnect");
+    assert!(!socket.connected());
+    // Left: emits are refused, not buffered.
+    assert!(matches!(
+        socket.emit("echo", &()).await,
+        Err(socketio_tokio::EmitError::NotConnected)
+    ));
+    client.close();
+    assert!(client.is_closed());
+}
