@@ -19,7 +19,11 @@
 //!
 //! Every protocol decision (status codes, packets, heartbeats, upgrades, timeouts) is the
 //! machines'; this crate only moves bytes, reads the clock and draws random session ids.
+//!
+//! The client side is in [`client`]: a blocking Socket.IO client over WebSocket, driven the
+//! same way (one connection thread, the machines under one lock).
 
+pub mod client;
 mod http;
 mod ws;
 
