@@ -26,7 +26,8 @@
 //! while let Some(event) = client.next_event(Duration::from_secs(5)) {
 //!     match event {
 //!         Event::Connected { nsp, .. } => {
-//!             let answer = client.emit_with_ack(&nsp, "ping", &("hello",), Duration::from_secs(5));
+//!             let answer =
+//!                 client.emit_with_ack(nsp.as_str(), "ping", &("hello",), Duration::from_secs(5));
 //!             println!("{answer:?}");
 //!         }
 //!         Event::Message { event, packet, .. } => println!("{event}: {:?}", packet.payload_json()),

@@ -171,6 +171,8 @@ pub enum Peer {
     Node2,
     /// python-socketio's asyncio server (aiohttp), from the setup script's venv.
     Python,
+    /// socketioxide 0.18 (`interop/socketioxide-server`, built by the setup script).
+    Socketioxide,
     /// Ours, on tokio.
     Ours,
 }
@@ -279,11 +281,15 @@ pub fn interop_dir() -> PathBuf {
 /// Starts a matrix server.
 pub async fn server(peer: Peer, o: ServerOptions) -> Server {
     match peer {
-        Peer::Node4 | Peer::Node2 | Peer::Python => {
+        Peer::Node4 | Peer::Node2 | Peer::Python | Peer::Socketioxide => {
             let mut cmd = if peer == Peer::Python {
                 let mut cmd = tokio::process::Command::new(interop_dir().join(".venv/bin/python"));
                 cmd.arg("server.py");
                 cmd
+            } else if peer == Peer::Socketioxide {
+                let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("../target/e2e-peers/debug/socketioxide-matrix-server");
+                tokio::process::Command::new(bin)
             } else {
                 let mut cmd = tokio::process::Command::new("node");
                 cmd.arg("server.js");
