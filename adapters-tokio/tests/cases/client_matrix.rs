@@ -614,3 +614,63 @@ async fn socketioxide_v3_binary_is_refused_as_a_parse_error() {
     sio.until_type("connect").await;
     sio.close().await;
 }
+
+/// The `--json` details: an ack the server never sends ends with `ack_error` `timeout` after
+/// `--ack-timeout`; a bad input line is reported and skipped; `nsp` defaults to the first
+/// namespace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_lines_report_ack_timeouts_and_bad_lines() {
+    let s = server(Peer::Ours, ServerOptions::default()).await;
+    let extra = ["--ack-timeout", "200", "--namespace", "/b", "--namespace", "/a"];
+    let mut sio = start(&s.url(), "websocket", "4", &extra);
+    sio.until_type("connect").await;
+    sio.until_type("connect").await;
+    // No handler: the server never acks it.
+    sio.send(json!({"op": "emit", "event": "nothing-answers", "ack": "t"}));
+    let e = sio.until_type("ack_error").await;
+    assert_eq!(e, json!({"type": "ack_error", "ack": "t", "error": "timeout"}));
+    for bad in ["not json", r#"{"op":"fly"}"#, r#"{"op":"emit"}"#, r#"{"op":"ack","ack_id":99}"#] {
+        sio.send_raw(bad);
+        let error = sio.until_type("error").await;
+        assert!(error["message"].is_string(), "{bad}: {error}");
+    }
+    // Still running; the default namespace is the first --namespace.
+    sio.send(json!({"op": "emit", "event": "echo", "args": ["x"], "ack": "ok"}));
+    assert_eq!(sio.until_type("ack").await["args"], json!(["x"]));
+    sio.send(json!({"op": "emit", "event": "emit-back", "args": ["here"]}));
+    assert_eq!(sio.event("echo").await["nsp"], "/b");
+    sio.close().await;
+}
+
+/// Without `--json`: the readable form (lines in, lines out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interactive_mode_reads_and_prints_lines() {
+    let s = server(Peer::Ours, ServerOptions::default()).await;
+    let mut sio = super::support::client::Sio::start_text(
+        RT,
+        &["--transports", "websocket", "--namespace", "/a", &s.url()],
+    );
+    let connected = sio.until_text(|l| l.starts_with("* connected /a")).await;
+    assert!(connected.contains("recovered false"), "{connected}");
+    sio.send_raw(r#"emit-back "hi" {"n":1}"#);
+    let echo = sio.until_text(|l| l.starts_with("< /a echo")).await;
+    assert_eq!(echo, r#"< /a echo ["hi",{"n":1}]"#);
+    sio.send_raw("/ emit-back 7");
+    sio.until_text(|l| l.starts_with("! ")).await; // not joined: emit refused, reported
+    sio.send_raw(":connect /b");
+    sio.until_text(|l| l.starts_with("* connected /b")).await;
+    sio.send_raw("ask 1");
+    let question = sio.until_text(|l| l.contains("question")).await;
+    assert!(question.ends_with("(ack 0)") || question.contains("(ack "), "{question}");
+    let id: String = question
+        .rsplit("(ack ")
+        .next()
+        .unwrap()
+        .trim_end_matches(')')
+        .to_owned();
+    sio.send_raw(&format!(":ack {id} \"yes\""));
+    let answer = sio.until_text(|l| l.contains(" answer ")).await;
+    assert_eq!(answer, r#"< /a answer ["yes"]"#);
+    sio.send_raw(":close");
+    assert_eq!(sio.exit_status().await, 0);
+}

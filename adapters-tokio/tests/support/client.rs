@@ -27,6 +27,15 @@ pub struct Sio {
 impl Sio {
     /// Starts `sio` with `args` on the client runtime `rt`.
     pub fn start(rt: Rt, args: &[&str]) -> Sio {
+        Self::spawn(rt, args)
+    }
+
+    /// Starts `sio` in its readable form (no `--json`); read it with [`Sio::until_text`].
+    pub fn start_text(rt: Rt, args: &[&str]) -> Sio {
+        Self::spawn(rt, args)
+    }
+
+    fn spawn(rt: Rt, args: &[&str]) -> Sio {
         let (input, input_rx) = mpsc::unbounded::<String>();
         let (out_tx, lines) = mpsc::unbounded::<String>();
         let (exit_tx, exit) = oneshot::channel();
@@ -64,8 +73,13 @@ impl Sio {
 
     /// Sends one input line.
     pub fn send(&self, line: Value) {
+        self.send_raw(&line.to_string());
+    }
+
+    /// Sends one input line as it is.
+    pub fn send_raw(&self, line: &str) {
         if let Some(input) = &self.input {
-            let _ = input.unbounded_send(line.to_string());
+            let _ = input.unbounded_send(line.to_owned());
         }
     }
 
@@ -78,6 +92,26 @@ impl Sio {
         let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
         self.seen.push(v.clone());
         Some(v)
+    }
+
+    /// The first output line of the readable form that `pred` accepts (within 10 s).
+    pub async fn until_text(&mut self, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let line = tokio::time::timeout(left, self.lines.next())
+                .await
+                .ok()
+                .flatten();
+            match line {
+                Some(l) if pred(&l) => return l,
+                Some(l) => self.seen.push(Value::String(l)),
+                None => panic!(
+                    "{}: no such line within 10 s; lines: {:#?}",
+                    self.label, self.seen
+                ),
+            }
+        }
     }
 
     /// The first output line that `pred` accepts (within 10 s).
