@@ -31,7 +31,7 @@ use crate::engine::{EngineIoServer, HttpOutcome, WsIn, WsOut};
 /// (including the read that finds nothing, which follows each message): 2 KiB holds most
 /// Socket.IO packets whole with half the zeroing and half the memory of 4 KiB; larger
 /// messages take one read per 2 KiB.
-const WS_READ_BUFFER: usize = 2048;
+pub(crate) const WS_READ_BUFFER: usize = 2048;
 
 /// Answers the requests whose path is under no Engine.IO server's (an application's pages and
 /// static files, a health check), beside Engine.IO and Socket.IO on the same listener.

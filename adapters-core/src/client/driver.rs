@@ -46,22 +46,6 @@ enum Io {
         ws: u64,
         result: io::Result<Box<(Ws, net::Sniffed)>>,
     },
-    WsFrame {
-        engine: u64,
-        ws: u64,
-        frame: WsFrame,
-    },
-    WsClosed {
-        engine: u64,
-        ws: u64,
-    },
-    /// The server answered with HTTP after its 101 (the reference refusing the other
-    /// generation).
-    WsRefused {
-        engine: u64,
-        ws: u64,
-        response: HttpResponse,
-    },
 }
 
 /// What the application hears about, in order.
@@ -141,7 +125,7 @@ pub(super) fn start(b: ClientBuilder, tls: Tls, runtime: Arc<dyn Runtime>) -> Cl
         ws: 0,
         opened: false,
         lanes: [None, None],
-        ws_out: None,
+        socket: None,
         io_tx,
         io_rx,
         timer: None,
@@ -173,8 +157,8 @@ struct Driver {
     /// Kept-alive HTTP connections: one for long-polls, one for POSTs (at most one request
     /// in flight on each, as the reference client).
     lanes: [Option<Lane>; 2],
-    /// The current WebSocket's writer.
-    ws_out: Option<mpsc::UnboundedSender<WsFrame>>,
+    /// The current WebSocket, read and written by this task.
+    socket: Option<WsConn>,
     io_tx: mpsc::Sender<Io>,
     io_rx: mpsc::Receiver<Io>,
     timer: Option<(Instant, BoxFuture)>,
@@ -200,6 +184,7 @@ impl Future for Driver {
                 this.handle_io(io);
                 busy = true;
             }
+            busy |= this.poll_socket(cx);
             if let Some((_, sleep)) = &mut this.timer {
                 if sleep.as_mut().poll(cx).is_ready() {
                     this.timer = None;
@@ -210,6 +195,7 @@ impl Future for Driver {
             if busy {
                 this.pump(due);
                 this.perform();
+                this.flush_socket(cx);
                 this.dispatch(cx);
             }
             while let Poll::Ready(Some(())) = this.running.poll_next_unpin(cx) {}
@@ -217,13 +203,13 @@ impl Future for Driver {
                 return Poll::Ready(());
             }
             let deadline = this.deadline();
+            // A timer set for an earlier deadline stays (when it fires, the machines find
+            // nothing due and it is set again): each ack asked moves the next deadline later,
+            // and setting a timer per emit is a good part of an emit's cost.
             let rearm = match (&this.timer, deadline) {
-                (Some((t, _)), Some(d)) => *t != d,
+                (Some((t, _)), Some(d)) => d < *t,
                 (None, Some(_)) => true,
-                (_, None) => {
-                    this.timer = None;
-                    false
-                }
+                (_, None) => false,
             };
             if let (true, Some(d)) = (rearm, deadline) {
                 this.timer = Some((d, this.runtime.sleep_until(d)));
@@ -237,6 +223,59 @@ impl Future for Driver {
 }
 
 impl Driver {
+    /// Drops the current WebSocket, closing it properly in the background.
+    fn close_socket(&mut self) {
+        if let Some(conn) = self.socket.take() {
+            let mut socket = conn.socket;
+            self.runtime.spawn(Box::pin(async move {
+                let _ = futures_util::SinkExt::close(&mut socket).await;
+            }));
+        }
+    }
+
+    /// Reads and writes the WebSocket; whether anything happened.
+    fn poll_socket(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(conn) = &mut self.socket else {
+            return false;
+        };
+        let mut read_count = 0;
+        let now = self.runtime.now();
+        while read_count < WS_READS_PER_POLL {
+            let Some(read) = conn.poll_read(cx) else {
+                break;
+            };
+            read_count += 1;
+            let Some(eio) = &mut self.eio else { break };
+            match read {
+                WsRead::Frame(frame) => eio.handle_ws_frame(now, frame),
+                WsRead::Refused(response) => {
+                    eio.handle_ws_refused(now, response);
+                    self.socket = None;
+                    return true;
+                }
+                WsRead::Closed => {
+                    eio.handle_ws_closed(now);
+                    self.socket = None;
+                    return true;
+                }
+            }
+        }
+        if read_count == WS_READS_PER_POLL {
+            // Possibly more to read: come back after the rest of the work.
+            cx.waker().wake_by_ref();
+        }
+        read_count > 0
+    }
+
+    /// Writes the frames queued for the WebSocket.
+    fn flush_socket(&mut self, cx: &mut Context<'_>) {
+        let Some(conn) = &mut self.socket else { return };
+        if conn.poll_write(cx).is_err() {
+            // Reported by the read side.
+            cx.waker().wake_by_ref();
+        }
+    }
+
     fn finished(&self) -> bool {
         self.eio.is_none()
             && self.running.is_empty()
@@ -283,12 +322,12 @@ impl Driver {
                 match result {
                     Ok(opened) => {
                         let (socket, sniffed) = *opened;
-                        let (sink, stream) = socket.split();
-                        let (tx, rx) = mpsc::unbounded();
-                        self.ws_out = Some(tx);
-                        self.runtime.spawn(Box::pin(write_ws(sink, rx)));
-                        let reader = read_ws(stream, sniffed, self.io_tx.clone(), engine, ws);
-                        self.runtime.spawn(Box::pin(reader));
+                        self.socket = Some(WsConn {
+                            socket,
+                            sniffed,
+                            out: VecDeque::new(),
+                            frames: 0,
+                        });
                         eio.handle_ws_open(now);
                     }
                     Err(e) => {
@@ -297,33 +336,6 @@ impl Driver {
                             Some(response) => eio.handle_ws_refused(now, response),
                             None => eio.handle_ws_closed(now),
                         }
-                    }
-                }
-            }
-            Io::WsFrame { engine, ws, frame } => {
-                if current(engine, self) && ws == self.ws {
-                    if let Some(eio) = &mut self.eio {
-                        eio.handle_ws_frame(now, frame);
-                    }
-                }
-            }
-            Io::WsRefused {
-                engine,
-                ws,
-                response,
-            } => {
-                if current(engine, self) && ws == self.ws {
-                    self.ws_out = None;
-                    if let Some(eio) = &mut self.eio {
-                        eio.handle_ws_refused(now, response);
-                    }
-                }
-            }
-            Io::WsClosed { engine, ws } => {
-                if current(engine, self) && ws == self.ws {
-                    self.ws_out = None;
-                    if let Some(eio) = &mut self.eio {
-                        eio.handle_ws_closed(now);
                     }
                 }
             }
@@ -384,7 +396,7 @@ impl Driver {
         self.ws += 1;
         self.opened = false;
         self.lanes = [None, None];
-        self.ws_out = None;
+        self.close_socket();
         self.eio = Some(EioClient::new(now, self.eio_config.clone()));
     }
 
@@ -416,7 +428,7 @@ impl Driver {
                 self.engine += 1;
                 self.ws += 1;
                 self.lanes = [None, None];
-                self.ws_out = None;
+                self.close_socket();
                 if reason == CloseReason::VersionMismatch {
                     self.mismatch(st);
                     return;
@@ -598,15 +610,14 @@ impl Driver {
                     }));
                 }
                 ClientTransmit::WsFrame(frame) => {
-                    if let Some(out) = &self.ws_out {
-                        let _ = out.unbounded_send(frame);
+                    if let Some(conn) = &mut self.socket {
+                        conn.out.push_back(ws_message(frame));
                     }
                 }
                 ClientTransmit::CloseWebSocket => {
-                    // The writer closes the socket once its frames are out; the reader's
-                    // reports are stale from now on.
-                    self.ws_out = None;
+                    // A probe still opening is stale from now on.
                     self.ws += 1;
+                    self.close_socket();
                 }
                 _ => {}
             }
@@ -706,69 +717,87 @@ fn refusal(e: &io::Error) -> Option<HttpResponse> {
     }
 }
 
-async fn write_ws(
-    mut sink: async_tungstenite::WebSocketSender<crate::runtime::BoxIo>,
-    mut frames: mpsc::UnboundedReceiver<WsFrame>,
-) {
-    let message = |frame: WsFrame| match frame {
+fn ws_message(frame: WsFrame) -> WsMessage {
+    match frame {
         WsFrame::Text(t) => WsMessage::Text(
             async_tungstenite::tungstenite::Utf8Bytes::try_from(t.into_bytes()).unwrap_or_default(),
         ),
         WsFrame::Binary(b) => WsMessage::Binary(b),
-    };
-    while let Some(frame) = frames.next().await {
-        if sink.feed(message(frame)).await.is_err() {
-            return;
-        }
-        while let Ok(frame) = frames.try_recv() {
-            if sink.feed(message(frame)).await.is_err() {
-                return;
-            }
-        }
-        if sink.flush().await.is_err() {
-            return;
-        }
     }
-    let _ = sink.close(None).await;
 }
 
-async fn read_ws(
-    mut stream: async_tungstenite::WebSocketReceiver<crate::runtime::BoxIo>,
+/// The WebSocket the driver reads and writes itself (no task of its own: a frame costs no
+/// hop between tasks).
+struct WsConn {
+    socket: Ws,
+    /// What the connection read first (see [`net::late_refusal`]).
     sniffed: net::Sniffed,
-    mut tx: mpsc::Sender<Io>,
-    engine: u64,
-    ws: u64,
-) {
-    let mut frames = 0u64;
-    while let Some(m) = stream.next().await {
-        if m.is_err() && frames == 0 {
-            let seen = sniffed.lock().map(|s| s.clone()).unwrap_or_default();
-            if let Some(response) = net::late_refusal(&seen) {
-                let _ = tx
-                    .send(Io::WsRefused {
-                        engine,
-                        ws,
-                        response,
-                    })
-                    .await;
-                return;
+    /// Frames to write, in order.
+    out: VecDeque<WsMessage>,
+    /// Frames read so far.
+    frames: u64,
+}
+
+/// What the WebSocket did, for the machine.
+enum WsRead {
+    Frame(WsFrame),
+    Refused(HttpResponse),
+    Closed,
+}
+
+/// Frames read per wake-up before other work gets its turn.
+const WS_READS_PER_POLL: usize = 64;
+
+impl WsConn {
+    /// Writes what is queued, as far as the socket takes it; an error ends the socket.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), WsError> {
+        use futures_util::Sink;
+        let mut sink = Pin::new(&mut self.socket);
+        while !self.out.is_empty() {
+            match sink.as_mut().poll_ready(cx) {
+                Poll::Ready(Ok(())) => {
+                    let m = self.out.pop_front().expect("not empty");
+                    sink.as_mut().start_send(m)?;
+                }
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => return Ok(()),
             }
         }
-        frames += 1;
-        let frame = match m {
-            Ok(WsMessage::Text(t)) => {
-                match bytestring::ByteString::try_from(bytes::Bytes::from(t)) {
-                    Ok(t) => WsFrame::Text(t),
-                    Err(_) => break,
-                }
-            }
-            Ok(WsMessage::Binary(b)) => WsFrame::Binary(b),
-            Ok(WsMessage::Close(_)) | Err(_) => break,
-            Ok(_) => continue,
-        };
-        if tx.send(Io::WsFrame { engine, ws, frame }).await.is_err() {
-            return;
+        match sink.poll_flush(cx) {
+            Poll::Ready(Err(e)) => Err(e),
+            _ => Ok(()),
         }
     }
-    let _ = tx.send(Io::WsClosed { engine, ws }).await;
+
+    /// The next thing the socket did, if any.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Option<WsRead> {
+        loop {
+            let m = match self.socket.poll_next_unpin(cx) {
+                Poll::Pending => return None,
+                Poll::Ready(m) => m,
+            };
+            let frame = match m {
+                Some(Ok(WsMessage::Text(t))) => {
+                    match bytestring::ByteString::try_from(bytes::Bytes::from(t)) {
+                        Ok(t) => WsFrame::Text(t),
+                        Err(_) => return Some(WsRead::Closed),
+                    }
+                }
+                Some(Ok(WsMessage::Binary(b))) => WsFrame::Binary(b),
+                Some(Ok(WsMessage::Close(_))) | None => return Some(WsRead::Closed),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) => {
+                    if self.frames == 0 {
+                        let seen = self.sniffed.lock().map(|s| s.clone()).unwrap_or_default();
+                        if let Some(response) = net::late_refusal(&seen) {
+                            return Some(WsRead::Refused(response));
+                        }
+                    }
+                    return Some(WsRead::Closed);
+                }
+            };
+            self.frames += 1;
+            return Some(WsRead::Frame(frame));
+        }
+    }
 }

@@ -278,6 +278,8 @@ pub(crate) async fn websocket(
         seen: seen.clone(),
     });
     let mut config = WebSocketConfig::default();
+    // As on the server side: the library zero-fills its whole read buffer before every read.
+    config.read_buffer_size = crate::http::WS_READ_BUFFER;
     config.max_message_size = Some(max_message);
     config.max_frame_size = Some(max_message);
     let (ws, _) = async_tungstenite::client_async_with_config(req, io, Some(config))
