@@ -19,6 +19,7 @@
 pub mod client;
 pub mod conformance;
 mod engine;
+mod handler;
 mod http;
 mod runtime;
 pub mod sio_cli;

@@ -444,8 +444,7 @@ fn normalize_nsp(nsp: &str) -> Nsp {
     }
 }
 
-type EventHandler =
-    Arc<dyn Fn(ClientSocket, Packet, Option<ClientAckSender>) -> Option<BoxFuture> + Send + Sync>;
+type EventHandler = crate::handler::EventHandler<ClientSocket, ClientAckSender>;
 
 #[derive(Default)]
 pub(crate) struct SocketHandlers {
@@ -548,20 +547,9 @@ impl ClientSocket {
         F: Fn(ClientSocket, T, Option<ClientAckSender>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let handler: EventHandler = Arc::new(move |socket, packet, ack| match packet.args::<T>() {
-            Ok(args) => Some(Box::pin(handler(socket, args, ack)) as BoxFuture),
-            Err(e) => {
-                tracing::warn!(
-                    event = packet.event_name().unwrap_or_default(),
-                    error = %e,
-                    "event arguments do not fit the handler's type; dropped"
-                );
-                None
-            }
-        });
         lock(&self.shared.handlers)
             .events
-            .insert(event.to_owned(), handler);
+            .insert(event.to_owned(), crate::handler::typed(handler));
     }
 
     /// Handles event `event` with the packet itself (raw arguments, attachments).
@@ -570,11 +558,9 @@ impl ClientSocket {
         F: Fn(ClientSocket, Packet, Option<ClientAckSender>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let handler: EventHandler =
-            Arc::new(move |socket, packet, ack| Some(Box::pin(handler(socket, packet, ack))));
         lock(&self.shared.handlers)
             .events
-            .insert(event.to_owned(), handler);
+            .insert(event.to_owned(), crate::handler::raw(handler));
     }
 
     /// Handles every event that has no handler of its own ([`Packet::event_name`]).
@@ -583,9 +569,7 @@ impl ClientSocket {
         F: Fn(ClientSocket, Packet, Option<ClientAckSender>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        lock(&self.shared.handlers).any = Some(Arc::new(move |socket, packet, ack| {
-            Some(Box::pin(handler(socket, packet, ack)))
-        }));
+        lock(&self.shared.handlers).any = Some(crate::handler::raw(handler));
     }
 
     /// Called each time the namespace connects (after a reconnection too).

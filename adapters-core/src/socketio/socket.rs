@@ -116,8 +116,7 @@ impl fmt::Display for AckError {
 impl std::error::Error for AckError {}
 
 /// A handler of one event: `None` when the arguments did not fit its type.
-type EventHandler =
-    Arc<dyn Fn(SioSocket, Packet, Option<AckSender>) -> Option<BoxFuture> + Send + Sync>;
+type EventHandler = crate::handler::EventHandler<SioSocket, AckSender>;
 type DisconnectHandler = Arc<dyn Fn(SioSocket, DisconnectReason) -> BoxFuture + Send + Sync>;
 
 #[derive(Default)]
@@ -257,20 +256,9 @@ impl SioSocket {
         F: Fn(SioSocket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let handler: EventHandler = Arc::new(move |socket, packet, ack| match packet.args::<T>() {
-            Ok(args) => Some(Box::pin(handler(socket, args, ack)) as BoxFuture),
-            Err(e) => {
-                tracing::warn!(
-                    event = packet.event_name().unwrap_or_default(),
-                    error = %e,
-                    "event arguments do not fit the handler's type; dropped"
-                );
-                None
-            }
-        });
         lock(&self.shared.handlers)
             .events
-            .insert(event.to_owned(), handler);
+            .insert(event.to_owned(), crate::handler::typed(handler));
     }
 
     /// Handles event `event` with the packet itself: for arguments passed on unparsed
@@ -280,11 +268,9 @@ impl SioSocket {
         F: Fn(SioSocket, Packet, Option<AckSender>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let handler: EventHandler =
-            Arc::new(move |socket, packet, ack| Some(Box::pin(handler(socket, packet, ack))));
         lock(&self.shared.handlers)
             .events
-            .insert(event.to_owned(), handler);
+            .insert(event.to_owned(), crate::handler::raw(handler));
     }
 
     /// Handles every event that has no handler of its own (the name is
@@ -294,9 +280,7 @@ impl SioSocket {
         F: Fn(SioSocket, Packet, Option<AckSender>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        lock(&self.shared.handlers).any = Some(Arc::new(move |socket, packet, ack| {
-            Some(Box::pin(handler(socket, packet, ack)))
-        }));
+        lock(&self.shared.handlers).any = Some(crate::handler::raw(handler));
     }
 
     /// Called once when the socket ends, with the reason. Every handler is dropped after it
