@@ -56,9 +56,9 @@ fn integral(f: f64) -> Option<Value> {
     if !f.is_finite() || f.fract() != 0.0 {
         return None;
     }
-    if f >= 0.0 && f < 18_446_744_073_709_551_616.0 {
+    if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
         Some(Value::from(f as u64))
-    } else if f < 0.0 && f >= -9_223_372_036_854_775_808.0 {
+    } else if (-9_223_372_036_854_775_808.0..0.0).contains(&f) {
         Some(Value::from(f as i64))
     } else {
         None
