@@ -288,25 +288,37 @@ impl RoomsOpts {
     }
 
     fn from_json(v: Option<&Json>) -> Result<Self, ClusterError> {
-        let list = |key| -> Result<Vec<String>, ClusterError> {
-            match v.and_then(|v| v.get(key)) {
-                None | Some(Json::Null) => Ok(Vec::new()),
-                Some(Json::Array(items)) => items
-                    .iter()
-                    .map(|i| match i {
-                        Json::String(s) => Ok(s.clone()),
-                        Json::Number(n) => Ok(n.to_string()),
-                        _ => Err(ClusterError::Shape("room")),
-                    })
-                    .collect(),
-                Some(_) => Err(ClusterError::Shape("rooms")),
-            }
-        };
         Ok(RoomsOpts {
-            rooms: list("rooms")?,
-            except: list("except")?,
+            rooms: json_strings(v.and_then(|v| v.get("rooms")), "opts rooms")?,
+            except: json_strings(v.and_then(|v| v.get("except")), "opts except")?,
         })
     }
+}
+
+/// A JSON list of rooms or ids (numbers, which Node rooms may be, as their text); absent or
+/// null is empty.
+fn json_strings(v: Option<&Json>, what: &'static str) -> Result<Vec<String>, ClusterError> {
+    match v {
+        None | Some(Json::Null) => Ok(Vec::new()),
+        Some(Json::Array(items)) => items
+            .iter()
+            .map(|i| match i {
+                Json::String(s) => Ok(s.clone()),
+                Json::Number(n) => Ok(n.to_string()),
+                _ => Err(ClusterError::Shape(what)),
+            })
+            .collect(),
+        Some(_) => Err(ClusterError::Shape(what)),
+    }
+}
+
+/// A msgpack message that must be a map of type `kind` (the broadcast-with-ack pair).
+fn msgpack_of_type(bytes: &[u8], kind: u64, what: &'static str) -> Result<Value, ClusterError> {
+    let v = msgpack::decode(bytes)?;
+    if get(&v, "type").and_then(Value::as_u64) != Some(kind) {
+        return Err(ClusterError::Shape(what));
+    }
+    Ok(v)
 }
 
 fn json_text<T: serde::Serialize + ?Sized>(v: &T) -> String {
@@ -506,12 +518,7 @@ impl Request {
     /// Reads a request: JSON when it starts with `{`, msgpack otherwise (§3.2).
     pub fn decode(bytes: &[u8]) -> Result<Self, ClusterError> {
         if bytes.first() != Some(&b'{') {
-            let v = msgpack::decode(bytes)?;
-            if get(&v, "type").and_then(Value::as_u64) != Some(7) {
-                return Err(ClusterError::Shape(
-                    "msgpack request of another type than 7",
-                ));
-            }
+            let v = msgpack_of_type(bytes, 7, "msgpack request of another type than 7")?;
             let text = |key: &'static str| {
                 get(&v, key)
                     .and_then(Value::as_str)
@@ -533,20 +540,7 @@ impl Request {
         let uid = v.get("uid").and_then(Json::as_str).map(str::to_owned);
         let request_id = v.get("requestId").and_then(Json::as_str).map(str::to_owned);
         let need_id = || request_id.clone().ok_or(ClusterError::Shape("requestId"));
-        let strings = |key: &'static str| -> Result<Vec<String>, ClusterError> {
-            match v.get(key) {
-                None | Some(Json::Null) => Ok(Vec::new()),
-                Some(Json::Array(items)) => items
-                    .iter()
-                    .map(|i| match i {
-                        Json::String(s) => Ok(s.clone()),
-                        Json::Number(n) => Ok(n.to_string()),
-                        _ => Err(ClusterError::Shape(key)),
-                    })
-                    .collect(),
-                Some(_) => Err(ClusterError::Shape(key)),
-            }
-        };
+        let strings = |key: &'static str| json_strings(v.get(key), key);
         let kind = v
             .get("type")
             .and_then(Json::as_u64)
@@ -752,12 +746,7 @@ impl Response {
     /// (to 0), of objects sockets (to 5); `rooms`; nothing else is a legacy done.
     pub fn decode(bytes: &[u8]) -> Result<Self, ClusterError> {
         if bytes.first() != Some(&b'{') {
-            let v = msgpack::decode(bytes)?;
-            if get(&v, "type").and_then(Value::as_u64) != Some(9) {
-                return Err(ClusterError::Shape(
-                    "msgpack response of another type than 9",
-                ));
-            }
+            let v = msgpack_of_type(bytes, 9, "msgpack response of another type than 9")?;
             return Ok(Response::BroadcastAck {
                 request_id: get(&v, "requestId")
                     .and_then(Value::as_str)
