@@ -68,9 +68,16 @@ fn query_of(s: &SocketRef) -> Map<String, Value> {
         .collect()
 }
 
-fn app(s: SocketRef, auth: Value) {
+fn welcome(s: SocketRef, auth: Value) {
     let welcome = json!({"nsp": s.ns(), "auth": auth, "query": query_of(&s)});
     let _ = s.emit("welcome", &welcome);
+}
+
+/// Registers the event handlers. Called from a connect middleware: socketioxide spawns the
+/// connect handler as a task of its own after sending the CONNECT reply, so handlers
+/// registered there can miss the events a client sends right after (its buffered emits);
+/// middlewares finish before the reply.
+fn register(s: &SocketRef) {
     // socketioxide runs each handler as a task of its own: events of one socket may be
     // handled out of their arrival order.
     s.on("echo", async |Data(args): Data<AllArgs>, ack: AckSender| {
@@ -118,15 +125,21 @@ async fn main() -> std::io::Result<()> {
         b = b.max_payload(m);
     }
     let (svc, io) = b.build_svc();
+    let setup = async |s: SocketRef| -> Result<(), &'static str> {
+        register(&s);
+        Ok(())
+    };
     for nsp in ["/", "/a", "/b"] {
-        io.ns(nsp, async |s: SocketRef, Data(auth): Data<Value>| {
-            app(s, auth)
-        });
+        io.ns(
+            nsp,
+            (async |s: SocketRef, Data(auth): Data<Value>| welcome(s, auth)).with(setup),
+        );
     }
     let guard = async |s: SocketRef, Data(auth): Data<Value>| {
         let token = auth.get("token").and_then(Value::as_str).map(str::to_owned);
         let query = query_of(&s).get("token").cloned();
         if token.as_deref() == Some("ok") || query == Some(Value::String("ok".into())) {
+            register(&s);
             Ok(())
         } else {
             Err("not authorized")
@@ -134,7 +147,7 @@ async fn main() -> std::io::Result<()> {
     };
     io.ns(
         "/guarded",
-        (async |s: SocketRef, Data(auth): Data<Value>| app(s, auth)).with(guard),
+        (async |s: SocketRef, Data(auth): Data<Value>| welcome(s, auth)).with(guard),
     );
     let port: u16 = std::env::var("PORT")
         .ok()
