@@ -317,16 +317,10 @@ impl Drop for Client {
 
 fn open_engine(shared: &Shared, st: &mut State, now: Instant) {
     let mut config = EioConfig::default();
-    config.version = match shared.options.config.version {
-        socketio_proto::ProtocolVersion::V4 => engineio_proto::ProtocolVersion::V3,
-        _ => engineio_proto::ProtocolVersion::V4,
-    };
+    let version = shared.options.config.version;
+    config.version = version.into();
     config.path = shared.options.path.clone();
-    if config.version == engineio_proto::ProtocolVersion::V3 {
-        if let Some(auth) = &shared.options.auth {
-            config.query = socketio_proto::client::v4_auth_query(auth);
-        }
-    }
+    config.query = socketio_proto::client::handshake_query(version, shared.options.auth.as_ref());
     config.transport = TransportKind::WebSocket;
     config.upgrade = false;
     st.eio = Some(EioClient::new(now, config));

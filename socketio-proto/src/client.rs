@@ -850,6 +850,19 @@ pub fn v4_auth_query(auth: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// What a client of protocol `version` adds to its Engine.IO handshake's query for its auth:
+/// under v4 (socket.io-client 2) the auth of `/` travels there ([`v4_auth_query`]); under v5
+/// nothing (the auth is in the CONNECT packet).
+pub fn handshake_query(
+    version: ProtocolVersion,
+    auth: Option<&serde_json::Value>,
+) -> Vec<(String, String)> {
+    match (version, auth) {
+        (ProtocolVersion::V4, Some(auth)) => v4_auth_query(auth),
+        _ => Vec::new(),
+    }
+}
+
 fn write_query(pairs: &[(String, String)], out: &mut String) {
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {

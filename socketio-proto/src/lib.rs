@@ -149,6 +149,15 @@ pub enum ProtocolVersion {
     V5,
 }
 
+impl From<ProtocolVersion> for engineio_proto::ProtocolVersion {
+    fn from(v: ProtocolVersion) -> Self {
+        match v {
+            ProtocolVersion::V4 => engineio_proto::ProtocolVersion::V3,
+            ProtocolVersion::V5 => engineio_proto::ProtocolVersion::V4,
+        }
+    }
+}
+
 impl From<engineio_proto::ProtocolVersion> for ProtocolVersion {
     fn from(v: engineio_proto::ProtocolVersion) -> Self {
         match v {

@@ -939,4 +939,15 @@ fn v4_client_sends_its_auth_as_the_namespace_query() {
         socketio_proto::client::v4_auth_query(&serde_json::json!("x")),
         Vec::<(String, String)>::new()
     );
+    // `/`'s auth goes on the Engine.IO handshake under v4 only.
+    let auth = serde_json::json!({"token": "t"});
+    assert_eq!(
+        socketio_proto::client::handshake_query(ProtocolVersion::V4, Some(&auth)),
+        [("token".to_owned(), "t".to_owned())]
+    );
+    assert!(socketio_proto::client::handshake_query(ProtocolVersion::V5, Some(&auth)).is_empty());
+    assert_eq!(
+        engineio_proto::ProtocolVersion::from(ProtocolVersion::V4),
+        engineio_proto::ProtocolVersion::V3
+    );
 }

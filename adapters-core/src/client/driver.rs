@@ -65,9 +65,9 @@ const GET: usize = 0;
 const POST: usize = 1;
 
 pub(super) fn start(b: ClientBuilder, tls: Tls, runtime: Arc<dyn Runtime>) -> Client {
-    let (eio_version, sio_version) = match b.generation {
-        Generation::V4 => (engineio_proto::ProtocolVersion::V4, ProtocolVersion::V5),
-        Generation::V3 => (engineio_proto::ProtocolVersion::V3, ProtocolVersion::V4),
+    let sio_version = match b.generation {
+        Generation::V4 => ProtocolVersion::V5,
+        Generation::V3 => ProtocolVersion::V4,
     };
     let mut seed = [0u8; 8];
     runtime.fill_random(&mut seed);
@@ -77,17 +77,13 @@ pub(super) fn start(b: ClientBuilder, tls: Tls, runtime: Arc<dyn Runtime>) -> Cl
     sio.seed = u64::from_le_bytes(seed);
     sio.max_offline_packets = b.max_offline_packets;
     let mut eio = EioConfig::default();
-    eio.version = eio_version;
+    eio.version = sio_version.into();
     eio.path = b.path.clone();
     eio.query = b.query.clone();
-    if b.generation == Generation::V3 {
-        // socket.io-client 2 puts its query (our auth) on every Engine.IO request: the
-        // server reads it as `/`'s auth.
-        if let Some(auth) = &b.auth {
-            eio.query
-                .extend(socketio_proto::client::v4_auth_query(auth));
-        }
-    }
+    eio.query.extend(socketio_proto::client::handshake_query(
+        sio_version,
+        b.auth.as_ref(),
+    ));
     eio.headers = b.headers.clone();
     eio.connect_timeout = b.connect_timeout;
     (eio.transport, eio.upgrade) = match b.transports {

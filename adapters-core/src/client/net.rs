@@ -194,6 +194,8 @@ const SNIFF: usize = 1024;
 struct Sniffing {
     io: BoxIo,
     seen: Sniffed,
+    /// Bytes kept so far: once [`SNIFF`], reads pass through without the lock.
+    kept: usize,
 }
 
 impl futures_util::io::AsyncRead for Sniffing {
@@ -205,9 +207,12 @@ impl futures_util::io::AsyncRead for Sniffing {
         let this = &mut *self;
         let r = std::pin::Pin::new(&mut this.io).poll_read(cx, buf);
         if let std::task::Poll::Ready(Ok(n)) = &r {
-            let mut seen = this.seen.lock().unwrap_or_else(|e| e.into_inner());
-            let room = SNIFF.saturating_sub(seen.len()).min(*n);
-            seen.extend_from_slice(&buf[..room]);
+            let room = SNIFF.saturating_sub(this.kept).min(*n);
+            if room > 0 {
+                let mut seen = this.seen.lock().unwrap_or_else(|e| e.into_inner());
+                seen.extend_from_slice(&buf[..room]);
+                this.kept += room;
+            }
         }
         r
     }
@@ -276,6 +281,7 @@ pub(crate) async fn websocket(
     let io: BoxIo = Box::new(Sniffing {
         io: connect(&runtime, &target, &tls).await?,
         seen: seen.clone(),
+        kept: 0,
     });
     let mut config = WebSocketConfig::default();
     // As on the server side: the library zero-fills its whole read buffer before every read.
