@@ -7,12 +7,17 @@
 //! [`Request::encode`] and [`Response::encode`] give, on the channels [`channels`] names, and
 //! feeds what it receives to the decoders.
 //!
+//! [`node::ClassicNode`] is one node of such a fleet as a machine: its subscriptions, what it
+//! publishes, what it receives means, and the requests it waits on, driven by `now`.
+//!
 //! Binary travels inline (msgpack `bin`); a message's optional fields are left out when absent,
 //! never written as nil (Node tells `requestId: undefined` from a nil one, and a nil `id` turns a
 //! broadcast into an ack request).
 
+pub mod convert;
 mod message;
 pub mod msgpack;
+pub mod node;
 
 pub use message::{
     channels, Broadcast, BroadcastOpts, BroadcastPacket, ClusterError, RemoteSocket, Request,
