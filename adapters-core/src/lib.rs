@@ -33,9 +33,13 @@ pub use engine::{
 pub use http::{handle, serve_connection, serve_connection_with, Fallback, FuturesIo};
 pub use runtime::{AsyncIo, BoxFuture, BoxIo, ConnectFuture, Runtime};
 pub use socketio::{
-    AckError, AckResponses, AckSender, BroadcastOperator, ConnectError, EmitError, Middleware,
-    SioSocket, SocketIoBuilder, SocketIoServer, WeakSocketIoServer,
+    AckError, AckResponses, AckSender, Adapter, BroadcastOperator, ConnectError, EmitError,
+    FetchedSockets, FleetAck, FleetAnswers, FleetError, FleetFuture, Middleware, Responder,
+    ServerSideAcks, ServerSideHandler, SioSocket, SocketIoBuilder, SocketIoServer,
+    WeakSocketIoServer,
 };
+/// The messages of a fleet's adapter and the node machine (for [`Adapter`] implementations).
+pub use socketio_cluster_proto;
 pub use socketio_proto;
 /// Argument types: a variable argument list, and binary data carried as an attachment.
 pub use socketio_proto::{Args, Binary};

@@ -399,12 +399,15 @@ impl ClassicNode {
     /// fleet's `PUBSUB NUMSUB` minus one), when the caller knows it before publishing; a
     /// broadcast with acks may learn it later ([`ClassicNode::set_others`]). A request that
     /// waits for answers and has no other node to ask ends at once, nothing published.
+    /// `timeout`: how long it waits (default: [`NodeConfig::requests_timeout`]; a broadcast
+    /// with acks: its `timeout` flag).
     pub fn request(
         &mut self,
         now: Instant,
         nsp: &str,
         op: Operation,
         others: Option<u64>,
+        timeout: Option<Duration>,
     ) -> Started {
         let kind = op.kind();
         let uid = Some(self.uid.clone());
@@ -440,6 +443,7 @@ impl ClassicNode {
             request_id = format!("{request_id}-{}", self.clashes);
         }
         let timeout = match &op {
+            _ if timeout.is_some() => timeout.unwrap_or_default(),
             Operation::BroadcastWithAck { opts, .. } => opts
                 .flag("timeout")
                 .and_then(Value::as_u64)
@@ -533,9 +537,10 @@ impl ClassicNode {
         self.finish_if_complete(request_id)
     }
 
-    /// Forgets a request (its caller gave up on it); later answers are ignored.
-    pub fn cancel(&mut self, request_id: &str) {
-        self.pending.remove(request_id);
+    /// Forgets a request (its caller gave up on it, or it could not be sent): what it had
+    /// collected. Later answers are ignored.
+    pub fn cancel(&mut self, request_id: &str) -> Option<Answers> {
+        self.pending.remove(request_id).map(|mut p| p.answers())
     }
 
     /// Requests waiting for answers.

@@ -115,7 +115,7 @@ fn run(
     answer: impl Fn(usize, &Request) -> Vec<Response>,
 ) -> Option<Completed> {
     let others = nodes.len() as u64 - 1;
-    let started = nodes[0].request(now, "/", op, Some(others));
+    let started = nodes[0].request(now, "/", op, Some(others), None);
     if let Some(c) = started.completed {
         return Some(c);
     }
@@ -179,7 +179,7 @@ fn fetch_sockets_collects_one_answer_per_other_node() {
 #[test]
 fn a_request_without_other_nodes_ends_at_once_and_publishes_nothing() {
     let mut a = node(1);
-    let s = a.request(Instant::now(), "/", Operation::AllRooms, Some(0));
+    let s = a.request(Instant::now(), "/", Operation::AllRooms, Some(0), None);
     assert_eq!(s.publish, None);
     let c = s.completed.unwrap();
     assert_eq!(c.answers, Answers::Rooms(vec![]));
@@ -226,6 +226,21 @@ fn a_silent_node_makes_the_request_time_out_with_what_came() {
 }
 
 #[test]
+fn a_request_waits_its_own_timeout_when_given() {
+    let now = Instant::now();
+    let mut a = node(1);
+    let s = a.request(
+        now,
+        "/",
+        Operation::FetchSockets(RoomsOpts::default()),
+        Some(1),
+        Some(Duration::from_millis(300)),
+    );
+    assert!(s.publish.is_some());
+    assert_eq!(a.next_deadline(), Some(now + Duration::from_millis(300)));
+}
+
+#[test]
 fn server_side_emit_with_ack_is_not_received_by_its_sender() {
     let now = Instant::now();
     let mut nodes = vec![node(1), node(2), node(3)];
@@ -258,6 +273,7 @@ fn server_side_emit_with_ack_is_not_received_by_its_sender() {
             ack: false,
         },
         None,
+        None,
     );
     let p = s.publish.unwrap();
     assert_eq!(nodes[0].pending(), 0);
@@ -286,7 +302,7 @@ fn join_leave_and_disconnect_echoes_are_dropped_by_their_sender() {
         },
     ] {
         let p = nodes[0]
-            .request(Instant::now(), "/", op, None)
+            .request(Instant::now(), "/", op, None, None)
             .publish
             .unwrap();
         assert_eq!(
@@ -351,7 +367,7 @@ fn a_broadcast_with_acks_waits_for_every_count_and_every_ack() {
 fn a_broadcast_with_acks_times_out_at_its_own_timeout() {
     let now = Instant::now();
     let mut a = node(1);
-    let s = a.request(now, "/", ack_op(700), None);
+    let s = a.request(now, "/", ack_op(700), None, None);
     let id = s.request_id.unwrap();
     // The count arrives, then one of its two acks; the node count comes after the publish.
     let count = Response::BroadcastClientCount {
@@ -397,7 +413,7 @@ fn answers_past_the_limit_end_the_request() {
     };
     let mut a = ClassicNode::new(config, counter(9));
     a.add_namespace("/").unwrap();
-    let s = a.request(Instant::now(), "/", ack_op(1000), Some(1));
+    let s = a.request(Instant::now(), "/", ack_op(1000), Some(1), None);
     let id = s.request_id.unwrap();
     let mut ended = None;
     for k in 0..10u64 {
@@ -427,11 +443,11 @@ fn too_many_pending_requests_fail_at_once() {
     let now = Instant::now();
     for _ in 0..2 {
         assert!(a
-            .request(now, "/", Operation::AllRooms, Some(1))
+            .request(now, "/", Operation::AllRooms, Some(1), None)
             .publish
             .is_some());
     }
-    let s = a.request(now, "/", Operation::AllRooms, Some(1));
+    let s = a.request(now, "/", Operation::AllRooms, Some(1), None);
     assert_eq!(s.publish, None);
     assert_eq!(
         s.completed.unwrap().outcome,
@@ -448,7 +464,7 @@ fn answers_go_to_the_requesters_channel_when_configured() {
     let mut b = ClassicNode::new(config, counter(4));
     b.add_namespace("/").unwrap();
     let mut a = node(5);
-    let s = a.request(Instant::now(), "/", Operation::AllRooms, Some(1));
+    let s = a.request(Instant::now(), "/", Operation::AllRooms, Some(1), None);
     let p = s.publish.unwrap();
     let Received::Request { nsp, request } = b.receive(&p.channel, &p.payload).unwrap() else {
         panic!()
@@ -477,7 +493,7 @@ proptest! {
     ) {
         let mut a = node(7);
         let uid = a.uid().to_owned();
-        let s = a.request(Instant::now(), "/", Operation::AllRooms, Some(2));
+        let s = a.request(Instant::now(), "/", Operation::AllRooms, Some(2), None);
         prop_assert!(s.publish.is_some());
         let chans = [
             "socket.io#/#".to_owned(),
@@ -498,7 +514,7 @@ proptest! {
     fn answers_complete_exactly_once(counts in proptest::collection::vec(0u64..4, 1..5), order in any::<u64>()) {
         let mut a = node(11);
         let now = Instant::now();
-        let s = a.request(now, "/", ack_op(5000), None);
+        let s = a.request(now, "/", ack_op(5000), None, None);
         let id = s.request_id.unwrap();
         let mut msgs = Vec::new();
         for &n in &counts {

@@ -60,7 +60,7 @@ fuzz_target!(|data: &[u8]| {
                     },
                 };
                 let others = (arg & 0x80 != 0).then_some(u64::from(arg & 3));
-                if let Some(id) = node.request(now, "/", op, others).request_id {
+                if let Some(id) = node.request(now, "/", op, others, None).request_id {
                     ids.push(id);
                 }
             }

@@ -11,12 +11,13 @@ use socketio_proto::rooms::{Room, SocketId};
 use socketio_proto::server::Broadcast;
 use socketio_proto::{Encoded, Nsp, Packet, RawArgs};
 
+use socketio_cluster_proto::convert;
+use socketio_cluster_proto::node::{Answers, Operation};
+use socketio_cluster_proto::{BroadcastPacket, RoomsOpts};
+
+use super::fleet::{cluster_opts, AckResponses, FetchedSockets, FleetError};
 use super::{with_encoder, Command, SioSocket, SocketIoServer, TrySendError};
 use crate::socketio::socket::{AckError, EmitError};
-
-/// The answers to a broadcast that asked for acks: one entry per socket it reached, in socket
-/// id order.
-pub type AckResponses = Vec<(SocketId, Result<Packet, AckError>)>;
 
 /// Who a broadcast goes to and how: made by [`SocketIoServer::of`], [`SocketIoServer::to`] or
 /// [`SioSocket::to`]/[`SioSocket::broadcast`]; every method returns the narrowed operator.
@@ -75,7 +76,7 @@ impl BroadcastOperator {
         self
     }
 
-    /// Only this server's sockets (a multi-node backend does not forward it).
+    /// Only this server's sockets (a fleet's adapter does not forward it).
     #[must_use]
     pub fn local(mut self) -> Self {
         self.target = self.target.local();
@@ -97,28 +98,49 @@ impl BroadcastOperator {
         }
     }
 
+    /// The fleet's adapter when this broadcast goes to the other nodes too.
+    fn fleet(&self) -> Option<&Arc<dyn super::Adapter>> {
+        self.server.adapter().filter(|_| !self.target.flags.local)
+    }
+
+    /// Hands `packet` to this node's recipients and, in a fleet, publishes it.
+    async fn send(&self, packet: &socketio_proto::Encoded) -> Result<(), EmitError> {
+        let b = self.broadcast(packet);
+        self.server.broadcast(&b).await;
+        if let Some(adapter) = self.fleet() {
+            let data = convert::event_data(packet).map_err(|_| EmitError::Closed)?;
+            adapter.broadcast(
+                self.nsp.as_str(),
+                BroadcastPacket::event(self.nsp.as_str(), data),
+                cluster_opts(&b, None),
+            );
+        }
+        Ok(())
+    }
+
     /// Emits `event` with `args` (read as in [`super::SioSocket::emit`]: a tuple is the
     /// argument list, any other value one argument) to every socket it reaches: encoded once,
-    /// the same bytes handed to each.
+    /// the same bytes handed to each; in a fleet, published for the other nodes' sockets
+    /// (unless [`BroadcastOperator::local`]).
     pub async fn emit<T: ?Sized + Serialize>(
         &self,
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
         let packet = with_encoder(|e| e.event(&self.nsp, event, args, None))?;
-        self.server.broadcast(&self.broadcast(&packet)).await;
-        Ok(())
+        self.send(&packet).await
     }
 
     /// Emits `event` with arguments passed on unparsed.
     pub async fn emit_raw(&self, event: &str, args: &RawArgs) -> Result<(), EmitError> {
         let packet = with_encoder(|e| e.event_raw(&self.nsp, event, args, None))?;
-        self.server.broadcast(&self.broadcast(&packet)).await;
-        Ok(())
+        self.send(&packet).await
     }
 
     /// Emits `event` asking every socket it reaches for an ack, and waits until each has
-    /// answered, timed out ([`BroadcastOperator::timeout`]) or disconnected.
+    /// answered, timed out ([`BroadcastOperator::timeout`]) or disconnected; in a fleet, the
+    /// other nodes' sockets too (each node reports how many sockets it reached, then their
+    /// acks; the wait ends when all came or at the timeout).
     pub async fn emit_with_ack<T: ?Sized + Serialize>(
         &self,
         event: &str,
@@ -128,19 +150,103 @@ impl BroadcastOperator {
         let packet = with_encoder(|e| e.event(&self.nsp, event, args, Some(id)))?;
         let timeout = self.timeout.unwrap_or(self.server.inner.ack_timeout);
         let broadcast = self.broadcast(&packet).with_ack(id, timeout);
+        // The request goes out first (as the reference's), so that the other nodes' clocks
+        // start with ours.
+        let remote = match self.fleet() {
+            Some(adapter) => {
+                let data = convert::event_data(&packet).map_err(|_| EmitError::Closed)?;
+                adapter.request(
+                    self.nsp.as_str(),
+                    Operation::BroadcastWithAck {
+                        packet: BroadcastPacket::event(self.nsp.as_str(), data),
+                        opts: cluster_opts(&broadcast, Some(timeout)),
+                    },
+                    None,
+                )
+            }
+            None => None,
+        };
         let waiting = self.server.deliver(&broadcast, true).await;
-        let mut answers = Vec::with_capacity(waiting.len());
+        let mut local = Vec::with_capacity(waiting.len());
         for (socket, rx) in waiting {
             let answer = match rx {
                 Ok(rx) => rx.await.unwrap_or(Err(AckError::Disconnected)),
                 Err(e) => Err(e),
             };
-            answers.push((socket, answer));
+            local.push((socket, answer));
         }
-        Ok(answers)
+        let mut responses = AckResponses {
+            local,
+            remote: Vec::new(),
+            result: Ok(()),
+        };
+        if let Some(remote) = remote {
+            let got = remote.await;
+            if let Answers::BroadcastAcks { acks, .. } = &got.answers {
+                responses.remote = acks
+                    .iter()
+                    .filter_map(|v| convert::ack_packet(&self.nsp, v).ok())
+                    .collect();
+            }
+            responses.result = got.result;
+        }
+        if responses
+            .local
+            .iter()
+            .any(|(_, r)| matches!(r, Err(AckError::Timeout)))
+            && responses.result.is_ok()
+        {
+            responses.result = Err(FleetError::Request(
+                socketio_cluster_proto::node::RequestFailure::Timeout {
+                    received: responses.answers().count() as u64,
+                    expected: (responses.local.len() + responses.remote.len()) as u64,
+                },
+            ));
+        }
+        Ok(responses)
     }
 
-    /// The sockets it reaches on this server (the reference's `fetchSockets`).
+    fn rooms_opts(&self) -> RoomsOpts {
+        RoomsOpts {
+            rooms: self
+                .target
+                .rooms
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
+            except: self
+                .target
+                .except
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
+        }
+    }
+
+    /// The sockets it reaches on every node of the fleet (the reference's `fetchSockets`):
+    /// this node's as handles, the others' as descriptions; waits for every other node (at
+    /// most [`BroadcastOperator::timeout`], by default the adapter's request timeout).
+    pub async fn fetch_sockets(&self) -> FetchedSockets {
+        let local = self.sockets();
+        let mut fetched = FetchedSockets {
+            local,
+            remote: Vec::new(),
+            result: Ok(()),
+        };
+        if self.fleet().is_some() {
+            let op = Operation::FetchSockets(self.rooms_opts());
+            let asked = self.server.ask(self.nsp.as_str(), op, self.timeout).await;
+            if let Some((answers, result)) = asked {
+                if let Answers::Sockets(remote) = answers {
+                    fetched.remote = remote;
+                }
+                fetched.result = result;
+            }
+        }
+        fetched
+    }
+
+    /// The sockets it reaches on this server only.
     pub fn sockets(&self) -> Vec<SioSocket> {
         let ids = self
             .server
@@ -152,28 +258,47 @@ impl BroadcastOperator {
             .collect()
     }
 
-    /// Makes the sockets it reaches join `room` (the reference's `socketsJoin`).
+    /// Makes the sockets it reaches join `room` (the reference's `socketsJoin`): this node's
+    /// at once, then, in a fleet, the other nodes' (published, not waited for).
     pub fn join(&self, room: impl Into<Room>) {
-        let room = room.into();
-        let mut server = self.server.lock();
-        for (_, s) in server.sockets(&self.nsp, &self.target.rooms, &self.target.except) {
-            server.join(&self.nsp, &s, room.clone());
-        }
+        self.join_leave(true, room.into());
     }
 
     /// Makes the sockets it reaches leave `room` (the reference's `socketsLeave`).
     pub fn leave(&self, room: impl Into<Room>) {
-        let room = room.into();
-        let mut server = self.server.lock();
-        for (_, s) in server.sockets(&self.nsp, &self.target.rooms, &self.target.except) {
-            server.leave(&self.nsp, &s, &room);
+        self.join_leave(false, room.into());
+    }
+
+    fn join_leave(&self, join: bool, room: Room) {
+        let opts = self.rooms_opts();
+        let rooms = vec![room.as_str().to_owned()];
+        self.server.join_leave_local(&self.nsp, &opts, join, &rooms);
+        if let Some(adapter) = self.fleet() {
+            let op = Operation::JoinLeave { join, opts, rooms };
+            let _ = adapter.request(self.nsp.as_str(), op, None);
         }
     }
 
-    /// Disconnects the sockets it reaches (the reference's `disconnectSockets`).
+    /// Disconnects the sockets it reaches (the reference's `disconnectSockets()`): this
+    /// node's, then in a fleet the other nodes' (published, not waited for).
     pub async fn disconnect(&self) {
+        self.disconnect_sockets(false).await;
+    }
+
+    /// Disconnects the sockets it reaches; `close`: their connections too (the reference's
+    /// `disconnectSockets(true)`).
+    pub async fn disconnect_sockets(&self, close: bool) {
         for socket in self.sockets() {
-            socket.disconnect().await;
+            if close {
+                socket.close_connection().await;
+            } else {
+                socket.disconnect().await;
+            }
+        }
+        if let Some(adapter) = self.fleet() {
+            let opts = self.rooms_opts();
+            let op = Operation::Disconnect { opts, close };
+            let _ = adapter.request(self.nsp.as_str(), op, None);
         }
     }
 }

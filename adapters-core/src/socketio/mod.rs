@@ -3,6 +3,7 @@
 //! ids), and the application's [`SioSocket`] handles.
 
 mod broadcast;
+mod fleet;
 mod socket;
 
 use std::collections::HashMap;
@@ -24,7 +25,11 @@ use socketio_proto::server::{
 };
 use socketio_proto::{AckId, Encoded, Encoder, Nsp, Packet};
 
-pub use broadcast::{AckResponses, BroadcastOperator};
+pub use broadcast::BroadcastOperator;
+pub use fleet::{
+    AckResponses, Adapter, FetchedSockets, FleetAck, FleetAnswers, FleetError, FleetFuture,
+    Responder, ServerSideAcks, ServerSideHandler,
+};
 pub use socket::{AckError, AckSender, EmitError, SioSocket};
 
 use crate::engine::{EngineIoServer, WeakEngineIoServer};
@@ -339,6 +344,10 @@ struct SioInner {
     /// The connected sockets, for [`BroadcastOperator::sockets`].
     sockets: Mutex<HashMap<(Nsp, SocketId), SioSocket>>,
     runtime: Arc<dyn Runtime>,
+    /// The link to the other nodes of a fleet.
+    adapter: Option<Arc<dyn Adapter>>,
+    /// Handlers of the other nodes' server-side emits, by namespace and event.
+    server_side: Mutex<HashMap<(String, String), ServerSideHandler>>,
 }
 
 /// A Socket.IO server on top of an [`EngineIoServer`].
@@ -401,7 +410,7 @@ impl SocketIoServer {
         config: ServerConfig,
         runtime: Arc<dyn Runtime>,
     ) -> Self {
-        Self::with_ack_timeout(engine, config, runtime, Duration::from_secs(10))
+        Self::with_ack_timeout(engine, config, runtime, Duration::from_secs(10), None)
     }
 
     /// A builder with every setting, from the reference's defaults (path `/socket.io/`).
@@ -414,6 +423,7 @@ impl SocketIoServer {
         config: ServerConfig,
         runtime: Arc<dyn Runtime>,
         ack_timeout: Duration,
+        adapter: Option<Arc<dyn Adapter>>,
     ) -> Self {
         let rt = runtime.clone();
         let server = Server::new(config, Box::new(move |b: &mut [u8]| rt.fill_random(b)));
@@ -424,6 +434,8 @@ impl SocketIoServer {
             conns: Mutex::new(ConnMap::default()),
             sockets: Mutex::new(HashMap::new()),
             runtime: runtime.clone(),
+            adapter,
+            server_side: Mutex::new(HashMap::new()),
         });
         // The Engine.IO server keeps the Socket.IO state alive, so that serving `engine()`
         // alone is enough. The state does not hold the Engine.IO server: handles do (this one,
@@ -441,7 +453,11 @@ impl SocketIoServer {
                 Box::new(SioConn::new(server, sid, version, handshake))
             }),
         );
-        SocketIoServer { inner, engine }
+        let server = SocketIoServer { inner, engine };
+        if let Some(adapter) = server.adapter() {
+            adapter.attach(server.downgrade());
+        }
+        server
     }
 
     /// The Engine.IO server carrying it (hand it to the runtime adapter's `serve`). It keeps
@@ -490,6 +506,9 @@ impl SocketIoServer {
         Fut: Future<Output = ()> + Send + 'static,
     {
         self.lock().add_namespace(nsp);
+        if let Some(adapter) = self.adapter() {
+            adapter.add_namespace(nsp);
+        }
         self.add_handlers(Matcher::Exact(Nsp::from(nsp)), middleware, on_connect);
     }
 
@@ -558,6 +577,7 @@ pub struct SocketIoBuilder {
     engine: engineio_proto::server::ServerConfig,
     config: ServerConfig,
     ack_timeout: Duration,
+    adapter: Option<Arc<dyn Adapter>>,
 }
 
 impl Default for SocketIoBuilder {
@@ -568,6 +588,7 @@ impl Default for SocketIoBuilder {
             engine,
             config: ServerConfig::default(),
             ack_timeout: Duration::from_secs(10),
+            adapter: None,
         }
     }
 }
@@ -646,8 +667,20 @@ impl SocketIoBuilder {
         self
     }
     /// The server, on `runtime`.
+    /// Joins a fleet through `adapter` (default: none, the server is alone).
+    pub fn adapter(mut self, adapter: Arc<dyn Adapter>) -> Self {
+        self.adapter = Some(adapter);
+        self
+    }
+    /// The server, on `runtime`.
     pub fn build(self, runtime: Arc<dyn Runtime>) -> SocketIoServer {
-        SocketIoServer::with_ack_timeout(self.engine, self.config, runtime, self.ack_timeout)
+        SocketIoServer::with_ack_timeout(
+            self.engine,
+            self.config,
+            runtime,
+            self.ack_timeout,
+            self.adapter,
+        )
     }
 }
 
@@ -804,6 +837,10 @@ impl SioConn {
             }
         }
         let nsp = req.nsp().clone();
+        if let Some(adapter) = &inner.adapter {
+            // A dynamic namespace's first socket (the adapter ignores known ones).
+            adapter.add_namespace(nsp.as_str());
+        }
         let auth = (req.auth().clone(), req.auth_json().clone());
         let accepted = lock(&inner.server).accept(now, &mut self.conn, req);
         let socket = SioSocket::new(

@@ -138,6 +138,8 @@ pub(super) struct SocketShared {
     pub(super) server: SocketIoServer,
     handlers: Mutex<Handlers>,
     state: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    /// The reference's `socket.data`: what other nodes see of it.
+    data: Mutex<serde_json::Value>,
     connected: AtomicBool,
 }
 
@@ -191,6 +193,7 @@ impl SioSocket {
                 server,
                 handlers: Mutex::new(Handlers::default()),
                 state: Mutex::new(HashMap::new()),
+                data: Mutex::new(serde_json::Value::Null),
                 connected: AtomicBool::new(true),
             }),
         }
@@ -389,6 +392,17 @@ impl SioSocket {
             .await
             .map_err(|_| EmitError::Closed)?;
         Ok(rx.await.unwrap_or(Err(AckError::Disconnected)))
+    }
+
+    /// Sets the socket's data (the reference's `socket.data`): JSON the other nodes of a
+    /// fleet see with it ([`super::BroadcastOperator::fetch_sockets`]).
+    pub fn set_data(&self, data: serde_json::Value) {
+        *lock(&self.shared.data) = data;
+    }
+
+    /// The socket's data (`null` until set).
+    pub fn data(&self) -> serde_json::Value {
+        lock(&self.shared.data).clone()
     }
 
     /// Joins `room`.

@@ -162,10 +162,9 @@ fn app(runtime: Arc<dyn Runtime>, log: Log) -> Vec<EngineIoServer> {
 }
 
 /// The answers' values, `"timeout"` for a socket that did not answer in time; sorted.
-fn summary(
-    answers: Vec<(socketio_tokio::socketio_proto::rooms::SocketId, Result<socketio_tokio::socketio_proto::Packet, AckError>)>,
-) -> Vec<serde_json::Value> {
+fn summary(answers: socketio_tokio::AckResponses) -> Vec<serde_json::Value> {
     let mut values: Vec<serde_json::Value> = answers
+        .local
         .into_iter()
         .map(|(_, a)| match a {
             Ok(p) => p.args::<(serde_json::Value,)>().map(|(v,)| v).unwrap_or_default(),
