@@ -27,6 +27,8 @@
 //! the fleet end at once with [`FleetError::Unavailable`]; it reconnects (with backoff) and
 //! subscribes again by itself.
 
+pub mod cluster_app;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

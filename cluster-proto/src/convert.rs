@@ -34,6 +34,25 @@ pub fn ack_value(packet: &Packet) -> Value {
     }
 }
 
+/// Every argument of an event (after its name) or an ack as msgpack values, binary inline.
+pub fn args_values(packet: &Packet) -> Result<Vec<Value>, ClusterError> {
+    let args = packet.args_value().map_err(|_| ClusterError::Json)?;
+    Ok(args
+        .iter()
+        .map(|v| from_json_with(v, packet.attachments()))
+        .collect())
+}
+
+/// Msgpack values as raw Socket.IO arguments (binary as attachments), to emit or ack.
+pub fn to_raw_args(args: &[Value]) -> Result<RawArgs, ClusterError> {
+    raw_args(args)
+}
+
+/// A value's JSON text as socket.io-parser would write it (binary as a placeholder).
+pub fn json_text(value: &Value) -> String {
+    to_json_with(value, &mut Vec::new()).to_string()
+}
+
 /// A Socket.IO packet text and attachments: the EVENT `data` (`[event, ...args]`) for `nsp`
 /// with ack id `id`, binary values as attachments.
 pub fn encode_event(nsp: &Nsp, data: &[Value], id: Option<AckId>) -> Result<Encoded, ClusterError> {

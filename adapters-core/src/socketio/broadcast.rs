@@ -148,6 +148,25 @@ impl BroadcastOperator {
     ) -> Result<AckResponses, EmitError> {
         let id = self.server.lock().next_ack_id(&self.nsp);
         let packet = with_encoder(|e| e.event(&self.nsp, event, args, Some(id)))?;
+        self.send_with_ack(id, packet).await
+    }
+
+    /// [`BroadcastOperator::emit_with_ack`] with arguments passed on unparsed.
+    pub async fn emit_with_ack_raw(
+        &self,
+        event: &str,
+        args: &RawArgs,
+    ) -> Result<AckResponses, EmitError> {
+        let id = self.server.lock().next_ack_id(&self.nsp);
+        let packet = with_encoder(|e| e.event_raw(&self.nsp, event, args, Some(id)))?;
+        self.send_with_ack(id, packet).await
+    }
+
+    async fn send_with_ack(
+        &self,
+        id: socketio_proto::AckId,
+        packet: socketio_proto::Encoded,
+    ) -> Result<AckResponses, EmitError> {
         let timeout = self.timeout.unwrap_or(self.server.inner.ack_timeout);
         let broadcast = self.broadcast(&packet).with_ack(id, timeout);
         // The request goes out first (as the reference's), so that the other nodes' clocks

@@ -1,0 +1,50 @@
+//! `cluster`: a node of a Socket.IO fleet on Redis (wire-compatible with Node's
+//! `@socket.io/redis-adapter`), on tokio.
+//!
+//! `PORT=3001 REDIS_URL=redis://127.0.0.1:6379/ ADAPTER=classic NODE_NAME=a cargo run --release
+//! -p socketio-tokio --example cluster`; the events it answers are in
+//! `socketio_redis::cluster_app`.
+
+use std::sync::Arc;
+
+use socketio_redis::cluster_app::{build, Settings};
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let code = runtime.block_on(async {
+        let settings = match Settings::from_env() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("cluster: {e}");
+                return 2;
+            }
+        };
+        let io = match build(&settings, Arc::new(socketio_tokio::TokioRuntime)).await {
+            Ok(io) => io,
+            Err(e) => {
+                eprintln!("cluster: {e}");
+                return 1;
+            }
+        };
+        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", settings.port)).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("cluster: port {}: {e}", settings.port);
+                return 1;
+            }
+        };
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        println!("listening on {addr}");
+        match socketio_tokio::serve(listener, vec![io.engine().clone()]).await {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("cluster: {e}");
+                1
+            }
+        }
+    });
+    std::process::exit(code);
+}

@@ -1,0 +1,256 @@
+//! Fleets on Redis (Debian's `redis-server`, started here on a free port): our `cluster`
+//! nodes (socketio_redis::cluster_app, on tokio and on smol) beside Node ones (npm socket.io
+//! 4.8 + @socket.io/redis-adapter 8.3, interop/cluster-node.js), driven by npm
+//! socket.io-client 4 and @socket.io/redis-emitter (interop/cluster-driver.js), which checks
+//! what every client of every node receives.
+
+mod support;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use socketio_redis::cluster_app::{build, Settings};
+use support::client::interop_dir;
+use support::{start_stoppable, Rt, Stop};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+/// A redis-server of its own; killed when dropped.
+struct Redis {
+    port: u16,
+    child: Child,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Redis {
+    async fn start(port: u16) -> Redis {
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("redis-server: {e} (run scripts/setup)"));
+        let redis = Redis { port, child };
+        for _ in 0..200 {
+            if redis.command(&["PING"]).await.as_deref() == Some("+PONG\r\n") {
+                return redis;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("redis-server did not start on port {port}");
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// One command over RESP2, its raw reply.
+    async fn command(&self, args: &[&str]) -> Option<String> {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .ok()?;
+        let mut req = format!("*{}\r\n", args.len());
+        for a in args {
+            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        s.write_all(req.as_bytes()).await.ok()?;
+        let mut buf = vec![0u8; 512];
+        let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf))
+            .await
+            .ok()?
+            .ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+    }
+
+    /// Subscribers of the request channel of `/`: the fleet's size as Node counts it.
+    async fn nodes(&self) -> u64 {
+        let reply = self
+            .command(&["PUBSUB", "NUMSUB", "socket.io-request#/#"])
+            .await
+            .unwrap_or_default();
+        // *2\r\n$20\r\nsocket.io-request#/#\r\n:N\r\n
+        reply
+            .rsplit(':')
+            .next()
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    async fn wait_for_nodes(&self, n: u64) {
+        for _ in 0..400 {
+            if self.nodes().await == n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the fleet has {} nodes, not {n}", self.nodes().await);
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A node of the fleet: its URL, and what keeps it running.
+struct FleetNode {
+    url: String,
+    name: String,
+    _keep: Keep,
+}
+
+#[allow(dead_code)]
+enum Keep {
+    Ours(Stop, socketio_tokio::SocketIoServer),
+    Node(tokio::process::Child),
+}
+
+async fn ours(rt: Rt, redis: &Redis, name: &str) -> FleetNode {
+    let settings = Settings {
+        port: 0,
+        redis_url: redis.url(),
+        adapter: "classic".into(),
+        node_name: name.into(),
+    };
+    let runtime = rt.runtime();
+    let io = match rt {
+        Rt::Tokio => build(&settings, runtime).await,
+        // Connected from a smol thread: the redis crate runs on the runtime it is called in.
+        _ => std::thread::spawn(move || smol::block_on(build(&settings, runtime)))
+            .join()
+            .unwrap(),
+    }
+    .expect("our node");
+    let (addr, stop) = start_stoppable(rt, vec![io.engine().clone()]).await;
+    FleetNode {
+        url: format!("http://{addr}"),
+        name: name.into(),
+        _keep: Keep::Ours(stop, io),
+    }
+}
+
+async fn node_js(redis: &Redis, name: &str, silent: bool) -> FleetNode {
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.arg("cluster-node.js")
+        .current_dir(interop_dir())
+        .env("PORT", "0")
+        .env("REDIS_URL", redis.url())
+        .env("NODE_NAME", name)
+        .env("REQUESTS_TIMEOUT", "3000")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+    if silent {
+        cmd.env("SILENT", "1");
+    }
+    let mut child = cmd.spawn().expect("node (run scripts/setup)");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("the Node node started in time")
+        .unwrap()
+        .expect("the Node node's listening line");
+    let addr = line.strip_prefix("listening on ").expect("listening line");
+    FleetNode {
+        url: format!("http://{addr}"),
+        name: name.into(),
+        _keep: Keep::Node(child),
+    }
+}
+
+/// Runs the driver's scenario set against `nodes`; panics with its report when one failed.
+async fn drive(set: &str, redis: &Redis, nodes: &[&FleetNode]) {
+    let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    let out = tokio::process::Command::new("node")
+        .arg("cluster-driver.js")
+        .arg(set)
+        .args(nodes.iter().map(|n| n.url.as_str()))
+        .current_dir(interop_dir())
+        .env("NAMES", names.join(","))
+        .env("REDIS_URL", redis.url())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(240), out)
+        .await
+        .expect("the driver ended in time")
+        .expect("node");
+    let report = String::from_utf8_lossy(&out.stdout);
+    println!("{report}");
+    assert!(
+        out.status.success() && report.contains(" passed, 0 failed"),
+        "{set} against {names:?}:\n{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_fleet_two_node_nodes_and_ours_on_tokio() {
+    let redis = Redis::start(free_port()).await;
+    let a = node_js(&redis, "A", false).await;
+    let b = node_js(&redis, "B", false).await;
+    let r = ours(Rt::Tokio, &redis, "R").await;
+    redis.wait_for_nodes(3).await;
+    drive("fleet", &redis, &[&a, &b, &r]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_fleet_two_node_nodes_and_ours_on_smol() {
+    let redis = Redis::start(free_port()).await;
+    let a = node_js(&redis, "A", false).await;
+    let s = ours(Rt::Smol, &redis, "S").await;
+    let b = node_js(&redis, "B", false).await;
+    redis.wait_for_nodes(3).await;
+    drive("fleet", &redis, &[&a, &s, &b]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_of_only_our_nodes_on_both_runtimes() {
+    let redis = Redis::start(free_port()).await;
+    let t = ours(Rt::Tokio, &redis, "T").await;
+    let s = ours(Rt::Smol, &redis, "S").await;
+    let u = ours(Rt::Tokio, &redis, "U").await;
+    redis.wait_for_nodes(3).await;
+    drive("fleet", &redis, &[&t, &s, &u]).await;
+}
+
+/// The control: a subscriber that never answers is counted as a node, so requests from Node
+/// and from ours must fail (the other scenarios would catch a node of ours that went silent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_node_makes_every_nodes_requests_fail() {
+    let redis = Redis::start(free_port()).await;
+    let a = node_js(&redis, "A", false).await;
+    let r = ours(Rt::Tokio, &redis, "R").await;
+    let _silent = node_js(&redis, "silent", true).await;
+    redis.wait_for_nodes(3).await;
+    drive("silent", &redis, &[&a, &r]).await;
+}
+
+/// Redis goes away under a mixed fleet and comes back on the same port: every node keeps
+/// serving its own sockets meanwhile, reconnects, subscribes again, and the fleet works as
+/// before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarted_mid_run() {
+    let port = free_port();
+    let mut redis = Redis::start(port).await;
+    let a = node_js(&redis, "A", false).await;
+    let t = ours(Rt::Tokio, &redis, "T").await;
+    let s = ours(Rt::Smol, &redis, "S").await;
+    redis.wait_for_nodes(3).await;
+    redis.kill();
+    drive("down", &redis, &[&a, &t, &s]).await;
+    let redis = Redis::start(port).await;
+    redis.wait_for_nodes(3).await;
+    drive("fleet", &redis, &[&a, &t, &s]).await;
+}
