@@ -4,7 +4,7 @@
 //
 // node cluster-driver.js SET URL...   (env REDIS_URL for the emitter; NAMES=a,b,c the nodes'
 // NODE_NAMEs in URL order)
-// SET: "fleet" (every scenario), "silent" (a silent subscriber makes requests fail),
+// SET: "fleet" (every scenario), "fleet-sharded" (all but the emitter's), "silent" (a silent subscriber makes requests fail),
 // "down" (Redis is down: local broadcasts still work), "emitter" only.
 // Prints "ok NAME" or "FAIL NAME: why" per scenario and exits 1 when one failed.
 "use strict";
@@ -87,6 +87,22 @@ async function fleet() {
       });
     });
 
+    await scenario(`a broadcast to a room only another node has reaches its member (${tag})`, async () => {
+      const ev = `only${k}`;
+      const j = (k + 1) % n;
+      eq(await ask(from, "bcast", { rooms: [`n${j}`], except: [], event: ev, args: [j] }), "ok", "ack");
+      const got = await received(all, ev);
+      all.forEach((c, i) => eq(got[i], c.label === `c${j}` ? [[j]] : [], `client ${c.label}`));
+    });
+
+    await scenario(`a broadcast to another node's socket id reaches that socket only (${tag})`, async () => {
+      const ev = `sid${k}`;
+      const target = ds[(k + 1) % n];
+      eq(await ask(from, "bcast", { rooms: [target.id], except: [], event: ev, args: [] }), "ok", "ack");
+      const got = await received(all, ev);
+      all.forEach((c, i) => eq(got[i], c === target ? [[]] : [], `client ${c.label}`));
+    });
+
     await scenario(`a binary argument arrives as binary on every node (${tag})`, async () => {
       const ev = `bin${k}`;
       eq(await ask(from, "bcast", { rooms: ["s"], except: [], event: ev, args: [Buffer.from([0xca, 0xfe, k])] }), "ok", "ack");
@@ -124,7 +140,7 @@ async function fleet() {
     });
   }
 
-  await scenario("the redis emitter reaches the sockets of every node", async () => {
+  if (set === "fleet") await scenario("the redis emitter reaches the sockets of every node", async () => {
     const { Emitter } = require("@socket.io/redis-emitter");
     const { createClient } = require("redis");
     const redis = createClient({ url: process.env.REDIS_URL });
@@ -189,7 +205,8 @@ async function down() {
 }
 
 async function main() {
-  if (set === "fleet") await fleet();
+  // fleet-sharded: the same without the emitter, which speaks only the classic protocol.
+  if (set === "fleet" || set === "fleet-sharded") await fleet();
   else if (set === "silent") await silent();
   else if (set === "down") await down();
   else throw new Error(`unknown set ${set}`);

@@ -2,14 +2,15 @@
 // the same contract as our `cluster` example (socketio_redis::cluster_app), so that a mixed
 // fleet runs the same scenarios.
 //
-// PORT=.. REDIS_URL=redis://127.0.0.1:6379/ ADAPTER=classic NODE_NAME=.. node cluster-node.js
+// PORT=.. REDIS_URL=redis://127.0.0.1:6379/ ADAPTER=classic|sharded NODE_NAME=.. node cluster-node.js
+// (sharded: createShardedAdapter with subscriptionMode "dynamic")
 // Prints "listening on 127.0.0.1:PORT" once subscribed.
 // SILENT=1: subscribes to the request channel and never answers (the tests' control).
 "use strict";
 
 const http = require("http");
 const { Server } = require("socket.io");
-const { createAdapter } = require("@socket.io/redis-adapter");
+const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
 const { createClient } = require("redis");
 
 const port = Number(process.env.PORT || 3000);
@@ -27,19 +28,24 @@ function text(v) {
 const sorted = (xs) => xs.slice().sort((a, b) => (text(a) < text(b) ? -1 : text(a) > text(b) ? 1 : 0));
 
 async function main() {
-  if (kind !== "classic") throw new Error(`ADAPTER=${kind}: only classic here`);
+  if (kind !== "classic" && kind !== "sharded") throw new Error(`ADAPTER=${kind}: classic or sharded`);
   const pub = createClient({ url: redisUrl });
   const sub = pub.duplicate();
   // Redis going away is reported here; node-redis reconnects by itself.
   for (const c of [pub, sub]) c.on("error", () => {});
   await Promise.all([pub.connect(), sub.connect()]);
   if (process.env.SILENT) {
-    await sub.subscribe("socket.io-request#/#", () => {});
+    if (kind === "sharded") await sub.sSubscribe("socket.io#/#", () => {});
+    else await sub.subscribe("socket.io-request#/#", () => {});
     console.log("listening on silent");
     return;
   }
   const httpServer = http.createServer();
-  const io = new Server(httpServer, { adapter: createAdapter(pub, sub, { requestsTimeout: Number(process.env.REQUESTS_TIMEOUT || 5000) }) });
+  const adapter =
+    kind === "sharded"
+      ? createShardedAdapter(pub, sub, { subscriptionMode: "dynamic" })
+      : createAdapter(pub, sub, { requestsTimeout: Number(process.env.REQUESTS_TIMEOUT || 5000) });
+  const io = new Server(httpServer, { adapter });
 
   io.on("whoami", (cb) => cb(name));
 

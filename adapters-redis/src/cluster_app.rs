@@ -3,7 +3,8 @@
 //! bind the port and serve it.
 //!
 //! Environment: `PORT` (default 3000), `REDIS_URL` (default `redis://127.0.0.1:6379/`; RESP3
-//! is turned on here), `ADAPTER` (`classic`, the default), `NODE_NAME` (default `node`).
+//! is turned on here), `ADAPTER` (`classic`, the default, or `sharded`: the sharded adapter with
+//! `subscriptionMode: "dynamic"`), `NODE_NAME` (default `node`).
 //!
 //! On namespace `/` (arguments may hold binary anywhere):
 //! - on connect, the socket joins every room named in its auth's `rooms` array;
@@ -38,7 +39,7 @@ use socketio_adapters_core::{
     AckSender, BoxFuture, BroadcastOperator, Runtime, SioSocket, SocketIoServer,
 };
 
-use crate::{NodeConfig, RedisAdapter};
+use crate::{NodeConfig, Protocol, RedisAdapter, SubscriptionMode};
 
 /// The node's settings, from the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,9 +67,15 @@ impl Settings {
             adapter: var("ADAPTER", "classic"),
             node_name: var("NODE_NAME", "node"),
         };
-        match settings.adapter.as_str() {
-            "classic" => Ok(settings),
-            "sharded" => Err("ADAPTER=sharded: the sharded adapter is not built yet".to_owned()),
+        settings.protocol()?;
+        Ok(settings)
+    }
+
+    /// The fleet protocol `ADAPTER` names.
+    pub fn protocol(&self) -> Result<Protocol, String> {
+        match self.adapter.as_str() {
+            "classic" => Ok(Protocol::Classic),
+            "sharded" => Ok(Protocol::Sharded(SubscriptionMode::Dynamic)),
             other => Err(format!("ADAPTER={other}: classic or sharded")),
         }
     }
@@ -79,10 +86,15 @@ pub async fn build(
     settings: &Settings,
     runtime: Arc<dyn Runtime>,
 ) -> Result<SocketIoServer, String> {
-    let adapter =
-        RedisAdapter::connect(&settings.redis_url, NodeConfig::default(), runtime.clone())
-            .await
-            .map_err(|e| format!("Redis at {}: {e}", settings.redis_url))?;
+    let protocol = settings.protocol()?;
+    let adapter = RedisAdapter::connect_with(
+        &settings.redis_url,
+        protocol,
+        NodeConfig::default(),
+        runtime.clone(),
+    )
+    .await
+    .map_err(|e| format!("Redis at {}: {e}", settings.redis_url))?;
     let io = SocketIoServer::builder()
         .adapter(adapter)
         .build(runtime.clone());

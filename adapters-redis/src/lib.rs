@@ -1,6 +1,7 @@
 //! A Redis adapter for the Socket.IO server, wire-compatible with Node's
-//! `@socket.io/redis-adapter` 8.x (the classic `createAdapter()`): Rust and Node servers share
-//! one fleet, and `@socket.io/redis-emitter` drives Rust nodes.
+//! `@socket.io/redis-adapter` 8.x, both of its fleet protocols: the classic `createAdapter()`
+//! (which `@socket.io/redis-emitter` drives) and the sharded `createShardedAdapter()` (Redis 7
+//! sharded pub/sub, [`Protocol::Sharded`]). Rust and Node servers share one fleet.
 //!
 //! ```no_run
 //! # async fn run(runtime: std::sync::Arc<dyn socketio_adapters_core::Runtime>) -> Result<(), redis::RedisError> {
@@ -41,14 +42,27 @@ use futures_util::StreamExt;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, PushInfo, PushKind, Value};
 use socketio_adapters_core::socketio_cluster_proto::node::{
-    requester, Answers, ClassicNode, Completed, Operation, Publish, Received, Subscription,
+    requester, Answers, ClassicNode, Completed, FleetNode, Operation, Publish, Received,
+    Subscription,
 };
+use socketio_adapters_core::socketio_cluster_proto::sharded::ShardedNode;
 use socketio_adapters_core::socketio_cluster_proto::{BroadcastOpts, BroadcastPacket, Response};
 use socketio_adapters_core::{
     Adapter, FleetAnswers, FleetError, FleetFuture, Runtime, WeakSocketIoServer,
 };
 
 pub use socketio_adapters_core::socketio_cluster_proto::node::NodeConfig;
+pub use socketio_adapters_core::socketio_cluster_proto::sharded::SubscriptionMode;
+
+/// Which of `@socket.io/redis-adapter`'s fleet protocols a node speaks (a fleet speaks one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// `createAdapter()`: `PUBLISH`/`PSUBSCRIBE`, the one `@socket.io/redis-emitter` drives.
+    #[default]
+    Classic,
+    /// `createShardedAdapter({subscriptionMode})`: Redis 7 `SPUBLISH`/`SSUBSCRIBE`.
+    Sharded(SubscriptionMode),
+}
 
 /// Messages waiting to be published at once; past it new ones are dropped and counted (Redis
 /// far behind, or down for long).
@@ -73,11 +87,12 @@ enum Out {
         request_id: String,
     },
     Subscribe(Vec<Subscription>),
+    Unsubscribe(Vec<Subscription>),
 }
 
 struct Inner {
     runtime: Arc<dyn Runtime>,
-    node: Mutex<ClassicNode>,
+    node: Mutex<Box<dyn FleetNode>>,
     server: OnceLock<WeakSocketIoServer>,
     /// Requests waiting for the fleet's answers.
     waiters: Mutex<HashMap<String, oneshot::Sender<FleetAnswers>>>,
@@ -116,11 +131,22 @@ pub fn resp3_url(url: &str) -> String {
 }
 
 impl RedisAdapter {
-    /// Connects to Redis at `url` (`redis://host:port/db`; RESP3 is turned on here) and
-    /// starts the node's tasks on `runtime`. Fails when the first connection fails; later
-    /// losses are repaired in the background.
+    /// Connects to Redis at `url` (`redis://host:port/db`; RESP3 is turned on here) as a node
+    /// of a classic fleet and starts the node's tasks on `runtime`. Fails when the first
+    /// connection fails; later losses are repaired in the background.
     pub async fn connect(
         url: &str,
+        config: NodeConfig,
+        runtime: Arc<dyn Runtime>,
+    ) -> Result<Arc<RedisAdapter>, redis::RedisError> {
+        Self::connect_with(url, Protocol::Classic, config, runtime).await
+    }
+
+    /// [`RedisAdapter::connect`] for a fleet of either protocol (`config.key` is the sharded
+    /// adapter's `channelPrefix`).
+    pub async fn connect_with(
+        url: &str,
+        protocol: Protocol,
         config: NodeConfig,
         runtime: Arc<dyn Runtime>,
     ) -> Result<Arc<RedisAdapter>, redis::RedisError> {
@@ -128,7 +154,11 @@ impl RedisAdapter {
         let (push_tx, push_rx) = mpsc::unbounded::<PushInfo>();
         let first = open(&client, push_tx.clone()).await?;
         let rt = runtime.clone();
-        let node = ClassicNode::new(config, Box::new(move |b: &mut [u8]| rt.fill_random(b)));
+        let random = Box::new(move |b: &mut [u8]| rt.fill_random(b));
+        let node: Box<dyn FleetNode> = match protocol {
+            Protocol::Classic => Box::new(ClassicNode::new(config, random)),
+            Protocol::Sharded(mode) => Box::new(ShardedNode::new(config, mode, random)),
+        };
         let (out_tx, out_rx) = mpsc::unbounded();
         let (timer_tx, timer_rx) = mpsc::unbounded();
         let inner = Arc::new(Inner {
@@ -193,6 +223,15 @@ impl Inner {
         let _ = self.out.unbounded_send(out);
     }
 
+    /// Queues a change of subscriptions (while Redis is down, the reconnection subscribes to
+    /// what the node lists then).
+    fn subscribe(&self, out: Out) {
+        if self.connected.load(Ordering::Relaxed) {
+            self.queued.fetch_add(1, Ordering::Relaxed);
+            let _ = self.out.unbounded_send(out);
+        }
+    }
+
     fn failed(&self, n: u64, why: &str) {
         let total = self.failed_publishes.fetch_add(n, Ordering::Relaxed) + n;
         tracing::warn!(messages = n, total, why, "fleet publish failed");
@@ -238,10 +277,23 @@ impl Adapter for RedisAdapter {
         };
         if !subs.is_empty() {
             // While Redis is down the reconnection subscribes to every namespace anyway.
-            if self.inner.connected.load(Ordering::Relaxed) {
-                let _ = self.inner.out.unbounded_send(Out::Subscribe(subs));
-                self.inner.queued.fetch_add(1, Ordering::Relaxed);
-            }
+            self.inner.subscribe(Out::Subscribe(subs));
+        }
+    }
+
+    fn wants_room_events(&self) -> bool {
+        lock(&self.inner.node).wants_room_events()
+    }
+
+    fn room_created(&self, nsp: &str, room: &str, is_socket: bool) {
+        if let Some(sub) = lock(&self.inner.node).room_created(nsp, room, is_socket) {
+            self.inner.subscribe(Out::Subscribe(vec![sub]));
+        }
+    }
+
+    fn room_deleted(&self, nsp: &str, room: &str) {
+        if let Some(sub) = lock(&self.inner.node).room_deleted(nsp, room) {
+            self.inner.subscribe(Out::Unsubscribe(vec![sub]));
         }
     }
 
@@ -297,6 +349,24 @@ async fn subscribe(
         match s {
             Subscription::Pattern(p) => conn.psubscribe(p).await?,
             Subscription::Channel(c) => conn.subscribe(c).await?,
+            // No `ssubscribe` on a standalone connection in the redis crate: the raw command.
+            Subscription::Shard(c) => redis::cmd("SSUBSCRIBE").arg(c).exec_async(conn).await?,
+        }
+    }
+    Ok(())
+}
+
+async fn unsubscribe(
+    conn: &mut MultiplexedConnection,
+    subs: &[Subscription],
+) -> Result<(), redis::RedisError> {
+    for s in subs {
+        match s {
+            Subscription::Pattern(p) => conn.punsubscribe(p).await?,
+            Subscription::Channel(c) => conn.unsubscribe(c).await?,
+            Subscription::Shard(c) => {
+                redis::cmd("SUNSUBSCRIBE").arg(c).exec_async(conn).await?;
+            }
         }
     }
     Ok(())
@@ -330,7 +400,7 @@ async fn writer(
         let mut publishes = 0u64;
         for o in &batch {
             match o {
-                Out::Subscribe(subs) => {
+                Out::Subscribe(subs) | Out::Unsubscribe(subs) => {
                     if !pipe.is_empty() {
                         let p = std::mem::replace(&mut pipe, redis::pipe());
                         let got: Result<Vec<Value>, _> = p.query_async(&mut c).await;
@@ -339,13 +409,17 @@ async fn writer(
                         requests.clear();
                         publishes = 0;
                     }
-                    if let Err(e) = subscribe(&mut c, subs).await {
-                        tracing::warn!(error = %e, "fleet subscription failed");
+                    let done = match o {
+                        Out::Subscribe(_) => subscribe(&mut c, subs).await,
+                        _ => unsubscribe(&mut c, subs).await,
+                    };
+                    if let Err(e) = done {
+                        tracing::warn!(error = %e, "fleet subscription change failed");
                         subscribed_ok = false;
                     }
                 }
                 Out::Publish(p) => {
-                    pipe.publish(&p.channel, &p.payload[..]);
+                    add_publish(&mut pipe, p);
                     publishes += 1;
                 }
                 Out::Request {
@@ -353,10 +427,10 @@ async fn writer(
                     publish,
                     request_id,
                 } => {
-                    pipe.publish(&publish.channel, &publish.payload[..]);
+                    add_publish(&mut pipe, publish);
                     publishes += 1;
-                    let count = lock(&inner.node).count_channel(nsp);
-                    pipe.cmd("PUBSUB").arg("NUMSUB").arg(count);
+                    let (command, channel) = lock(&inner.node).count(nsp);
+                    pipe.cmd("PUBSUB").arg(command).arg(channel);
                     counts.push(request_id.clone());
                     requests.push(request_id.clone());
                 }
@@ -372,6 +446,11 @@ async fn writer(
     }
 }
 
+fn add_publish(pipe: &mut redis::Pipeline, p: &Publish) {
+    let command = if p.sharded { "SPUBLISH" } else { "PUBLISH" };
+    pipe.cmd(command).arg(&p.channel).arg(&p.payload[..]);
+}
+
 fn fail_batch(inner: &Inner, batch: Vec<Out>, why: &str) {
     let mut n = 0;
     for o in batch {
@@ -381,7 +460,7 @@ fn fail_batch(inner: &Inner, batch: Vec<Out>, why: &str) {
                 n += 1;
                 inner.fail_request(&request_id, why);
             }
-            Out::Subscribe(_) => {}
+            Out::Subscribe(_) | Out::Unsubscribe(_) => {}
         }
     }
     if n > 0 {
@@ -480,7 +559,9 @@ async fn reader(
                 let respond = Arc::new(move |r: Response| {
                     if let Some(inner) = weak.upgrade() {
                         let p = lock(&inner.node).respond(&reply_nsp, who.as_deref(), &r);
-                        inner.send(Out::Publish(p));
+                        if let Some(p) = p {
+                            inner.send(Out::Publish(p));
+                        }
                     }
                 });
                 server.apply_request(&nsp, request, respond).await;

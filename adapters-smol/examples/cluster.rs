@@ -10,6 +10,11 @@ use std::sync::Arc;
 use socketio_redis::cluster_app::{build, Settings};
 
 fn main() {
+    // Warnings (a failed publish, Redis lost and back) on stderr.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::stderr)
+        .init();
     let code = smol::block_on(async {
         let settings = match Settings::from_env() {
             Ok(s) => s,

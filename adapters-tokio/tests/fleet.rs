@@ -69,12 +69,15 @@ impl Redis {
         Some(String::from_utf8_lossy(&buf[..n]).into_owned())
     }
 
-    /// Subscribers of the request channel of `/`: the fleet's size as Node counts it.
-    async fn nodes(&self) -> u64 {
-        let reply = self
-            .command(&["PUBSUB", "NUMSUB", "socket.io-request#/#"])
-            .await
-            .unwrap_or_default();
+    /// Subscribers of the request channel of `/` (the sharded adapter: of its shard channel):
+    /// the fleet's size as Node counts it.
+    async fn nodes(&self, adapter: &str) -> u64 {
+        let count = if adapter == "sharded" {
+            ["PUBSUB", "SHARDNUMSUB", "socket.io#/#"]
+        } else {
+            ["PUBSUB", "NUMSUB", "socket.io-request#/#"]
+        };
+        let reply = self.command(&count).await.unwrap_or_default();
         // *2\r\n$20\r\nsocket.io-request#/#\r\n:N\r\n
         reply
             .rsplit(':')
@@ -83,14 +86,14 @@ impl Redis {
             .unwrap_or(0)
     }
 
-    async fn wait_for_nodes(&self, n: u64) {
+    async fn wait_for_nodes(&self, adapter: &str, n: u64) {
         for _ in 0..400 {
-            if self.nodes().await == n {
+            if self.nodes(adapter).await == n {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("the fleet has {} nodes, not {n}", self.nodes().await);
+        panic!("the fleet has {} nodes, not {n}", self.nodes(adapter).await);
     }
 
     fn kill(&mut self) {
@@ -118,11 +121,11 @@ enum Keep {
     Node(tokio::process::Child),
 }
 
-async fn ours(rt: Rt, redis: &Redis, name: &str) -> FleetNode {
+async fn ours(rt: Rt, redis: &Redis, adapter: &str, name: &str) -> FleetNode {
     let settings = Settings {
         port: 0,
         redis_url: redis.url(),
-        adapter: "classic".into(),
+        adapter: adapter.into(),
         node_name: name.into(),
     };
     let runtime = rt.runtime();
@@ -142,10 +145,11 @@ async fn ours(rt: Rt, redis: &Redis, name: &str) -> FleetNode {
     }
 }
 
-async fn node_js(redis: &Redis, name: &str, silent: bool) -> FleetNode {
+async fn node_js(redis: &Redis, adapter: &str, name: &str, silent: bool) -> FleetNode {
     let mut cmd = tokio::process::Command::new("node");
     cmd.arg("cluster-node.js")
         .current_dir(interop_dir())
+        .env("ADAPTER", adapter)
         .env("PORT", "0")
         .env("REDIS_URL", redis.url())
         .env("NODE_NAME", name)
@@ -195,62 +199,106 @@ async fn drive(set: &str, redis: &Redis, nodes: &[&FleetNode]) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mixed_fleet_two_node_nodes_and_ours_on_tokio() {
-    let redis = Redis::start(free_port()).await;
-    let a = node_js(&redis, "A", false).await;
-    let b = node_js(&redis, "B", false).await;
-    let r = ours(Rt::Tokio, &redis, "R").await;
-    redis.wait_for_nodes(3).await;
-    drive("fleet", &redis, &[&a, &b, &r]).await;
+mod classic {
+    use super::*;
+    const C: &str = "classic";
+    const FLEET: &str = "fleet";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mixed_fleet_two_node_nodes_and_ours_on_tokio() {
+        let redis = Redis::start(free_port()).await;
+        let a = node_js(&redis, C, "A", false).await;
+        let b = node_js(&redis, C, "B", false).await;
+        let r = ours(Rt::Tokio, &redis, C, "R").await;
+        redis.wait_for_nodes(C, 3).await;
+        drive(FLEET, &redis, &[&a, &b, &r]).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mixed_fleet_two_node_nodes_and_ours_on_smol() {
+        let redis = Redis::start(free_port()).await;
+        let a = node_js(&redis, C, "A", false).await;
+        let s = ours(Rt::Smol, &redis, C, "S").await;
+        let b = node_js(&redis, C, "B", false).await;
+        redis.wait_for_nodes(C, 3).await;
+        drive(FLEET, &redis, &[&a, &s, &b]).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fleet_of_only_our_nodes_on_both_runtimes() {
+        let redis = Redis::start(free_port()).await;
+        let t = ours(Rt::Tokio, &redis, C, "T").await;
+        let s = ours(Rt::Smol, &redis, C, "S").await;
+        let u = ours(Rt::Tokio, &redis, C, "U").await;
+        redis.wait_for_nodes(C, 3).await;
+        drive(FLEET, &redis, &[&t, &s, &u]).await;
+    }
+
+    /// The control: a subscriber that never answers is counted as a node, so requests from Node
+    /// and from ours must fail (the other scenarios would catch a node of ours that went silent).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_silent_node_makes_every_nodes_requests_fail() {
+        let redis = Redis::start(free_port()).await;
+        let a = node_js(&redis, C, "A", false).await;
+        let r = ours(Rt::Tokio, &redis, C, "R").await;
+        let _silent = node_js(&redis, C, "silent", true).await;
+        redis.wait_for_nodes(C, 3).await;
+        drive("silent", &redis, &[&a, &r]).await;
+    }
+
+    /// Redis goes away under a mixed fleet and comes back on the same port: every node keeps
+    /// serving its own sockets meanwhile, reconnects, subscribes again, and the fleet works as
+    /// before.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_restarted_mid_run() {
+        let port = free_port();
+        let mut redis = Redis::start(port).await;
+        let a = node_js(&redis, C, "A", false).await;
+        let t = ours(Rt::Tokio, &redis, C, "T").await;
+        let s = ours(Rt::Smol, &redis, C, "S").await;
+        redis.wait_for_nodes(C, 3).await;
+        redis.kill();
+        drive("down", &redis, &[&a, &t, &s]).await;
+        let redis = Redis::start(port).await;
+        redis.wait_for_nodes(C, 3).await;
+        drive(FLEET, &redis, &[&a, &t, &s]).await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mixed_fleet_two_node_nodes_and_ours_on_smol() {
-    let redis = Redis::start(free_port()).await;
-    let a = node_js(&redis, "A", false).await;
-    let s = ours(Rt::Smol, &redis, "S").await;
-    let b = node_js(&redis, "B", false).await;
-    redis.wait_for_nodes(3).await;
-    drive("fleet", &redis, &[&a, &s, &b]).await;
-}
+/// The same fleets on the sharded adapter (`subscriptionMode: "dynamic"`): Node targets our
+/// socket ids on the namespace's channel and our public rooms on their own channels, which our
+/// node subscribes to as rooms come and go. The emitter speaks only the classic protocol.
+mod sharded {
+    use super::*;
+    const C: &str = "sharded";
+    const FLEET: &str = "fleet-sharded";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fleet_of_only_our_nodes_on_both_runtimes() {
-    let redis = Redis::start(free_port()).await;
-    let t = ours(Rt::Tokio, &redis, "T").await;
-    let s = ours(Rt::Smol, &redis, "S").await;
-    let u = ours(Rt::Tokio, &redis, "U").await;
-    redis.wait_for_nodes(3).await;
-    drive("fleet", &redis, &[&t, &s, &u]).await;
-}
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mixed_fleet_a_node_node_and_ours_on_tokio_and_smol() {
+        let redis = Redis::start(free_port()).await;
+        let a = node_js(&redis, C, "A", false).await;
+        let t = ours(Rt::Tokio, &redis, C, "T").await;
+        let s = ours(Rt::Smol, &redis, C, "S").await;
+        redis.wait_for_nodes(C, 3).await;
+        drive(FLEET, &redis, &[&a, &t, &s]).await;
+    }
 
-/// The control: a subscriber that never answers is counted as a node, so requests from Node
-/// and from ours must fail (the other scenarios would catch a node of ours that went silent).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_silent_node_makes_every_nodes_requests_fail() {
-    let redis = Redis::start(free_port()).await;
-    let a = node_js(&redis, "A", false).await;
-    let r = ours(Rt::Tokio, &redis, "R").await;
-    let _silent = node_js(&redis, "silent", true).await;
-    redis.wait_for_nodes(3).await;
-    drive("silent", &redis, &[&a, &r]).await;
-}
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fleet_of_only_our_nodes() {
+        let redis = Redis::start(free_port()).await;
+        let t = ours(Rt::Tokio, &redis, C, "T").await;
+        let s = ours(Rt::Smol, &redis, C, "S").await;
+        redis.wait_for_nodes(C, 2).await;
+        drive(FLEET, &redis, &[&t, &s]).await;
+    }
 
-/// Redis goes away under a mixed fleet and comes back on the same port: every node keeps
-/// serving its own sockets meanwhile, reconnects, subscribes again, and the fleet works as
-/// before.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_restarted_mid_run() {
-    let port = free_port();
-    let mut redis = Redis::start(port).await;
-    let a = node_js(&redis, "A", false).await;
-    let t = ours(Rt::Tokio, &redis, "T").await;
-    let s = ours(Rt::Smol, &redis, "S").await;
-    redis.wait_for_nodes(3).await;
-    redis.kill();
-    drive("down", &redis, &[&a, &t, &s]).await;
-    let redis = Redis::start(port).await;
-    redis.wait_for_nodes(3).await;
-    drive("fleet", &redis, &[&a, &t, &s]).await;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_silent_node_makes_every_nodes_requests_fail() {
+        let redis = Redis::start(free_port()).await;
+        let a = node_js(&redis, C, "A", false).await;
+        let r = ours(Rt::Tokio, &redis, C, "R").await;
+        let _silent = node_js(&redis, C, "silent", true).await;
+        redis.wait_for_nodes(C, 3).await;
+        drive("silent", &redis, &[&a, &r]).await;
+    }
 }

@@ -18,6 +18,7 @@ pub mod convert;
 mod message;
 pub mod msgpack;
 pub mod node;
+pub mod sharded;
 
 pub use message::{
     channels, Broadcast, BroadcastOpts, BroadcastPacket, ClusterError, RemoteSocket, Request,

@@ -60,6 +60,8 @@ pub enum Subscription {
     Pattern(String),
     /// `SUBSCRIBE` this channel.
     Channel(String),
+    /// `SSUBSCRIBE` this shard channel (the sharded adapter).
+    Shard(String),
 }
 
 /// A message to `PUBLISH`.
@@ -69,6 +71,8 @@ pub struct Publish {
     pub channel: String,
     /// The message bytes.
     pub payload: Vec<u8>,
+    /// `SPUBLISH` (the sharded adapter) rather than `PUBLISH`.
+    pub sharded: bool,
 }
 
 impl fmt::Debug for Publish {
@@ -76,6 +80,7 @@ impl fmt::Debug for Publish {
         f.debug_struct("Publish")
             .field("channel", &self.channel)
             .field("bytes", &self.payload.len())
+            .field("sharded", &self.sharded)
             .finish()
     }
 }
@@ -123,7 +128,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    fn kind(&self) -> Option<Kind> {
+    pub(crate) fn kind(&self) -> Option<Kind> {
         match self {
             Operation::FetchSockets(_) => Some(Kind::Fetch),
             Operation::AllRooms => Some(Kind::Rooms),
@@ -171,6 +176,9 @@ pub enum RequestFailure {
     /// [`NodeConfig::max_pending`] requests were already waiting.
     #[error("too many requests waiting")]
     TooManyPending,
+    /// The fleet's protocol has no such request (`allRooms` in the sharded adapter).
+    #[error("not supported by this adapter")]
+    Unsupported,
 }
 
 /// A request that ended.
@@ -220,7 +228,7 @@ pub enum Received {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Fetch,
     Rooms,
     Emit,
@@ -228,7 +236,7 @@ enum Kind {
 }
 
 #[derive(Debug)]
-struct Pending {
+pub(crate) struct Pending {
     nsp: String,
     kind: Kind,
     deadline: Instant,
@@ -283,15 +291,114 @@ impl Pending {
     }
 }
 
+/// A node of a fleet, whichever its protocol ([`ClassicNode`],
+/// [`crate::sharded::ShardedNode`]): what a runtime drives. See [`ClassicNode`]'s methods of
+/// the same names for each one's contract.
+pub trait FleetNode: Send + fmt::Debug {
+    /// The node's uid.
+    fn uid(&self) -> &str;
+    /// Joins namespace `nsp`: what to subscribe to (nothing when already joined).
+    fn add_namespace(&mut self, nsp: &str) -> Result<Vec<Subscription>, ClusterError>;
+    /// Everything to subscribe to again after a reconnection.
+    fn subscriptions(&self) -> Vec<Subscription>;
+    /// How to count the fleet's nodes of `nsp`: `PUBSUB <command> <channel>`.
+    fn count(&self, nsp: &str) -> (&'static str, String);
+    /// A broadcast of this node to publish (not a `local` one).
+    fn broadcast(&self, packet: BroadcastPacket, opts: BroadcastOpts) -> Publish;
+    /// Starts `op` (see [`ClassicNode::request`]).
+    fn request(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        op: Operation,
+        others: Option<u64>,
+        timeout: Option<Duration>,
+    ) -> Started;
+    /// The number of other nodes, learnt after publishing.
+    fn set_others(&mut self, request_id: &str, others: u64) -> Option<Completed>;
+    /// Forgets a request: what it had collected.
+    fn cancel(&mut self, request_id: &str) -> Option<Answers>;
+    /// Requests waiting.
+    fn pending(&self) -> usize;
+    /// The earliest deadline.
+    fn next_deadline(&self) -> Option<Instant>;
+    /// Ends the requests whose deadline passed.
+    fn poll_timeouts(&mut self, now: Instant) -> Vec<Completed>;
+    /// What a received message means.
+    fn receive(&mut self, channel: &str, payload: &[u8]) -> Result<Received, ClusterError>;
+    /// The answer to another node's request, to publish (`None`: this protocol has no such
+    /// answer).
+    fn respond(&self, nsp: &str, requester: Option<&str>, response: &Response) -> Option<Publish>;
+    /// Whether rooms created and deleted change its subscriptions.
+    fn wants_room_events(&self) -> bool {
+        false
+    }
+    /// Room `room` of `nsp` got its first member (`is_socket`: it is a socket's own room):
+    /// what to subscribe to.
+    fn room_created(&mut self, _nsp: &str, _room: &str, _is_socket: bool) -> Option<Subscription> {
+        None
+    }
+    /// Room `room` lost its last member: what to unsubscribe from.
+    fn room_deleted(&mut self, _nsp: &str, _room: &str) -> Option<Subscription> {
+        None
+    }
+}
+
+impl FleetNode for ClassicNode {
+    fn uid(&self) -> &str {
+        ClassicNode::uid(self)
+    }
+    fn add_namespace(&mut self, nsp: &str) -> Result<Vec<Subscription>, ClusterError> {
+        ClassicNode::add_namespace(self, nsp)
+    }
+    fn subscriptions(&self) -> Vec<Subscription> {
+        ClassicNode::subscriptions(self)
+    }
+    fn count(&self, nsp: &str) -> (&'static str, String) {
+        ("NUMSUB", self.count_channel(nsp))
+    }
+    fn broadcast(&self, packet: BroadcastPacket, opts: BroadcastOpts) -> Publish {
+        ClassicNode::broadcast(self, packet, opts)
+    }
+    fn request(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        op: Operation,
+        others: Option<u64>,
+        timeout: Option<Duration>,
+    ) -> Started {
+        ClassicNode::request(self, now, nsp, op, others, timeout)
+    }
+    fn set_others(&mut self, request_id: &str, others: u64) -> Option<Completed> {
+        ClassicNode::set_others(self, request_id, others)
+    }
+    fn cancel(&mut self, request_id: &str) -> Option<Answers> {
+        ClassicNode::cancel(self, request_id)
+    }
+    fn pending(&self) -> usize {
+        ClassicNode::pending(self)
+    }
+    fn next_deadline(&self) -> Option<Instant> {
+        ClassicNode::next_deadline(self)
+    }
+    fn poll_timeouts(&mut self, now: Instant) -> Vec<Completed> {
+        ClassicNode::poll_timeouts(self, now)
+    }
+    fn receive(&mut self, channel: &str, payload: &[u8]) -> Result<Received, ClusterError> {
+        ClassicNode::receive(self, channel, payload)
+    }
+    fn respond(&self, nsp: &str, requester: Option<&str>, response: &Response) -> Option<Publish> {
+        Some(ClassicNode::respond(self, nsp, requester, response))
+    }
+}
+
 /// One node of a classic `@socket.io/redis-adapter` fleet (see the module docs).
 pub struct ClassicNode {
     config: NodeConfig,
     uid: String,
-    random: RandomSource,
     namespaces: BTreeSet<String>,
-    pending: BTreeMap<RequestId, Pending>,
-    /// Request ids that clashed so far.
-    clashes: u64,
+    requests: Requests,
 }
 
 impl fmt::Debug for ClassicNode {
@@ -299,14 +406,14 @@ impl fmt::Debug for ClassicNode {
         f.debug_struct("ClassicNode")
             .field("uid", &self.uid)
             .field("namespaces", &self.namespaces)
-            .field("pending", &self.pending.len())
+            .field("pending", &self.requests.pending.len())
             .finish_non_exhaustive()
     }
 }
 
 const ID_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-fn random_id(random: &mut RandomSource, len: usize) -> String {
+pub(crate) fn random_id(random: &mut RandomSource, len: usize) -> String {
     let mut bytes = vec![0u8; len];
     random(&mut bytes);
     bytes
@@ -320,12 +427,10 @@ impl ClassicNode {
     pub fn new(config: NodeConfig, mut random: RandomSource) -> Self {
         let uid = random_id(&mut random, 6);
         ClassicNode {
+            requests: Requests::new(&config, random),
             config,
             uid,
-            random,
             namespaces: BTreeSet::new(),
-            pending: BTreeMap::new(),
-            clashes: 0,
         }
     }
 
@@ -392,6 +497,7 @@ impl ClassicNode {
         Publish {
             channel: b.channel(&self.config.key),
             payload: b.encode(),
+            sharded: false,
         }
     }
 
@@ -435,58 +541,17 @@ impl ClassicNode {
                 completed: None,
             };
         };
-        // 96 random bits; on a clash with a waiting request (a poor random source), a
-        // sequence number makes it unique.
-        let mut request_id = random_id(&mut self.random, 16);
-        if self.pending.contains_key(&request_id) {
-            self.clashes += 1;
-            request_id = format!("{request_id}-{}", self.clashes);
-        }
-        let timeout = match &op {
-            _ if timeout.is_some() => timeout.unwrap_or_default(),
-            Operation::BroadcastWithAck { opts, .. } => opts
-                .flag("timeout")
-                .and_then(Value::as_u64)
-                .map_or(self.config.requests_timeout, Duration::from_millis),
-            _ => self.config.requests_timeout,
+        let timeout = request_timeout(&op, timeout, self.config.requests_timeout);
+        let request_id = match self.requests.start(now, nsp, kind, others, timeout) {
+            Ok(id) => id,
+            Err(completed) => {
+                return Started {
+                    publish: None,
+                    request_id: None,
+                    completed: Some(completed),
+                }
+            }
         };
-        let mut pending = Pending {
-            nsp: nsp.to_owned(),
-            kind,
-            deadline: now + timeout,
-            others,
-            nodes: 0,
-            sockets: Vec::new(),
-            rooms: BTreeSet::new(),
-            values: Vec::new(),
-            clients: 0,
-            acks: Vec::new(),
-            overflow: false,
-        };
-        if self.pending.len() >= self.config.max_pending {
-            return Started {
-                publish: None,
-                request_id: None,
-                completed: Some(Completed {
-                    request_id,
-                    nsp: nsp.to_owned(),
-                    answers: pending.answers(),
-                    outcome: Err(RequestFailure::TooManyPending),
-                }),
-            };
-        }
-        if others == Some(0) {
-            return Started {
-                publish: None,
-                request_id: None,
-                completed: Some(Completed {
-                    request_id,
-                    nsp: nsp.to_owned(),
-                    answers: pending.answers(),
-                    outcome: Ok(()),
-                }),
-            };
-        }
         let request = match op {
             Operation::FetchSockets(opts) => Request::RemoteFetch {
                 uid,
@@ -514,7 +579,6 @@ impl ClassicNode {
             }
             _ => unreachable!("operations with answers"),
         };
-        self.pending.insert(request_id.clone(), pending);
         Started {
             publish: Some(self.publish_request(nsp, &request)),
             request_id: Some(request_id),
@@ -526,75 +590,35 @@ impl ClassicNode {
         Publish {
             channel: channels::request(&self.config.key, nsp),
             payload: request.encode(),
+            sharded: false,
         }
     }
 
     /// The number of other nodes, learnt after a request was published (a broadcast with
     /// acks); its end when that completes it.
     pub fn set_others(&mut self, request_id: &str, others: u64) -> Option<Completed> {
-        let p = self.pending.get_mut(request_id)?;
-        p.others = Some(others);
-        self.finish_if_complete(request_id)
+        self.requests.set_others(request_id, others)
     }
 
     /// Forgets a request (its caller gave up on it, or it could not be sent): what it had
     /// collected. Later answers are ignored.
     pub fn cancel(&mut self, request_id: &str) -> Option<Answers> {
-        self.pending.remove(request_id).map(|mut p| p.answers())
+        self.requests.cancel(request_id)
     }
 
     /// Requests waiting for answers.
     pub fn pending(&self) -> usize {
-        self.pending.len()
-    }
-
-    fn finish_if_complete(&mut self, request_id: &str) -> Option<Completed> {
-        let p = self.pending.get(request_id)?;
-        if !p.complete() && !p.overflow {
-            return None;
-        }
-        let mut p = self.pending.remove(request_id)?;
-        Some(Completed {
-            request_id: request_id.to_owned(),
-            nsp: p.nsp.clone(),
-            answers: p.answers(),
-            outcome: if p.overflow {
-                Err(RequestFailure::TooManyAnswers)
-            } else {
-                Ok(())
-            },
-        })
+        self.requests.pending.len()
     }
 
     /// The earliest deadline of a waiting request.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.pending.values().map(|p| p.deadline).min()
+        self.requests.next_deadline()
     }
 
     /// Ends the requests whose deadline is at or before `now`, with what they collected.
     pub fn poll_timeouts(&mut self, now: Instant) -> Vec<Completed> {
-        let expired: Vec<RequestId> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.deadline <= now)
-            .map(|(id, _)| id.clone())
-            .collect();
-        expired
-            .into_iter()
-            .filter_map(|id| {
-                let mut p = self.pending.remove(&id)?;
-                let outcome = Err(RequestFailure::Timeout {
-                    received: p.received(),
-                    expected: p.expected(),
-                });
-                Some(Completed {
-                    request_id: id,
-                    nsp: p.nsp.clone(),
-                    answers: p.answers(),
-                    outcome,
-                })
-            })
-            .collect()
+        self.requests.poll_timeouts(now)
     }
 
     /// What a message received on `channel` means for this node. Malformed messages are
@@ -634,6 +658,7 @@ impl ClassicNode {
             ChannelKind::Response => {
                 let response = Response::decode(payload)?;
                 Ok(self
+                    .requests
                     .take_response(response)
                     .map_or(Received::Nothing, Received::Completed))
             }
@@ -649,7 +674,7 @@ impl ClassicNode {
             | Request::AllRooms { request_id, .. }
             | Request::RemoteFetch { request_id, .. }
             | Request::BroadcastWithAck { request_id, .. }
-                if self.pending.contains_key(request_id) =>
+                if self.requests.pending.contains_key(request_id) =>
             {
                 true
             }
@@ -664,8 +689,173 @@ impl ClassicNode {
         }
     }
 
-    fn take_response(&mut self, response: Response) -> Option<Completed> {
-        let max = self.config.max_answers;
+    /// The answer to another node's request `request_id` on namespace `nsp`, to publish.
+    pub fn respond(&self, nsp: &str, requester: Option<&str>, response: &Response) -> Publish {
+        let key = &self.config.key;
+        let channel = match requester {
+            Some(uid) if self.config.specific_response_channel => {
+                channels::response_for(key, nsp, uid)
+            }
+            _ => channels::response(key, nsp),
+        };
+        Publish {
+            channel,
+            payload: response.encode(),
+            sharded: false,
+        }
+    }
+}
+
+/// The requests a node waits on: ids, expected answers, deadlines, what came, limits. Shared
+/// by the classic and the sharded node.
+pub(crate) struct Requests {
+    random: RandomSource,
+    pub(crate) pending: BTreeMap<RequestId, Pending>,
+    /// Request ids that clashed so far.
+    clashes: u64,
+    max_pending: usize,
+    max_answers: usize,
+}
+
+/// How long a request waits: `timeout` when given, a broadcast with acks its `timeout` flag,
+/// else the node's default.
+pub(crate) fn request_timeout(
+    op: &Operation,
+    timeout: Option<Duration>,
+    default: Duration,
+) -> Duration {
+    match (timeout, op) {
+        (Some(t), _) => t,
+        (None, Operation::BroadcastWithAck { opts, .. }) => opts
+            .flag("timeout")
+            .and_then(Value::as_u64)
+            .map_or(default, Duration::from_millis),
+        (None, _) => default,
+    }
+}
+
+impl Requests {
+    pub(crate) fn new(config: &NodeConfig, random: RandomSource) -> Self {
+        Requests {
+            random,
+            pending: BTreeMap::new(),
+            clashes: 0,
+            max_pending: config.max_pending,
+            max_answers: config.max_answers,
+        }
+    }
+
+    /// A fresh id for a request of `kind` that waits for answers until `now + timeout`, or
+    /// its end at once (no other node to ask, too many waiting).
+    pub(crate) fn start(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        kind: Kind,
+        others: Option<u64>,
+        timeout: Duration,
+    ) -> Result<RequestId, Completed> {
+        // 96 random bits; on a clash with a waiting request (a poor random source), a
+        // sequence number makes it unique.
+        let mut request_id = random_id(&mut self.random, 16);
+        if self.pending.contains_key(&request_id) {
+            self.clashes += 1;
+            request_id = format!("{request_id}-{}", self.clashes);
+        }
+        let mut pending = Pending {
+            nsp: nsp.to_owned(),
+            kind,
+            deadline: now + timeout,
+            others,
+            nodes: 0,
+            sockets: Vec::new(),
+            rooms: BTreeSet::new(),
+            values: Vec::new(),
+            clients: 0,
+            acks: Vec::new(),
+            overflow: false,
+        };
+        let outcome = if self.pending.len() >= self.max_pending {
+            Err(RequestFailure::TooManyPending)
+        } else if others == Some(0) {
+            Ok(())
+        } else {
+            self.pending.insert(request_id.clone(), pending);
+            return Ok(request_id);
+        };
+        Err(Completed {
+            request_id,
+            nsp: nsp.to_owned(),
+            answers: pending.answers(),
+            outcome,
+        })
+    }
+
+    /// The number of other nodes, learnt after a request was published (a broadcast with
+    /// acks); its end when that completes it.
+    pub(crate) fn set_others(&mut self, request_id: &str, others: u64) -> Option<Completed> {
+        let p = self.pending.get_mut(request_id)?;
+        p.others = Some(others);
+        self.finish_if_complete(request_id)
+    }
+
+    /// Forgets a request (its caller gave up on it, or it could not be sent): what it had
+    /// collected. Later answers are ignored.
+    pub(crate) fn cancel(&mut self, request_id: &str) -> Option<Answers> {
+        self.pending.remove(request_id).map(|mut p| p.answers())
+    }
+
+    fn finish_if_complete(&mut self, request_id: &str) -> Option<Completed> {
+        let p = self.pending.get(request_id)?;
+        if !p.complete() && !p.overflow {
+            return None;
+        }
+        let mut p = self.pending.remove(request_id)?;
+        Some(Completed {
+            request_id: request_id.to_owned(),
+            nsp: p.nsp.clone(),
+            answers: p.answers(),
+            outcome: if p.overflow {
+                Err(RequestFailure::TooManyAnswers)
+            } else {
+                Ok(())
+            },
+        })
+    }
+
+    /// The earliest deadline of a waiting request.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.pending.values().map(|p| p.deadline).min()
+    }
+
+    /// Ends the requests whose deadline is at or before `now`, with what they collected.
+    pub(crate) fn poll_timeouts(&mut self, now: Instant) -> Vec<Completed> {
+        let expired: Vec<RequestId> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        expired
+            .into_iter()
+            .filter_map(|id| {
+                let mut p = self.pending.remove(&id)?;
+                let outcome = Err(RequestFailure::Timeout {
+                    received: p.received(),
+                    expected: p.expected(),
+                });
+                Some(Completed {
+                    request_id: id,
+                    nsp: p.nsp.clone(),
+                    answers: p.answers(),
+                    outcome,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) fn take_response(&mut self, response: Response) -> Option<Completed> {
+        let max = self.max_answers;
         let id = response_id(&response).to_owned();
         let p = self.pending.get_mut(&id)?;
         let room_for = |p: &Pending, n: usize| p.kept().saturating_add(n) <= max;
@@ -713,21 +903,6 @@ impl ClassicNode {
             _ => return None,
         }
         self.finish_if_complete(&id)
-    }
-
-    /// The answer to another node's request `request_id` on namespace `nsp`, to publish.
-    pub fn respond(&self, nsp: &str, requester: Option<&str>, response: &Response) -> Publish {
-        let key = &self.config.key;
-        let channel = match requester {
-            Some(uid) if self.config.specific_response_channel => {
-                channels::response_for(key, nsp, uid)
-            }
-            _ => channels::response(key, nsp),
-        };
-        Publish {
-            channel,
-            payload: response.encode(),
-        }
     }
 }
 

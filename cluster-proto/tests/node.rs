@@ -38,7 +38,7 @@ fn node(seed: u8) -> ClassicNode {
 /// Glob match of Redis patterns as the machine uses them (a trailing `*`).
 fn matches(sub: &Subscription, channel: &str) -> bool {
     match sub {
-        Subscription::Channel(c) => c == channel,
+        Subscription::Channel(c) | Subscription::Shard(c) => c == channel,
         Subscription::Pattern(p) => channel.starts_with(p.trim_end_matches('*')),
     }
 }

@@ -173,3 +173,25 @@ fn v4_connect_query_auth_is_what_the_application_decides_on() {
     server.accept(now, &mut conn, req);
     assert_eq!(transmits(&mut conn), ["0/custom,"]);
 }
+
+/// Room events (what a sharded fleet adapter follows) are recorded for namespaces declared
+/// after they were turned on, as for those declared before.
+#[test]
+fn room_events_cover_namespaces_declared_after_turning_them_on() {
+    let now = start();
+    let mut server = Server::new(ServerConfig::default(), Box::new(|b: &mut [u8]| b.fill(7)));
+    server.record_room_events(true);
+    server.add_namespace("/");
+    let mut c = conn(now, ProtocolVersion::V5);
+    let req = connect_request(now, &mut c, "0");
+    let socket = server.accept(now, &mut c, req).socket;
+    server.join(&Nsp::main(), &socket, "news");
+    let mut created = Vec::new();
+    while let Some((nsp, event)) = server.poll_room_event() {
+        assert_eq!(nsp, Nsp::main());
+        if let socketio_proto::rooms::RoomEvent::Created(room) = event {
+            created.push(room.as_str().to_owned());
+        }
+    }
+    assert_eq!(created, [socket.as_str().to_owned(), "news".to_owned()]);
+}

@@ -69,6 +69,16 @@ pub trait Adapter: Send + Sync + fmt::Debug + 'static {
     /// answers) ends when they answered or the request timed out (after `timeout`, or the
     /// adapter's default; a broadcast with acks carries its own in its `timeout` flag).
     fn request(&self, nsp: &str, op: Operation, timeout: Option<Duration>) -> Option<FleetFuture>;
+    /// Whether it follows rooms being created and deleted (the sharded adapter's dynamic
+    /// channels). Off by default: the server records no room changes.
+    fn wants_room_events(&self) -> bool {
+        false
+    }
+    /// Room `room` of `nsp` got its first member on this node (`is_socket`: a socket's own
+    /// room). Called outside the server's locks.
+    fn room_created(&self, _nsp: &str, _room: &str, _is_socket: bool) {}
+    /// Room `room` of `nsp` lost its last member on this node.
+    fn room_deleted(&self, _nsp: &str, _room: &str) {}
 }
 
 /// The sockets of a fleet that match a [`super::BroadcastOperator`]

@@ -402,6 +402,62 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The locked [`Server`]; when dropped, the room changes made meanwhile go to the fleet's
+/// adapter if it follows them (outside the lock).
+pub(crate) struct ServerGuard<'a> {
+    guard: Option<MutexGuard<'a, Server>>,
+    adapter: Option<&'a Arc<dyn Adapter>>,
+}
+
+impl std::ops::Deref for ServerGuard<'_> {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        self.guard.as_deref().expect("held until dropped")
+    }
+}
+
+impl std::ops::DerefMut for ServerGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Server {
+        self.guard.as_deref_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for ServerGuard<'_> {
+    fn drop(&mut self) {
+        let (Some(adapter), Some(mut server)) = (self.adapter, self.guard.take()) else {
+            return;
+        };
+        let mut changes = Vec::new();
+        while let Some((nsp, event)) = server.poll_room_event() {
+            match event {
+                socketio_proto::rooms::RoomEvent::Created(room) => {
+                    let id = SocketId::new(room.as_str());
+                    let is_socket = server.rooms(&nsp).is_some_and(|r| r.contains_socket(&id));
+                    changes.push((nsp, room, Some(is_socket)));
+                }
+                socketio_proto::rooms::RoomEvent::Deleted(room) => changes.push((nsp, room, None)),
+                _ => {}
+            }
+        }
+        drop(server);
+        for (nsp, room, created) in changes {
+            match created {
+                Some(is_socket) => adapter.room_created(nsp.as_str(), room.as_str(), is_socket),
+                None => adapter.room_deleted(nsp.as_str(), room.as_str()),
+            }
+        }
+    }
+}
+
+impl SioInner {
+    fn lock_server(&self) -> ServerGuard<'_> {
+        ServerGuard {
+            guard: Some(lock(&self.server)),
+            adapter: self.adapter.as_ref().filter(|a| a.wants_room_events()),
+        }
+    }
+}
+
 impl SocketIoServer {
     /// A Socket.IO server with its Engine.IO settings (`path` should be `/socket.io/`) and its
     /// own, on `runtime`. Declare namespaces with [`SocketIoServer::namespace`].
@@ -426,7 +482,10 @@ impl SocketIoServer {
         adapter: Option<Arc<dyn Adapter>>,
     ) -> Self {
         let rt = runtime.clone();
-        let server = Server::new(config, Box::new(move |b: &mut [u8]| rt.fill_random(b)));
+        let mut server = Server::new(config, Box::new(move |b: &mut [u8]| rt.fill_random(b)));
+        if adapter.as_ref().is_some_and(|a| a.wants_room_events()) {
+            server.record_room_events(true);
+        }
         let inner = Arc::new(SioInner {
             ack_timeout,
             server: Mutex::new(server),
@@ -475,8 +534,8 @@ impl SocketIoServer {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Server> {
-        lock(&self.inner.server)
+    fn lock(&self) -> ServerGuard<'_> {
+        self.inner.lock_server()
     }
 
     fn conns(&self) -> MutexGuard<'_, ConnMap> {
@@ -729,7 +788,7 @@ impl SioConn {
     ) -> Self {
         let id = ConnId::new(sid);
         let inner = &server.inner;
-        let config = lock(&inner.server).config().clone();
+        let config = inner.lock_server().config().clone();
         let conn = ServerConn::new(inner.runtime.now(), id.clone(), version.into(), config);
         let cmd_tx = ConnHandle::new();
         lock(&inner.conns).insert(id.clone(), cmd_tx.clone());
@@ -813,14 +872,14 @@ impl SioConn {
             }
         }
         while let Some(u) = self.conn.poll_server_update() {
-            lock(&self.server.inner.server).handle_update(now, u);
+            self.server.inner.lock_server().handle_update(now, u);
         }
     }
 
     fn connect(&mut self, cx: &mut Context<'_>, now: Instant, req: ConnectRequest) {
         let server = self.server.clone();
         let inner = &server.inner;
-        let Some(req) = lock(&inner.server).resolve(&mut self.conn, req) else {
+        let Some(req) = inner.lock_server().resolve(&mut self.conn, req) else {
             return;
         };
         let Some(handlers) = find_handlers(inner, req.nsp()) else {
@@ -829,7 +888,7 @@ impl SioConn {
         };
         // A socket that recovers its session skips the middlewares, as the reference does by
         // default (`skipMiddlewares`).
-        let recovering = lock(&inner.server).can_recover(now, &req);
+        let recovering = inner.lock_server().can_recover(now, &req);
         if let (Some(mw), false) = (&handlers.middleware, recovering) {
             if let Err(e) = mw(&req, &self.handshake) {
                 self.conn.reject(req, &e.message, e.data);
@@ -842,7 +901,7 @@ impl SioConn {
             adapter.add_namespace(nsp.as_str());
         }
         let auth = (req.auth().clone(), req.auth_json().clone());
-        let accepted = lock(&inner.server).accept(now, &mut self.conn, req);
+        let accepted = inner.lock_server().accept(now, &mut self.conn, req);
         let socket = SioSocket::new(
             nsp.clone(),
             accepted.socket.clone(),

@@ -400,7 +400,12 @@ impl Server {
     /// Declares a namespace.
     pub fn add_namespace(&mut self, nsp: impl Into<Nsp>) {
         let nsp = nsp.into();
-        self.namespaces.entry(nsp.clone()).or_default();
+        let record = self.record_room_events;
+        self.namespaces.entry(nsp.clone()).or_insert_with(|| {
+            let mut ns = NamespaceState::default();
+            ns.rooms.record_events(record);
+            ns
+        });
         self.static_nsps.insert(nsp);
     }
 
