@@ -549,3 +549,177 @@ proptest! {
         prop_assert_eq!(a.pending(), 0);
     }
 }
+
+mod sharded {
+    use super::*;
+    use socketio_cluster_proto::node::FleetNode;
+    use socketio_cluster_proto::sharded::{ShardedNode, SubscriptionMode};
+
+    fn sharded(seed: u8) -> ShardedNode {
+        let mut n = ShardedNode::new(
+            NodeConfig::default(),
+            SubscriptionMode::Dynamic,
+            counter(seed),
+        );
+        n.add_namespace("/").unwrap();
+        n
+    }
+
+    /// Delivers `first` and what it causes; node 0's completed requests.
+    fn run(
+        nodes: &mut [ShardedNode],
+        first: Publish,
+        answer: impl Fn(usize, &Request) -> Vec<Response>,
+    ) -> Vec<Completed> {
+        let mut queue = VecDeque::from([first]);
+        let mut done = Vec::new();
+        while let Some(p) = queue.pop_front() {
+            assert!(p.sharded);
+            for i in 0..nodes.len() {
+                if !nodes[i]
+                    .subscriptions()
+                    .iter()
+                    .any(|s| matches(s, &p.channel))
+                {
+                    continue;
+                }
+                match nodes[i].receive(&p.channel, &p.payload).unwrap() {
+                    Received::Request { nsp, request } => {
+                        let who = requester(&request).map(str::to_owned);
+                        for r in answer(i, &request) {
+                            queue.extend(nodes[i].respond(&nsp, who.as_deref(), &r));
+                        }
+                    }
+                    Received::Completed(c) => done.push(c),
+                    Received::Broadcast(b) => panic!("node {i} got a broadcast {b:?}"),
+                    Received::Nothing => {}
+                }
+            }
+        }
+        done
+    }
+
+    #[test]
+    fn uids_are_sixteen_hex_digits_and_channels_the_references() {
+        let n = sharded(1);
+        assert_eq!(n.uid().len(), 16);
+        assert!(n.uid().bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(
+            n.subscriptions(),
+            [
+                Subscription::Shard("socket.io#/#".into()),
+                Subscription::Shard(format!("socket.io#/#{}#", n.uid())),
+            ]
+        );
+        assert_eq!(n.count("/"), ("SHARDNUMSUB", "socket.io#/#".to_owned()));
+    }
+
+    #[test]
+    fn a_fetch_collects_every_other_nodes_sockets_on_the_requesters_channel() {
+        let mut nodes = [sharded(1), sharded(2), sharded(3)];
+        let s = nodes[0].request(
+            Instant::now(),
+            "/",
+            Operation::FetchSockets(RoomsOpts::default()),
+            Some(2),
+            None,
+        );
+        let done = run(&mut nodes, s.publish.unwrap(), |i, r| {
+            vec![Response::Sockets {
+                request_id: r.request_id().unwrap().into(),
+                sockets: vec![socket(&format!("s{i}"))],
+            }]
+        });
+        assert_eq!(done.len(), 1);
+        assert_eq!(
+            done[0].answers,
+            Answers::Sockets(vec![socket("s1"), socket("s2")])
+        );
+    }
+
+    #[test]
+    fn dynamic_mode_gives_public_rooms_a_channel_and_socket_ids_none() {
+        let mut a = sharded(1);
+        let mut b = sharded(2);
+        let id = "abcdefghijklmnopqrst";
+        assert_eq!(b.room_created("/", id, true), None);
+        assert_eq!(
+            b.room_created("/", "news", false),
+            Some(Subscription::Shard("socket.io#/#news#".into()))
+        );
+        // A one-room broadcast goes to the room's channel, unless the room looks like an id.
+        let to_news = a.broadcast(
+            BroadcastPacket::event("/", vec![MsgValue::from("e")]),
+            BroadcastOpts {
+                rooms: vec!["news".into()],
+                ..Default::default()
+            },
+        );
+        assert_eq!(to_news.channel, "socket.io#/#news#");
+        assert!(matches!(
+            b.receive(&to_news.channel, &to_news.payload),
+            Ok(Received::Broadcast(_))
+        ));
+        assert_eq!(
+            a.receive(&to_news.channel, &to_news.payload),
+            Ok(Received::Nothing)
+        );
+        let to_id = a.broadcast(
+            BroadcastPacket::event("/", vec![MsgValue::from("e")]),
+            BroadcastOpts {
+                rooms: vec![id.into()],
+                ..Default::default()
+            },
+        );
+        assert_eq!(to_id.channel, "socket.io#/#");
+        assert_eq!(
+            b.room_deleted("/", "news"),
+            Some(Subscription::Shard("socket.io#/#news#".into()))
+        );
+        assert_eq!(b.room_deleted("/", "news"), None);
+        assert!(!b
+            .subscriptions()
+            .iter()
+            .any(|s| matches!(s, Subscription::Shard(c) if c.ends_with("news#"))));
+    }
+
+    #[test]
+    fn all_rooms_is_not_part_of_the_protocol() {
+        let mut a = sharded(1);
+        let s = a.request(Instant::now(), "/", Operation::AllRooms, Some(2), None);
+        assert_eq!(s.publish, None);
+        assert_eq!(
+            s.completed.unwrap().outcome,
+            Err(RequestFailure::Unsupported)
+        );
+    }
+
+    #[test]
+    fn a_broadcast_with_acks_counts_and_collects_across_nodes() {
+        let mut nodes = [sharded(1), sharded(2), sharded(3)];
+        let s = nodes[0].request(Instant::now(), "/", ack_op(2000), None, None);
+        let id = s.request_id.clone().unwrap();
+        let mut done = run(&mut nodes, s.publish.unwrap(), |i, r| {
+            let request_id = r.request_id().unwrap().to_owned();
+            vec![
+                Response::BroadcastClientCount {
+                    request_id: request_id.clone(),
+                    client_count: 1,
+                },
+                Response::BroadcastAck {
+                    request_id,
+                    packet: MsgValue::Binary(vec![i as u8]),
+                },
+            ]
+        });
+        assert!(done.is_empty(), "complete before the node count is known");
+        done.extend(nodes[0].set_others(&id, 2));
+        assert_eq!(
+            done[0].answers,
+            Answers::BroadcastAcks {
+                clients: 2,
+                acks: vec![MsgValue::Binary(vec![1]), MsgValue::Binary(vec![2])]
+            }
+        );
+    }
+}
