@@ -575,19 +575,19 @@ mod sharded {
         let mut done = Vec::new();
         while let Some(p) = queue.pop_front() {
             assert!(p.sharded);
-            for i in 0..nodes.len() {
-                if !nodes[i]
+            for (i, node) in nodes.iter_mut().enumerate() {
+                if !node
                     .subscriptions()
                     .iter()
                     .any(|s| matches(s, &p.channel))
                 {
                     continue;
                 }
-                match nodes[i].receive(&p.channel, &p.payload).unwrap() {
+                match node.receive(&p.channel, &p.payload).unwrap() {
                     Received::Request { nsp, request } => {
                         let who = requester(&request).map(str::to_owned);
                         for r in answer(i, &request) {
-                            queue.extend(nodes[i].respond(&nsp, who.as_deref(), &r));
+                            queue.extend(node.respond(&nsp, who.as_deref(), &r));
                         }
                     }
                     Received::Completed(c) => done.push(c),
