@@ -576,11 +576,7 @@ mod sharded {
         while let Some(p) = queue.pop_front() {
             assert!(p.sharded);
             for (i, node) in nodes.iter_mut().enumerate() {
-                if !node
-                    .subscriptions()
-                    .iter()
-                    .any(|s| matches(s, &p.channel))
-                {
+                if !node.subscriptions().iter().any(|s| matches(s, &p.channel)) {
                     continue;
                 }
                 match node.receive(&p.channel, &p.payload).unwrap() {
