@@ -690,6 +690,7 @@ impl FleetNode for ShardedNode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::FleetNode;
 
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len())
@@ -751,6 +752,194 @@ mod tests {
         };
         assert_eq!(b.uid, "15d40bb3533bb014");
         assert_eq!(b.packet.data[1], Value::Binary(vec![1, 2, 3]));
+    }
+
+    fn node() -> ShardedNode {
+        let mut n = 0u8;
+        let mut node = ShardedNode::new(
+            NodeConfig::default(),
+            SubscriptionMode::Dynamic,
+            Box::new(move |b: &mut [u8]| {
+                for x in b {
+                    n = n.wrapping_add(37);
+                    *x = n;
+                }
+            }),
+        );
+        node.add_namespace("/").unwrap();
+        node
+    }
+
+    /// Our message with the capture's uid and request id put in place of ours.
+    fn as_captured(p: &Publish, uid: &str, request_id: Option<&str>, captured_id: &str) -> String {
+        let mut text = String::from_utf8(p.payload.clone())
+            .unwrap()
+            .replace(uid, "15d40bb3533bb014");
+        if let Some(id) = request_id {
+            text = text.replace(id, captured_id);
+        }
+        text
+    }
+
+    #[test]
+    fn requests_are_written_as_the_captured_ones() {
+        let now = Instant::now();
+        let mut n = node();
+        let uid = n.uid().to_owned();
+        let fetch = n.request(
+            now,
+            "/",
+            Operation::FetchSockets(RoomsOpts {
+                rooms: vec!["room1".into()],
+                except: vec![],
+            }),
+            None,
+            None,
+        );
+        assert_eq!(
+            as_captured(
+                fetch.publish.as_ref().unwrap(),
+                &uid,
+                fetch.request_id.as_deref(),
+                "b62830dc1f9f9be4"
+            ),
+            r#"{"type":7,"data":{"opts":{"rooms":["room1"],"except":[],"flags":{}},"requestId":"b62830dc1f9f9be4"},"uid":"15d40bb3533bb014","nsp":"/"}"#
+        );
+        let sse = n.request(
+            now,
+            "/",
+            Operation::ServerSideEmit {
+                data: vec![Json::from("ping-servers"), Json::from(42)],
+                ack: true,
+            },
+            None,
+            None,
+        );
+        assert_eq!(
+            as_captured(
+                sse.publish.as_ref().unwrap(),
+                &uid,
+                sse.request_id.as_deref(),
+                "66247a6afe59441c"
+            ),
+            r#"{"type":9,"data":{"requestId":"66247a6afe59441c","packet":["ping-servers",42]},"uid":"15d40bb3533bb014","nsp":"/"}"#
+        );
+        let no_ack = n.request(
+            now,
+            "/",
+            Operation::ServerSideEmit {
+                data: vec![Json::from("hello-servers"), Json::from("no ack")],
+                ack: false,
+            },
+            None,
+            None,
+        );
+        assert_eq!(
+            as_captured(no_ack.publish.as_ref().unwrap(), &uid, None, ""),
+            r#"{"type":9,"data":{"packet":["hello-servers","no ack"]},"uid":"15d40bb3533bb014","nsp":"/"}"#
+        );
+        let join = n.request(
+            now,
+            "/",
+            Operation::JoinLeave {
+                join: true,
+                opts: RoomsOpts {
+                    rooms: vec!["rqsGxtSgXUm4VnYHAAAA".into()],
+                    except: vec![],
+                },
+                rooms: vec!["room3".into()],
+            },
+            None,
+            None,
+        );
+        assert_eq!(
+            as_captured(join.publish.as_ref().unwrap(), &uid, None, ""),
+            r#"{"type":4,"data":{"opts":{"rooms":["rqsGxtSgXUm4VnYHAAAA"],"except":[],"flags":{}},"rooms":["room3"]},"uid":"15d40bb3533bb014","nsp":"/"}"#
+        );
+        let kick = n.request(
+            now,
+            "/",
+            Operation::Disconnect {
+                opts: RoomsOpts {
+                    rooms: vec!["rqsGxtSgXUm4VnYHAAAA".into()],
+                    except: vec![],
+                },
+                close: true,
+            },
+            None,
+            None,
+        );
+        assert_eq!(
+            as_captured(kick.publish.as_ref().unwrap(), &uid, None, ""),
+            r#"{"type":6,"data":{"opts":{"rooms":["rqsGxtSgXUm4VnYHAAAA"],"except":[],"flags":{}},"close":true},"uid":"15d40bb3533bb014","nsp":"/"}"#
+        );
+    }
+
+    #[test]
+    fn answers_are_written_as_the_captured_ones_on_the_requesters_channel() {
+        let n = node();
+        let uid = n.uid().to_owned();
+        let count = n
+            .respond(
+                "/",
+                Some("15d40bb3533bb014"),
+                &Response::BroadcastClientCount {
+                    request_id: "8501851bd186dcf5".into(),
+                    client_count: 1,
+                },
+            )
+            .unwrap();
+        assert_eq!(count.channel, "socket.io#/#15d40bb3533bb014#");
+        assert_eq!(
+            String::from_utf8(count.payload)
+                .unwrap()
+                .replace(&uid, "00514ee802e55c35"),
+            r#"{"type":11,"data":{"requestId":"8501851bd186dcf5","clientCount":1},"uid":"00514ee802e55c35","nsp":"/"}"#
+        );
+        let ack = n
+            .respond(
+                "/",
+                Some("15d40bb3533bb014"),
+                &Response::BroadcastAck {
+                    request_id: "8501851bd186dcf5".into(),
+                    packet: map(vec![("answer", Value::from("from cB"))]),
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(ack.payload)
+                .unwrap()
+                .replace(&uid, "00514ee802e55c35"),
+            r#"{"type":12,"data":{"requestId":"8501851bd186dcf5","packet":{"answer":"from cB"}},"uid":"00514ee802e55c35","nsp":"/"}"#
+        );
+        let sse = n
+            .respond(
+                "/",
+                Some("15d40bb3533bb014"),
+                &Response::ServerSideEmit {
+                    request_id: "66247a6afe59441c".into(),
+                    data: serde_json::json!({"from": "B", "got": [42]}),
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(sse.payload)
+                .unwrap()
+                .replace(&uid, "00514ee802e55c35"),
+            r#"{"type":10,"data":{"requestId":"66247a6afe59441c","packet":{"from":"B","got":[42]}},"uid":"00514ee802e55c35","nsp":"/"}"#
+        );
+        // Binary in an answer: msgpack.
+        let bin = n
+            .respond(
+                "/",
+                Some("x"),
+                &Response::BroadcastAck {
+                    request_id: "r".into(),
+                    packet: Value::Binary(vec![1]),
+                },
+            )
+            .unwrap();
+        assert_eq!(bin.payload[0], 0x84);
     }
 
     #[test]
