@@ -302,3 +302,192 @@ mod sharded {
         drive("silent", &redis, &[&a, &r]).await;
     }
 }
+
+/// What the `cluster` example cannot express, through the library's own API: two of our nodes,
+/// a client of ours on each node in `/` and `/chat`.
+mod api {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::{json, Value};
+    use socketio_redis::{NodeConfig, RedisAdapter};
+    use socketio_tokio::client::{Client, Transports};
+    use socketio_tokio::{SocketIoServer, TokioRuntime};
+
+    type Log = Arc<Mutex<Vec<(String, Value)>>>;
+
+    struct Node {
+        io: SocketIoServer,
+        adapter: Arc<RedisAdapter>,
+        url: String,
+        /// Server-side emits this node's handler got.
+        notes: Log,
+        _stop: Stop,
+    }
+
+    async fn node(redis: &Redis) -> Node {
+        let runtime: Arc<dyn socketio_tokio::Runtime> = Arc::new(TokioRuntime);
+        let config = NodeConfig {
+            requests_timeout: Duration::from_secs(2),
+            ..NodeConfig::default()
+        };
+        let adapter = RedisAdapter::connect(&redis.url(), config, runtime.clone())
+            .await
+            .expect("Redis");
+        let io = SocketIoServer::builder()
+            .adapter(adapter.clone())
+            .build(runtime);
+        for nsp in ["/", "/chat"] {
+            io.namespace(nsp, |s| async move {
+                if let Some(room) = s.auth().get("room").and_then(Value::as_str) {
+                    s.join(room);
+                }
+            });
+        }
+        let notes: Log = Arc::default();
+        let log = notes.clone();
+        io.on_server_side_emit("/", "note", move |args, _ack| {
+            log.lock()
+                .unwrap()
+                .push(("note".into(), Value::Array(args)));
+            async {}
+        });
+        let (addr, stop) = start_stoppable(Rt::Tokio, vec![io.engine().clone()]).await;
+        Node {
+            io,
+            adapter,
+            url: format!("http://{addr}"),
+            notes,
+            _stop: stop,
+        }
+    }
+
+    /// A client of `nsp` on `node` (in room `room`), recording every event.
+    async fn client(node: &Node, nsp: &str, room: &str) -> (Client, Log) {
+        let client = Client::builder(&format!("{}{nsp}", node.url))
+            .unwrap()
+            .transports(Transports::WebSocket)
+            .auth(json!({ "room": room }))
+            .build(Arc::new(TokioRuntime))
+            .unwrap();
+        let log: Log = Arc::default();
+        let socket = client.main_socket();
+        let l = log.clone();
+        socket.on_any(move |_, packet, _| {
+            let name = packet.event_name().unwrap_or("").to_owned();
+            let args = packet.args_value().map(Value::Array).unwrap_or_default();
+            l.lock().unwrap().push((name, args));
+            async {}
+        });
+        socket.connect();
+        assert!(
+            support::eventually(|| socket.connected()).await,
+            "client connected"
+        );
+        (client, log)
+    }
+
+    fn got(log: &Log, event: &str) -> Vec<Value> {
+        log.lock()
+            .unwrap()
+            .iter()
+            .filter(|(e, _)| e == event)
+            .map(|(_, a)| a.clone())
+            .collect()
+    }
+
+    async fn settle() {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn local_stays_on_its_node_volatile_crosses_and_namespaces_stay_apart() {
+        let redis = Redis::start(free_port()).await;
+        let (n1, n2) = (node(&redis).await, node(&redis).await);
+        redis.wait_for_nodes("classic", 2).await;
+        let (_c1, main1) = client(&n1, "/", "r").await;
+        let (_c2, main2) = client(&n2, "/", "r").await;
+        let (_c3, chat1) = client(&n1, "/chat", "r").await;
+        let (_c4, chat2) = client(&n2, "/chat", "r").await;
+
+        n1.io.of("/").local().emit("loc", &(1,)).await.unwrap();
+        n1.io.of("/").volatile().emit("vol", &(2,)).await.unwrap();
+        n1.io.of("/chat").to("r").emit("chat", &(3,)).await.unwrap();
+        settle().await;
+        assert_eq!(got(&main1, "loc"), [json!([1])]);
+        assert_eq!(
+            got(&main2, "loc"),
+            Vec::<Value>::new(),
+            "local crossed the fleet"
+        );
+        assert_eq!(got(&main1, "vol"), [json!([2])]);
+        assert_eq!(got(&main2, "vol"), [json!([2])], "volatile did not cross");
+        for log in [&chat1, &chat2] {
+            assert_eq!(got(log, "chat"), [json!([3])]);
+        }
+        for log in [&main1, &main2] {
+            assert_eq!(
+                got(log, "chat"),
+                Vec::<Value>::new(),
+                "another namespace's broadcast"
+            );
+        }
+        assert_eq!(n1.adapter.failed_publishes(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn all_rooms_and_server_side_emit_without_ack_cross_the_fleet() {
+        let redis = Redis::start(free_port()).await;
+        let (n1, n2) = (node(&redis).await, node(&redis).await);
+        redis.wait_for_nodes("classic", 2).await;
+        let (_c1, _) = client(&n1, "/", "here").await;
+        let (_c2, _) = client(&n2, "/", "there").await;
+        let (rooms, result) = n1.io.all_rooms("/").await;
+        assert_eq!(result, Ok(()));
+        assert!(
+            rooms.contains("here") && rooms.contains("there"),
+            "{rooms:?}"
+        );
+        n1.io
+            .server_side_emit("/", "note", vec![json!("hi"), json!(7)]);
+        assert!(support::eventually(|| !n2.notes.lock().unwrap().is_empty()).await);
+        assert_eq!(
+            *n2.notes.lock().unwrap(),
+            [("note".to_owned(), json!(["hi", 7]))]
+        );
+        settle().await;
+        assert!(
+            n1.notes.lock().unwrap().is_empty(),
+            "a node got its own server-side emit"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn with_redis_down_publishes_are_counted_and_requests_fail_at_once() {
+        let mut redis = Redis::start(free_port()).await;
+        let n1 = node(&redis).await;
+        redis.wait_for_nodes("classic", 1).await;
+        let (_c1, main1) = client(&n1, "/", "r").await;
+        redis.kill();
+        assert!(support::eventually(|| !n1.adapter.is_connected()).await);
+        n1.io.to("r").emit("still", &(1,)).await.unwrap();
+        settle().await;
+        assert_eq!(got(&main1, "still"), [json!([1])], "local delivery stopped");
+        assert!(n1.adapter.failed_publishes() >= 1);
+        let started = std::time::Instant::now();
+        let fetched = n1.io.of("/").fetch_sockets().await;
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the request waited"
+        );
+        assert!(
+            matches!(
+                fetched.result,
+                Err(socketio_tokio::FleetError::Unavailable(_))
+            ),
+            "{:?}",
+            fetched.result
+        );
+        assert_eq!(fetched.local.len(), 1);
+    }
+}

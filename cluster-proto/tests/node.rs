@@ -680,6 +680,35 @@ mod sharded {
     }
 
     #[test]
+    fn static_mode_keeps_every_broadcast_on_the_namespace_channel() {
+        let mut n = ShardedNode::new(NodeConfig::default(), SubscriptionMode::Static, counter(4));
+        n.add_namespace("/").unwrap();
+        assert!(!n.wants_room_events());
+        assert_eq!(n.room_created("/", "news", false), None);
+        let p = n.broadcast(
+            BroadcastPacket::event("/", vec![MsgValue::from("e")]),
+            BroadcastOpts {
+                rooms: vec!["news".into()],
+                ..Default::default()
+            },
+        );
+        assert_eq!(p.channel, "socket.io#/#");
+        // dynamic-private: socket ids get channels too.
+        let mut p = ShardedNode::new(
+            NodeConfig::default(),
+            SubscriptionMode::DynamicPrivate,
+            counter(5),
+        );
+        p.add_namespace("/").unwrap();
+        assert_eq!(
+            p.room_created("/", "abcdefghijklmnopqrst", true),
+            Some(Subscription::Shard(
+                "socket.io#/#abcdefghijklmnopqrst#".into()
+            ))
+        );
+    }
+
+    #[test]
     fn all_rooms_is_not_part_of_the_protocol() {
         let mut a = sharded(1);
         let s = a.request(Instant::now(), "/", Operation::AllRooms, Some(2), None);
