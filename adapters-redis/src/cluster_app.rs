@@ -23,6 +23,10 @@
 //!   `NODE_NAME`;
 //! - `"echo"`: acks back its arguments.
 //!
+//! Clients of a fleet connect with WebSocket only (`transports: ["websocket"]`, as the fleet
+//! tests do) or through a load balancer with sticky sessions: the polling requests of one
+//! Engine.IO session must all reach the node that holds it.
+//!
 //! Where `bcast-ack`, `fetch` or `sse` time out or fail, the ack is
 //! `{"error":"<what>","answers":[<what came, sorted>]}`. One socket's events are handled one
 //! after the other, in order.
