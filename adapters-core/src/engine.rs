@@ -784,6 +784,14 @@ impl WsReadWaker {
         polled
     }
 
+    /// Reads the next frame of `ws_in` whether or not it was woken: a frame the client sent
+    /// before a request on another connection may already be in the socket while its
+    /// readiness has not reached this task yet.
+    fn poll_forced(&self, cx: &mut Context<'_>, ws_in: &mut WsIncoming) -> Poll<Option<WsIn>> {
+        self.shared.woken.store(true, Ordering::Release);
+        self.poll_next(cx, ws_in)
+    }
+
     /// A new socket is to be read at once.
     fn reset(&self) {
         self.shared.woken.store(true, Ordering::Release);
@@ -831,6 +839,29 @@ struct Driver {
 
 /// A session's task: its driver and the inputs it waits on, polled by hand in a fixed order
 /// (nothing is rebuilt per wake-up, and the task holds little more than the driver).
+impl Driver {
+    /// A frame the WebSocket has already received, read before `input` when `input` is an
+    /// HTTP request and the session has a WebSocket: the client may have sent `2probe` and
+    /// `5` and then this request on another connection (engineio.md §8), and the frames'
+    /// readiness can reach this task after the request does (another executor thread, a
+    /// reactor batch not dispatched yet). Costs one read attempt per such request.
+    fn frame_before(
+        &mut self,
+        cx: &mut Context<'_>,
+        input: &Input,
+        read_data: bool,
+    ) -> Option<Option<WsIn>> {
+        if !read_data || !matches!(input, Input::Request { .. }) {
+            return None;
+        }
+        let ws_in = self.ws_in.as_mut()?;
+        match self.ws_read.poll_forced(cx, ws_in) {
+            Poll::Ready(f) => Some(f),
+            Poll::Pending => None,
+        }
+    }
+}
+
 struct SessionTask {
     driver: Driver,
     control: mpsc::Receiver<Input>,
@@ -932,6 +963,10 @@ impl SessionTask {
         }
         if !d.ws_attaching {
             if let Some(input) = self.deferred.pop_front() {
+                if let Some(f) = d.frame_before(cx, &input, read_data) {
+                    self.deferred.push_front(input);
+                    return Some(Wake::Frame(f));
+                }
                 return Some(Wake::Input(Some(input)));
             }
         }
@@ -944,7 +979,16 @@ impl SessionTask {
                 {
                     self.deferred.push_back(input);
                 }
-                i => return Some(Wake::Input(i)),
+                Some(input) => {
+                    if let Some(f) = d.frame_before(cx, &input, read_data) {
+                        // Handled after the frames it followed (at most one input waits
+                        // beyond the deferred ones' bound: this one).
+                        self.deferred.push_back(input);
+                        return Some(Wake::Frame(f));
+                    }
+                    return Some(Wake::Input(Some(input)));
+                }
+                None => return Some(Wake::Input(None)),
             }
         }
         if d.ws_out.busy() && d.ws_out.pump(cx) {
@@ -957,7 +1001,14 @@ impl SessionTask {
         }
         if read_data {
             if let Poll::Ready(i) = self.data.poll_next_unpin(cx) {
-                return Some(Wake::Input(i));
+                if let Some(input) = i {
+                    if let Some(f) = d.frame_before(cx, &input, read_data) {
+                        self.deferred.push_back(input);
+                        return Some(Wake::Frame(f));
+                    }
+                    return Some(Wake::Input(Some(input)));
+                }
+                return Some(Wake::Input(None));
             }
         }
         if let (Some(app), false) = (&mut d.app, d.to_app.is_empty()) {
