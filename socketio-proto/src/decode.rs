@@ -113,11 +113,11 @@ impl Decoder {
 /// and parsed only when asked for, straight into the caller's type ([`Packet::args`],
 /// [`Packet::data`]) or into [`serde_json::Value`] ([`Packet::args_value`]).
 ///
-/// The JSON of event and ack arguments is checked for syntax when it is deserialized (or by
-/// [`Packet::validate`]), not while decoding: a syntax error there is reported as
-/// [`ArgsError::is_syntax`], which the connection machines treat as the reference treats a
-/// decoding error (fatal). Other payloads, and every binary packet, are checked in full when
-/// decoded.
+/// The JSON of event and ack arguments and of CONNECT payloads is checked for syntax when it
+/// is deserialized (or by [`Packet::validate`]), not while decoding (decoding checks only its
+/// first byte: `[` or `{`): a syntax error there is reported as [`ArgsError::is_syntax`],
+/// which the connection machines treat as the reference treats a decoding error (fatal).
+/// CONNECT_ERROR payloads, and every binary packet, are checked in full when decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet {
     header: Header,

@@ -95,13 +95,16 @@ pub(crate) fn event_name(payload: &str) -> Result<(Name, usize), ParseError> {
 fn string_token(text: &str, q: usize) -> Result<(Name, usize), ParseError> {
     let b = text.as_bytes();
     let start = q + 1;
-    let stop = memchr::memchr2(b'"', b'\\', &b[start..]).ok_or(ParseError::InvalidJson)?;
-    let end = start + stop;
-    if b[end] == b'"' {
-        if b[start..end].iter().any(|&c| c < 0x20) {
-            return Err(ParseError::InvalidJson);
+    // Event names are short: one pass over the bytes beats a vectorized search's set-up.
+    let mut end = start;
+    loop {
+        match b.get(end) {
+            Some(b'"') => return Ok((Name::At(start, end), end + 1)),
+            Some(b'\\') => break,
+            Some(&c) if c < 0x20 => return Err(ParseError::InvalidJson),
+            Some(_) => end += 1,
+            None => return Err(ParseError::InvalidJson),
         }
-        return Ok((Name::At(start, end), end + 1));
     }
     // Escapes: find the closing quote, then let serde_json unescape.
     let mut i = end;

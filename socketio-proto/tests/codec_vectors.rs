@@ -479,13 +479,25 @@ fn rejected_inputs_are_typed_errors() {
         (r#"5["echo"]"#, ParseError::IllegalAttachments),
         (r#"5x-["echo"]"#, ParseError::IllegalAttachments),
         ("7", ParseError::UnknownType(b'7')),
-        ("0{", ParseError::InvalidJson),
         (r#"4{"message":}"#, ParseError::InvalidJson),
         ("4[]", ParseError::InvalidPayload),
         ("399999999999999999999999[]", ParseError::AckIdOverflow),
     ];
     for (text, err) in cases {
         assert_eq!(decode(text, &[]).err(), Some(*err), "{text}");
+    }
+}
+
+/// A CONNECT payload that is not JSON (the reference's decoder rejects `0{`): decoding checks
+/// only its first byte, and reading it reports a syntax error, which the server machine treats
+/// as fatal (`connect_auth.rs`).
+#[test]
+fn malformed_connect_payload_is_a_syntax_error_when_read() {
+    for text in ["0{", r#"0{"token":}"#, r#"0/admin,{"a":1"#, r#"0{"a":1}x"#] {
+        let p = decode(text, &[]).expect(text);
+        let err = p.data::<serde_json::Value>().expect(text).unwrap_err();
+        assert!(err.is_syntax(), "{text}");
+        assert_eq!(p.validate(), Err(ParseError::InvalidJson), "{text}");
     }
 }
 

@@ -195,3 +195,29 @@ fn room_events_cover_namespaces_declared_after_turning_them_on() {
     }
     assert_eq!(created, [socket.as_str().to_owned(), "news".to_owned()]);
 }
+
+/// The reference's decoder rejects a CONNECT whose payload is not JSON and closes the
+/// connection; ours reads the payload when the CONNECT is handled, with the same outcome.
+#[test]
+fn connect_with_malformed_payload_closes_the_connection() {
+    for (text, version) in [
+        ("0{", ProtocolVersion::V5),
+        (r#"0{"token":}"#, ProtocolVersion::V5),
+        (r#"0/custom,{"a":1"#, ProtocolVersion::V5),
+        (r#"0{"a":1}x"#, ProtocolVersion::V5),
+        (r#"0/custom,{"a":1"#, ProtocolVersion::V4),
+    ] {
+        let now = start();
+        let mut conn = conn(now, version);
+        if version == ProtocolVersion::V4 {
+            // The implicit CONNECT to `/`.
+            assert!(matches!(conn.poll_event(), Some(ConnEvent::Connect(_))));
+        }
+        conn.handle_message(now, Message::Text(text.into()));
+        assert!(
+            matches!(conn.poll_event(), Some(ConnEvent::Closed(_))),
+            "{text}"
+        );
+        assert!(conn.is_closed(), "{text}");
+    }
+}

@@ -437,6 +437,8 @@ impl ServerConn {
                     // socketio.md §8: a v4 client's auth is the query in its namespace
                     // (`0/admin?token=abc,`); the reference reads nothing else for EIO3
                     // connections, a JSON payload included.
+                    // A payload that is not JSON is still a decoding error, as there.
+                    ProtocolVersion::V4 if packet.validate().is_err() => return self.fatal(),
                     ProtocolVersion::V4 => super::query::auth_from_query(packet.query()),
                     ProtocolVersion::V5 => match packet.data_owned::<serde_json::Value>() {
                         Some(Ok(v)) => (v, packet.payload_text().unwrap_or_default()),
