@@ -127,21 +127,42 @@ pub struct Packet {
 /// Why a packet's payload could not be deserialized into the requested type.
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
-pub struct ArgsError(serde_json::Error);
+pub struct ArgsError(ArgsErrorInner);
+
+#[derive(Debug, thiserror::Error)]
+enum ArgsErrorInner {
+    #[error(transparent)]
+    Json(serde_json::Error),
+    #[cfg(feature = "msgpack")]
+    #[error(transparent)]
+    Msgpack(crate::msgpack::Error),
+}
+
+#[cfg(feature = "msgpack")]
+impl From<crate::msgpack::Error> for ArgsError {
+    fn from(e: crate::msgpack::Error) -> Self {
+        ArgsError(ArgsErrorInner::Msgpack(e))
+    }
+}
 
 impl ArgsError {
-    /// The peer sent malformed JSON (or an invalid placeholder): a protocol violation, fatal
-    /// for the connection as in the reference. Otherwise the JSON is fine but does not fit the
-    /// requested type.
-    pub fn is_syntax(&self) -> bool {
-        use serde_json::error::Category;
-        matches!(self.0.classify(), Category::Syntax | Category::Eof)
-            || self.0.to_string().starts_with(PLACEHOLDER_ERROR)
+    fn json(e: serde_json::Error) -> Self {
+        ArgsError(ArgsErrorInner::Json(e))
     }
 
-    /// The underlying serde_json error.
-    pub fn into_inner(self) -> serde_json::Error {
-        self.0
+    /// The peer sent malformed data (JSON, msgpack, or an invalid placeholder): a protocol
+    /// violation, fatal for the connection as in the reference. Otherwise the data is well
+    /// formed but does not fit the requested type.
+    pub fn is_syntax(&self) -> bool {
+        use serde_json::error::Category;
+        match &self.0 {
+            ArgsErrorInner::Json(e) => {
+                matches!(e.classify(), Category::Syntax | Category::Eof)
+                    || e.to_string().starts_with(PLACEHOLDER_ERROR)
+            }
+            #[cfg(feature = "msgpack")]
+            ArgsErrorInner::Msgpack(e) => e.is_syntax(),
+        }
     }
 }
 
@@ -253,8 +274,8 @@ impl Packet {
                 att: &self.attachments,
             })
         }
-        .map_err(ArgsError)?;
-        de.end().map_err(ArgsError)?;
+        .map_err(ArgsError::json)?;
+        de.end().map_err(ArgsError::json)?;
         Ok(value)
     }
 
@@ -265,7 +286,8 @@ impl Packet {
         let Some(json) = self.header.payload() else {
             return Ok(Vec::new());
         };
-        let mut all: Vec<serde_json::Value> = serde_json::from_str(json).map_err(ArgsError)?;
+        let mut all: Vec<serde_json::Value> =
+            serde_json::from_str(json).map_err(ArgsError::json)?;
         all.drain(..skip.min(all.len()));
         Ok(all)
     }
@@ -283,7 +305,10 @@ impl Packet {
                 att: &self.attachments,
             })
         };
-        Some(r.and_then(|v| de.end().map(|()| v)).map_err(ArgsError))
+        Some(
+            r.and_then(|v| de.end().map(|()| v))
+                .map_err(ArgsError::json),
+        )
     }
 
     /// Like [`Packet::data`] into an owned type.
@@ -364,9 +389,9 @@ impl RawArgs {
 
 /// Deserializes `T` from the elements of a JSON array after skipping `skip` of them; elements
 /// `T` does not read are skipped.
-struct ArgsSeed<T> {
-    skip: usize,
-    marker: std::marker::PhantomData<T>,
+pub(crate) struct ArgsSeed<T> {
+    pub(crate) skip: usize,
+    pub(crate) marker: std::marker::PhantomData<T>,
 }
 
 impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for ArgsSeed<T> {

@@ -25,6 +25,9 @@ pub enum EncodeError {
     /// The value could not be serialized as JSON (for example a map with non-string keys).
     #[error("cannot serialize: {0}")]
     Serialize(#[source] serde_json::Error),
+    /// The value could not be serialized as msgpack (the msgpack parser).
+    #[error("cannot serialize as msgpack: {0}")]
+    Msgpack(String),
 }
 
 /// An encoded packet: the text message and its attachments, cheap to clone.

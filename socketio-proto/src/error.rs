@@ -47,4 +47,8 @@ pub enum ParseError {
     /// messages far below that).
     #[error("packet too large")]
     TooLarge,
+    /// A msgpack packet (the msgpack parser) is not well-formed msgpack, has trailing bytes,
+    /// or a namespace that is not UTF-8.
+    #[error("invalid msgpack")]
+    InvalidMsgpack,
 }

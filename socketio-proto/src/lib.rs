@@ -126,6 +126,9 @@ mod decode;
 mod encode;
 mod error;
 mod json;
+#[cfg(feature = "msgpack")]
+#[cfg_attr(docsrs, doc(cfg(feature = "msgpack")))]
+pub mod msgpack;
 mod packet;
 pub mod rooms;
 pub mod server;

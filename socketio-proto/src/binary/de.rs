@@ -253,10 +253,10 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for PlaceholderVisitor<'de, V> {
 }
 
 /// A deserializer with nothing in it, given to a [`Binary`]'s visitor after the slot is filled.
-struct UnitDe<E>(std::marker::PhantomData<E>);
+pub(crate) struct UnitDe<E>(std::marker::PhantomData<E>);
 
 impl<E> UnitDe<E> {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         UnitDe(std::marker::PhantomData)
     }
 }

@@ -13,7 +13,7 @@ mod de;
 mod ser;
 
 pub(crate) use check::{PlaceholderCheck, PLACEHOLDER_ERROR};
-pub(crate) use de::BinDe;
+pub(crate) use de::{BinDe, UnitDe};
 pub(crate) use ser::{Attachments, WithAttachments};
 
 use std::cell::Cell;
