@@ -1,9 +1,11 @@
 // Runs the interop scenarios of the real npm socket.io-client against a server.
-// Usage: node client.js <url> <polling|websocket|upgrade> <4|2>
+// Usage: node client.js <url> <polling|websocket|upgrade> <4|2> [msgpack]
+// With `msgpack`, socket.io-client 4 uses socket.io-msgpack-parser against the server at
+// /socket.io-msgpack/.
 // Prints one line per scenario and "all ok" at the end; exits non-zero on the first failure.
 "use strict";
 
-const [url, mode, major] = process.argv.slice(2);
+const [url, mode, major, parser] = process.argv.slice(2);
 const io = major === "2" ? require("socket.io-client-v2") : require("socket.io-client");
 
 const transports = {
@@ -19,6 +21,10 @@ function fail(msg) {
 
 function connect(nsp, extra = {}) {
   const opts = { transports, forceNew: true, reconnection: false, timeout: 5000, ...extra };
+  if (parser === "msgpack") {
+    opts.path = "/socket.io-msgpack/";
+    opts.parser = require("socket.io-msgpack-parser");
+  }
   if (major === "2") {
     // socket.io-client 2.x has no auth; the upgrade option names the same choice.
     opts.upgrade = mode === "upgrade";

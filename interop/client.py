@@ -1,6 +1,8 @@
 """Runs the interop scenarios of python-socketio's client against a server.
 
-Usage: python client.py <url> <polling|websocket|upgrade>
+Usage: python client.py <url> <polling|websocket|upgrade> [msgpack]
+With `msgpack`, the client uses python-socketio's msgpack serializer against the server at
+/socket.io-msgpack/.
 Prints one line per scenario and "all ok" at the end; exits non-zero on the first failure.
 """
 import sys
@@ -9,6 +11,7 @@ import threading
 import socketio
 
 url, mode = sys.argv[1], sys.argv[2]
+msgpack = sys.argv[3:] == ["msgpack"]
 transports = {"polling": ["polling"], "websocket": ["websocket"], "upgrade": ["polling", "websocket"]}[mode]
 
 
@@ -33,13 +36,21 @@ class Waiter:
         return self.value
 
 
-sio = socketio.Client(reconnection=False)
+sio = socketio.Client(reconnection=False, serializer="msgpack" if msgpack else "default")
 auth, back, custom_auth, custom_error = Waiter(), Waiter(), Waiter(), Waiter()
 sio.on("auth", auth.set)
 sio.on("message-back", back.set)
 sio.on("auth", custom_auth.set, namespace="/custom")
 
-sio.connect(url, transports=transports, auth={"token": "abc"}, namespaces=["/", "/custom"], wait_timeout=5)
+path = "socket.io-msgpack" if msgpack else "socket.io"
+sio.connect(
+    url,
+    transports=transports,
+    auth={"token": "abc"},
+    namespaces=["/", "/custom"],
+    wait_timeout=5,
+    socketio_path=path,
+)
 (payload,) = auth.wait("auth")
 if payload != {"token": "abc"}:
     fail("auth payload %r" % (payload,))

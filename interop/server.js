@@ -4,7 +4,7 @@
 //
 // Env: PORT (default 0), SERVER=v4|v2, ALLOW_EIO3=1, PING_INTERVAL / PING_TIMEOUT (ms),
 // MAX_PAYLOAD (bytes), RECOVERY=1 (connection state recovery), TLS_CERT / TLS_KEY (PEM files:
-// serve HTTPS).
+// serve HTTPS), PARSER=msgpack (socket.io-msgpack-parser; v4 only).
 //
 // Namespaces `/`, `/a`, `/b`: on connection the server emits "welcome" {nsp, auth, query}
 // (the handshake's auth, `{}` under v2, and its query minus Engine.IO's keys); "echo" answers
@@ -27,6 +27,7 @@ if (env("PING_TIMEOUT")) opts.pingTimeout = env("PING_TIMEOUT");
 if (env("MAX_PAYLOAD")) opts.maxHttpBufferSize = env("MAX_PAYLOAD");
 if (version === "v4") {
   opts.allowEIO3 = process.env.ALLOW_EIO3 === "1";
+  if (process.env.PARSER === "msgpack") opts.parser = require("socket.io-msgpack-parser");
   if (process.env.RECOVERY === "1") {
     opts.connectionStateRecovery = { maxDisconnectionDuration: 60000 };
   }

@@ -54,13 +54,35 @@ pub const AUTH_DELAY: Duration = Duration::from_millis(20);
 
 /// The Socket.IO server at `/socket.io/`.
 pub fn socketio(runtime: Arc<dyn Runtime>, allow_eio3: bool) -> SocketIoServer {
+    socketio_with(
+        runtime,
+        allow_eio3,
+        "/socket.io/",
+        socketio_proto::Parser::Default,
+    )
+}
+
+/// The same server for clients using socket.io-msgpack-parser, at `/socket.io-msgpack/`.
+#[cfg(feature = "msgpack")]
+pub fn socketio_msgpack(runtime: Arc<dyn Runtime>) -> SocketIoServer {
+    socketio_with(
+        runtime,
+        false,
+        "/socket.io-msgpack/",
+        socketio_proto::Parser::Msgpack,
+    )
+}
+
+fn socketio_with(
+    runtime: Arc<dyn Runtime>,
+    allow_eio3: bool,
+    path: &str,
+    parser: socketio_proto::Parser,
+) -> SocketIoServer {
     let mut config = SioConfig::default();
     config.connect_timeout = Duration::from_millis(1000);
-    let io = SocketIoServer::new(
-        engineio_config("/socket.io/", allow_eio3),
-        config,
-        runtime.clone(),
-    );
+    config.parser = parser;
+    let io = SocketIoServer::new(engineio_config(path, allow_eio3), config, runtime.clone());
     for (nsp, echo) in [("/", true), ("/custom", false)] {
         let runtime = runtime.clone();
         io.namespace(nsp, move |socket: SioSocket| {
@@ -95,6 +117,8 @@ pub fn socketio(runtime: Arc<dyn Runtime>, allow_eio3: bool) -> SocketIoServer {
 pub fn servers(runtime: Arc<dyn Runtime>, allow_eio3: bool) -> Vec<EngineIoServer> {
     vec![
         engineio_echo(runtime.clone(), allow_eio3),
+        #[cfg(feature = "msgpack")]
+        socketio_msgpack(runtime.clone()).engine().clone(),
         socketio(runtime, allow_eio3).engine().clone(),
     ]
 }

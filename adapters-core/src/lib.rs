@@ -42,5 +42,5 @@ pub use socketio::{
 pub use socketio_cluster_proto;
 pub use socketio_proto;
 /// Argument types: a variable argument list, and binary data carried as an attachment.
-pub use socketio_proto::{Args, Binary};
+pub use socketio_proto::{Args, Binary, Parser};
 pub use tower::{EngineIoBody, EngineIoLayer, EngineIoService};

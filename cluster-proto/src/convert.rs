@@ -85,6 +85,10 @@ fn raw_args(args: &[Value]) -> Result<RawArgs, ClusterError> {
 }
 
 fn decode(packet: &Encoded) -> Result<Packet, ClusterError> {
+    // The adapter's values are built from JSON: a msgpack parser's packet is read as JSON first.
+    let packet = &packet
+        .transcode(socketio_proto::Parser::Default)
+        .map_err(|_| ClusterError::Json)?;
     let mut decoder = Decoder::default();
     let mut got = decoder
         .decode_text(packet.text().clone())

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use socketio_proto::msgpack::{decode, MsgpackEncoder};
-use socketio_proto::{Args, Binary, PacketKind};
+use socketio_proto::{Args, Binary, Encoder, EncoderConfig, PacketKind, Parser};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(p) = decode(Bytes::copy_from_slice(data)) else {
@@ -17,6 +17,15 @@ fuzz_target!(|data: &[u8]| {
     let _ = p.args::<(Option<String>, Option<Binary>, Option<u8>)>();
     let _ = p.args::<Args<Binary>>();
     let _ = p.data::<Value>();
+    let _ = p.validate();
+    // Relays: the arguments as JSON with attachments, and back to msgpack.
+    if let Some(raw) = p.raw_args() {
+        let config = EncoderConfig::default().with_parser(Parser::Msgpack);
+        let again = Encoder::new(config).event_raw(&p.nsp_owned(), "relay", &raw, None);
+        let again = again.expect("relayed arguments encode");
+        let q = decode(again.msgpack().expect("a msgpack packet").clone()).expect("decodes");
+        assert_eq!(q.event_name(), Some("relay"));
+    }
     if let (PacketKind::Event, Some(name), Ok(values)) = (p.kind(), p.event_name(), values) {
         let mut enc = MsgpackEncoder::default();
         let Ok(again) = enc.event(&p.nsp_owned(), name, &Args(values.clone()), p.ack_id()) else {

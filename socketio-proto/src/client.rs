@@ -76,6 +76,8 @@ pub struct ClientConfig {
     pub reconnect: ReconnectPolicy,
     /// Seed of the jitter of reconnection delays.
     pub seed: u64,
+    /// The wire format (the default parser unless set; it must be the server's).
+    pub parser: crate::Parser,
 }
 
 impl Default for ClientConfig {
@@ -87,6 +89,7 @@ impl Default for ClientConfig {
             max_attachments: 10,
             reconnect: ReconnectPolicy::default(),
             seed: 0x5eed,
+            parser: crate::Parser::default(),
         }
     }
 }
@@ -271,16 +274,29 @@ pub struct ClientConn {
 }
 
 impl ClientConn {
+    fn decoder(config: &ClientConfig) -> Decoder {
+        Decoder::new(
+            DecoderConfig::default()
+                .with_max_attachments(config.max_attachments)
+                .with_parser(config.parser),
+        )
+    }
+
+    fn encoder_config(config: &ClientConfig) -> EncoderConfig {
+        let c = EncoderConfig::default()
+            .with_max_attachments(config.max_attachments)
+            .with_parser(config.parser);
+        #[cfg(feature = "msgpack")]
+        let c = c.with_msgpack_side(crate::msgpack::Side::Client);
+        c
+    }
+
     /// A client; ask for namespaces with [`ClientConn::connect`], then open the Engine.IO
     /// connection and report it with [`ClientConn::handle_engine_open`].
     pub fn new(now: Instant, config: ClientConfig) -> Self {
         ClientConn {
-            decoder: Decoder::new(
-                DecoderConfig::default().with_max_attachments(config.max_attachments),
-            ),
-            encoder: Encoder::new(
-                EncoderConfig::default().with_max_attachments(config.max_attachments),
-            ),
+            decoder: Self::decoder(&config),
+            encoder: Encoder::new(Self::encoder_config(&config)),
             rng: SplitMix64::new(config.seed),
             config,
             engine_open: false,
@@ -420,9 +436,7 @@ impl ClientConn {
         self.engine_open = true;
         self.reconnect_at = None;
         self.attempts = 0;
-        self.decoder = Decoder::new(
-            DecoderConfig::default().with_max_attachments(self.config.max_attachments),
-        );
+        self.decoder = Self::decoder(&self.config);
         let wanted: Vec<Nsp> = self
             .namespaces
             .iter()
@@ -592,7 +606,7 @@ impl ClientConn {
                 self.ended(&nsp, ClientDisconnectReason::ServerDisconnect, true);
             }
             PacketKind::Event | PacketKind::BinaryEvent => {
-                if packet.payload_json().is_none() {
+                if !packet.has_payload() {
                     return;
                 }
                 if packet.validate().is_err() {

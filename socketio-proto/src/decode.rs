@@ -16,9 +16,17 @@ use crate::{AckId, Nsp, PacketKind, ParseError};
 pub struct DecoderConfig {
     /// The most attachments one packet may announce (the reference's `maxAttachments`, 10).
     pub max_attachments: usize,
+    /// The wire format.
+    pub parser: Parser,
 }
 
 impl DecoderConfig {
+    /// Sets [`DecoderConfig::parser`].
+    pub fn with_parser(mut self, parser: Parser) -> Self {
+        self.parser = parser;
+        self
+    }
+
     /// Sets [`DecoderConfig::max_attachments`].
     pub fn with_max_attachments(mut self, n: usize) -> Self {
         self.max_attachments = n;
@@ -30,6 +38,7 @@ impl Default for DecoderConfig {
     fn default() -> Self {
         DecoderConfig {
             max_attachments: 10,
+            parser: Parser::default(),
         }
     }
 }
@@ -46,7 +55,7 @@ impl Default for DecoderConfig {
 #[derive(Debug, Clone, Default)]
 pub struct Decoder {
     config: DecoderConfig,
-    pending: Option<Packet>,
+    pending: Option<Text>,
 }
 
 impl Decoder {
@@ -66,17 +75,17 @@ impl Decoder {
     /// Feeds a text message. Returns the packet when it is complete (any non-binary packet), or
     /// `None` when it is a binary header waiting for its attachments.
     pub fn decode_text(&mut self, text: ByteString) -> Result<Option<Packet>, ParseError> {
-        if self.pending.take().is_some() {
+        if self.pending.take().is_some() || self.config.parser != Parser::Default {
             return Err(ParseError::UnexpectedText);
         }
         let header = parse_header(text, self.config.max_attachments)?;
         let expected = header.attachments as usize;
-        let packet = Packet {
+        let packet = Text {
             header,
             attachments: Vec::with_capacity(expected),
         };
         if expected == 0 {
-            Ok(Some(packet))
+            Ok(Some(Packet(Repr::Text(packet))))
         } else {
             self.pending = Some(packet);
             Ok(None)
@@ -86,6 +95,11 @@ impl Decoder {
     /// Feeds a binary message (an attachment). Returns the packet once its last attachment
     /// arrived and its placeholders are valid.
     pub fn decode_binary(&mut self, data: Bytes) -> Result<Option<Packet>, ParseError> {
+        #[cfg(feature = "msgpack")]
+        if self.config.parser == Parser::Msgpack {
+            let packet = crate::msgpack::decode(data)?;
+            return Ok(Some(Packet(Repr::Msgpack(Box::new(packet)))));
+        }
         let mut packet = self.pending.take().ok_or(ParseError::UnexpectedBinary)?;
         packet.attachments.push(data);
         if packet.attachments.len() < packet.header.attachments as usize {
@@ -93,7 +107,7 @@ impl Decoder {
             return Ok(None);
         }
         packet.check_placeholders()?;
-        Ok(Some(packet))
+        Ok(Some(Packet(Repr::Text(packet))))
     }
 
     /// Feeds an Engine.IO message packet (text or binary); other Engine.IO packets are not
@@ -118,10 +132,40 @@ impl Decoder {
 /// first byte: `[` or `{`): a syntax error there is reported as [`ArgsError::is_syntax`],
 /// which the connection machines treat as the reference treats a decoding error (fatal).
 /// CONNECT_ERROR payloads, and every binary packet, are checked in full when decoded.
+///
+/// With the msgpack parser (feature `msgpack`) the same accessors read the packet's msgpack
+/// data: arguments deserialize from it directly, and [`Packet::payload_json`] and
+/// [`Packet::attachments`] are empty (see [`crate::msgpack`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet {
+pub struct Packet(Repr);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Repr {
+    Text(Text),
+    /// Boxed: the common (text) packet stays small.
+    #[cfg(feature = "msgpack")]
+    Msgpack(Box<crate::msgpack::MsgpackPacket>),
+}
+
+/// A packet of the default parser: the parsed header and the attachments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Text {
     header: Header,
     attachments: Vec<Bytes>,
+}
+
+/// Which wire format a connection's packets use, chosen per server and per client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Parser {
+    /// socket.io-parser: JSON text packets, binary values as attachments.
+    #[default]
+    Default,
+    /// socket.io-msgpack-parser: one binary msgpack message per packet (see
+    /// [`crate::msgpack`]).
+    #[cfg(feature = "msgpack")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "msgpack")))]
+    Msgpack,
 }
 
 /// Why a packet's payload could not be deserialized into the requested type.
@@ -166,20 +210,157 @@ impl ArgsError {
     }
 }
 
+/// Calls `$e` on the packet of either parser.
+macro_rules! either {
+    ($self:expr, $p:ident => $e:expr) => {
+        match &$self.0 {
+            Repr::Text($p) => $e,
+            #[cfg(feature = "msgpack")]
+            Repr::Msgpack($p) => $e,
+        }
+    };
+}
+
 impl Packet {
     /// The packet kind as sent (BINARY_EVENT and BINARY_ACK stay binary kinds; see
     /// [`PacketKind::without_binary`]).
     pub fn kind(&self) -> PacketKind {
-        self.header.kind
+        either!(self, p => p.kind())
     }
 
     /// The namespace name (`/` for the main namespace).
     pub fn nsp(&self) -> &str {
+        either!(self, p => p.nsp())
+    }
+
+    /// The namespace as an [`Nsp`] (a view of the packet, not a copy).
+    pub fn nsp_owned(&self) -> Nsp {
+        either!(self, p => p.nsp_owned())
+    }
+
+    /// The query string a protocol v4 client put after the namespace (`/admin?token=abc`).
+    pub fn query(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Text(p) => p.query(),
+            #[cfg(feature = "msgpack")]
+            Repr::Msgpack(_) => None,
+        }
+    }
+
+    /// The ack id.
+    pub fn ack_id(&self) -> Option<AckId> {
+        either!(self, p => p.ack_id())
+    }
+
+    /// For an EVENT or BINARY_EVENT with a payload: the event name, read without parsing the
+    /// arguments.
+    pub fn event_name(&self) -> Option<&str> {
+        either!(self, p => p.event_name())
+    }
+
+    /// The binary attachments, in order (none with the msgpack parser: binary is inline).
+    pub fn attachments(&self) -> &[Bytes] {
+        match &self.0 {
+            Repr::Text(p) => &p.attachments,
+            #[cfg(feature = "msgpack")]
+            Repr::Msgpack(_) => &[],
+        }
+    }
+
+    /// The JSON payload as received (placeholders included), if any; `None` with the msgpack
+    /// parser (read the data with [`Packet::args`] or [`Packet::data`]).
+    pub fn payload_json(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Text(p) => p.header.payload(),
+            #[cfg(feature = "msgpack")]
+            Repr::Msgpack(_) => None,
+        }
+    }
+
+    /// Whether the packet has a payload (`42` has none).
+    pub fn has_payload(&self) -> bool {
+        match &self.0 {
+            Repr::Text(p) => p.header.payload().is_some(),
+            #[cfg(feature = "msgpack")]
+            Repr::Msgpack(p) => p.has_data(),
+        }
+    }
+
+    /// The payload as JSON text (no copy for the default parser; the msgpack parser's data
+    /// converted).
+    pub(crate) fn payload_text(&self) -> Option<ByteString> {
+        match &self.0 {
+            Repr::Text(p) => p.payload_text(),
+            #[cfg(feature = "msgpack")]
+            Repr::Msgpack(p) => p.data_json().map(ByteString::from),
+        }
+    }
+
+    /// For events and acks: the arguments as raw JSON with their attachments, to be passed on
+    /// (proxies, broadcasts) without a parse. The msgpack parser's arguments are converted
+    /// (their `bin` values become attachments).
+    pub fn raw_args(&self) -> Option<RawArgs> {
+        either!(self, p => p.raw_args())
+    }
+
+    /// Deserializes the arguments of an event (after its name) or an ack into `T`, as a
+    /// JavaScript handler's parameters receive them.
+    ///
+    /// - serde's tuple form reads the arguments in order: a tuple (`(String, u32)`), a tuple
+    ///   struct, a fixed-size array (`[u32; 3]` reads three arguments). A parameter the peer
+    ///   left out is `None` if it is an `Option` (JavaScript's `undefined`), an error
+    ///   otherwise.
+    /// - [`crate::Args`] reads every argument, however many.
+    /// - `()` (and a unit struct) reads none and accepts anything.
+    /// - Any other type reads the first argument: a struct, a string, `serde_json::Value`, a
+    ///   `Vec` (`Vec<u32>` reads `[1,2,3]` from `["scores",[1,2,3]]`), an `Option` (`None`
+    ///   when there is no argument or it is `null`).
+    ///
+    /// Arguments beyond what `T` reads are ignored, as JavaScript handlers ignore them. Binary
+    /// arguments deserialize into [`crate::Binary`] without copying (or into `&[u8]` without
+    /// copying, or `bytes::Bytes` with one copy).
+    pub fn args<'de, T: Deserialize<'de>>(&'de self) -> Result<T, ArgsError> {
+        either!(self, p => p.args())
+    }
+
+    /// The arguments as JSON values (placeholders left as objects; see
+    /// [`Packet::attachments`]; msgpack `bin` values as arrays of numbers).
+    pub fn args_value(&self) -> Result<Vec<serde_json::Value>, ArgsError> {
+        either!(self, p => p.args_value())
+    }
+
+    /// Deserializes the whole payload into `T`: the auth object of a CONNECT, the data of a
+    /// CONNECT_ERROR, or an event's whole array (name included). `None` without a payload.
+    pub fn data<'de, T: Deserialize<'de>>(&'de self) -> Option<Result<T, ArgsError>> {
+        either!(self, p => p.data())
+    }
+
+    /// Like [`Packet::data`] into an owned type.
+    pub fn data_owned<T: DeserializeOwned>(&self) -> Option<Result<T, ArgsError>> {
+        self.data()
+    }
+
+    /// Checks the payload's syntax in full (decoding checks only what the packet type needs,
+    /// see the type docs).
+    pub fn validate(&self) -> Result<(), ParseError> {
+        either!(self, p => p.validate())
+    }
+}
+
+impl Text {
+    /// The packet kind as sent (BINARY_EVENT and BINARY_ACK stay binary kinds; see
+    /// [`PacketKind::without_binary`]).
+    fn kind(&self) -> PacketKind {
+        self.header.kind
+    }
+
+    /// The namespace name (`/` for the main namespace).
+    fn nsp(&self) -> &str {
         self.header.nsp()
     }
 
     /// The namespace as an [`Nsp`] (a view of the packet text, not a copy).
-    pub fn nsp_owned(&self) -> Nsp {
+    fn nsp_owned(&self) -> Nsp {
         match self.header.nsp() {
             "/" => Nsp::main(),
             name => Nsp::from(self.header.text.slice_ref(name)),
@@ -187,40 +368,30 @@ impl Packet {
     }
 
     /// The query string a protocol v4 client put after the namespace (`/admin?token=abc`).
-    pub fn query(&self) -> Option<&str> {
+    fn query(&self) -> Option<&str> {
         self.header.query()
     }
 
     /// The ack id.
-    pub fn ack_id(&self) -> Option<AckId> {
+    fn ack_id(&self) -> Option<AckId> {
         self.header.id
     }
 
     /// For an EVENT or BINARY_EVENT with a payload: the event name, read without parsing the
     /// arguments.
-    pub fn event_name(&self) -> Option<&str> {
+    fn event_name(&self) -> Option<&str> {
         self.header.event_name()
     }
 
-    /// The binary attachments, in order.
-    pub fn attachments(&self) -> &[Bytes] {
-        &self.attachments
-    }
-
-    /// The JSON payload as received (placeholders included), if any.
-    pub fn payload_json(&self) -> Option<&str> {
-        self.header.payload()
-    }
-
     /// [`Packet::payload_json`] as a view of the packet text (no copy).
-    pub(crate) fn payload_text(&self) -> Option<ByteString> {
+    fn payload_text(&self) -> Option<ByteString> {
         let payload = self.header.payload()?;
         Some(self.header.text.slice_ref(payload))
     }
 
     /// For events and acks: the arguments as raw JSON, unparsed, with their attachments, to be
     /// passed on (proxies, broadcasts) without a parse.
-    pub fn raw_args(&self) -> Option<RawArgs> {
+    fn raw_args(&self) -> Option<RawArgs> {
         let payload = self.header.payload()?;
         let text = &self.header.text;
         let elements = match (self.header.args_at(), self.header.kind.without_binary()) {
@@ -257,7 +428,7 @@ impl Packet {
     /// Arguments beyond what `T` reads are ignored, as JavaScript handlers ignore them. Binary
     /// arguments deserialize into [`crate::Binary`] without copying (or into `&[u8]` without
     /// copying, or `bytes::Bytes` with one copy).
-    pub fn args<'de, T: Deserialize<'de>>(&'de self) -> Result<T, ArgsError> {
+    fn args<'de, T: Deserialize<'de>>(&'de self) -> Result<T, ArgsError> {
         let skip = usize::from(self.header.event.is_some());
         // No payload (`2`, `3/admin,13`) is an empty argument list.
         let json = self.header.payload().unwrap_or("[]");
@@ -281,7 +452,7 @@ impl Packet {
 
     /// The arguments as JSON values (placeholders left as objects; see
     /// [`Packet::attachments`]).
-    pub fn args_value(&self) -> Result<Vec<serde_json::Value>, ArgsError> {
+    fn args_value(&self) -> Result<Vec<serde_json::Value>, ArgsError> {
         let skip = usize::from(self.header.event.is_some());
         let Some(json) = self.header.payload() else {
             return Ok(Vec::new());
@@ -294,7 +465,7 @@ impl Packet {
 
     /// Deserializes the whole payload into `T`: the auth object of a CONNECT, the data of a
     /// CONNECT_ERROR, or an event's whole array (name included). `None` without a payload.
-    pub fn data<'de, T: Deserialize<'de>>(&'de self) -> Option<Result<T, ArgsError>> {
+    fn data<'de, T: Deserialize<'de>>(&'de self) -> Option<Result<T, ArgsError>> {
         let json = self.header.payload()?;
         let mut de = serde_json::Deserializer::from_str(json);
         let r = if self.attachments.is_empty() {
@@ -311,14 +482,9 @@ impl Packet {
         )
     }
 
-    /// Like [`Packet::data`] into an owned type.
-    pub fn data_owned<T: DeserializeOwned>(&self) -> Option<Result<T, ArgsError>> {
-        self.data()
-    }
-
     /// Checks the payload's JSON syntax in full (decoding checks only what the packet type
     /// needs, see the type docs).
-    pub fn validate(&self) -> Result<(), ParseError> {
+    fn validate(&self) -> Result<(), ParseError> {
         match self.header.payload() {
             Some(p) => crate::json::validate(p.as_bytes()),
             None => Ok(()),
@@ -369,6 +535,33 @@ impl RawArgs {
         } else {
             Err(ParseError::InvalidPayload)
         }
+    }
+
+    /// Raw arguments from values that may hold binary (written as placeholders and
+    /// attachments).
+    #[cfg(feature = "msgpack")]
+    pub(crate) fn from_values<T: serde::Serialize>(
+        items: &[T],
+    ) -> Result<Self, crate::EncodeError> {
+        let att = crate::binary::Attachments::default();
+        let mut buf = Vec::new();
+        crate::encode::write_json(&mut buf, items, &att)?;
+        let text = String::from_utf8(buf).unwrap_or_default();
+        Ok(RawArgs {
+            elements: ByteString::from(text.get(1..).unwrap_or("]")),
+            attachments: att.take(),
+        })
+    }
+
+    /// The arguments as values, placeholders replaced by their attachments.
+    #[cfg(feature = "msgpack")]
+    pub(crate) fn to_values(&self) -> Result<Vec<crate::msgpack::Mixed>, ParseError> {
+        let items: Vec<crate::msgpack::Mixed> =
+            serde_json::from_str(&self.to_json_array()).map_err(|_| ParseError::InvalidJson)?;
+        Ok(items
+            .into_iter()
+            .map(|v| v.fill(&self.attachments))
+            .collect())
     }
 
     /// Whether there are no arguments.

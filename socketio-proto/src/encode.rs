@@ -25,6 +25,9 @@ pub enum EncodeError {
     /// The value could not be serialized as JSON (for example a map with non-string keys).
     #[error("cannot serialize: {0}")]
     Serialize(#[source] serde_json::Error),
+    /// [`Encoded::transcode`] was given a packet that is not a well-formed EVENT or ACK.
+    #[error("cannot transcode: {0}")]
+    Transcode(crate::ParseError),
     /// The value could not be serialized as msgpack (the msgpack parser).
     #[error("cannot serialize as msgpack: {0}")]
     Msgpack(String),
@@ -35,37 +38,71 @@ pub enum EncodeError {
 /// A broadcast encodes once and hands clones (reference counts, no copies) to every recipient.
 /// It serializes with serde (text, then attachments as byte arrays), so a broadcast backend can
 /// carry it between servers.
+///
+/// With the msgpack parser the packet is one binary message ([`Encoded::msgpack`]); its
+/// text is empty.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Encoded {
     text: ByteString,
     attachments: Vec<Bytes>,
+    /// With the msgpack parser: the packet's digit (`attachments` holds the one message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    msgpack: Option<u8>,
 }
 
 impl Encoded {
     /// An encoded packet from its text and attachments (as a broadcast backend carries them).
     pub fn from_parts(text: ByteString, attachments: Vec<Bytes>) -> Self {
-        Encoded { text, attachments }
+        Encoded {
+            text,
+            attachments,
+            msgpack: None,
+        }
+    }
+
+    /// A packet of the msgpack parser: its kind and its one binary message.
+    #[cfg(feature = "msgpack")]
+    pub(crate) fn from_msgpack(kind: PacketKind, bytes: Bytes) -> Self {
+        Encoded {
+            text: ByteString::new(),
+            attachments: vec![bytes],
+            msgpack: Some(kind.digit()),
+        }
     }
 
     /// Whether this is an EVENT or BINARY_EVENT packet.
     pub fn is_event(&self) -> bool {
-        matches!(self.text.as_bytes().first(), Some(b'2' | b'5'))
+        let digit = self.msgpack.or(self.text.as_bytes().first().copied());
+        matches!(digit, Some(b'2' | b'5'))
     }
 
-    /// The Socket.IO packet text (the data of an Engine.IO message).
+    /// The Socket.IO packet text (the data of an Engine.IO message); empty for the msgpack
+    /// parser's packets.
     pub fn text(&self) -> &ByteString {
         &self.text
     }
 
-    /// The binary attachments, to send right after the text, in order.
+    /// The binary attachments, to send right after the text, in order (the msgpack parser's
+    /// packet: its one message).
     pub fn attachments(&self) -> &[Bytes] {
         &self.attachments
+    }
+
+    /// With the msgpack parser: the packet's one binary message.
+    pub fn msgpack(&self) -> Option<&Bytes> {
+        self.msgpack.and(self.attachments.first())
     }
 
     /// This EVENT with one more string argument at the end: connection state recovery appends
     /// the packet's offset this way (`42["a",1]` -> `42["a",1,"off"]`). `None` if the packet
     /// is not an event with an argument list.
     pub fn with_last_arg(&self, arg: &str) -> Option<Encoded> {
+        #[cfg(feature = "msgpack")]
+        if let Some(bytes) = self.msgpack() {
+            let kind = PacketKind::from_digit(self.msgpack?)?;
+            let with = crate::msgpack::with_last_arg(bytes, arg)?;
+            return Some(Encoded::from_msgpack(kind, with));
+        }
         let body = self.text.strip_suffix(']')?;
         let json = serde_json::to_string(arg).ok()?;
         let mut text = String::with_capacity(self.text.len() + json.len() + 1);
@@ -73,15 +110,54 @@ impl Encoded {
         text.push(',');
         text.push_str(&json);
         text.push(']');
-        Some(Encoded {
-            text: ByteString::from(text),
-            attachments: self.attachments.clone(),
-        })
+        Some(Encoded::from_parts(
+            ByteString::from(text),
+            self.attachments.clone(),
+        ))
     }
 
-    /// The Engine.IO messages to send, in order: the text, then each attachment.
+    /// The parser that wrote this packet.
+    pub fn parser(&self) -> crate::Parser {
+        #[cfg(feature = "msgpack")]
+        if self.msgpack.is_some() {
+            return crate::Parser::Msgpack;
+        }
+        crate::Parser::Default
+    }
+
+    /// This EVENT or ACK written by `parser` (a copy when it is another parser: a fleet
+    /// message for a server with the msgpack parser, or the other way round).
+    pub fn transcode(&self, parser: crate::Parser) -> Result<Encoded, EncodeError> {
+        if self.parser() == parser {
+            return Ok(self.clone());
+        }
+        let mut dec =
+            crate::Decoder::new(crate::DecoderConfig::default().with_parser(self.parser()));
+        let mut got = None;
+        for message in self.engineio_packets() {
+            got = dec.decode(message).map_err(EncodeError::Transcode)?;
+        }
+        let packet = got.ok_or(EncodeError::Transcode(crate::ParseError::Empty))?;
+        let mut enc = Encoder::new(EncoderConfig::default().with_parser(parser));
+        let nsp = packet.nsp_owned();
+        let raw = packet
+            .raw_args()
+            .ok_or(EncodeError::Transcode(crate::ParseError::InvalidPayload))?;
+        match (packet.event_name(), packet.ack_id()) {
+            (Some(name), id) => enc.event_raw(&nsp, name, &raw, id),
+            (None, Some(id)) => Ok(enc.ack_raw(&nsp, id, &raw)),
+            (None, None) => Err(EncodeError::Transcode(crate::ParseError::InvalidPayload)),
+        }
+    }
+
+    /// The Engine.IO messages to send, in order: the text, then each attachment (the msgpack
+    /// parser's packet: its one binary message).
     pub fn engineio_packets(&self) -> impl Iterator<Item = engineio_proto::Packet> + '_ {
-        std::iter::once(engineio_proto::Packet::Message(self.text.clone())).chain(
+        let text = self
+            .msgpack
+            .is_none()
+            .then(|| engineio_proto::Packet::Message(self.text.clone()));
+        text.into_iter().chain(
             self.attachments
                 .iter()
                 .cloned()
@@ -96,9 +172,27 @@ impl Encoded {
 pub struct EncoderConfig {
     /// The most attachments one packet may carry (the peer's `maxAttachments`, 10 by default).
     pub max_attachments: usize,
+    /// The wire format.
+    pub parser: crate::Parser,
+    /// The msgpack parser's key order: a server's (the default) or a client's.
+    #[cfg(feature = "msgpack")]
+    pub msgpack_side: crate::msgpack::Side,
 }
 
 impl EncoderConfig {
+    /// Sets [`EncoderConfig::parser`].
+    pub fn with_parser(mut self, parser: crate::Parser) -> Self {
+        self.parser = parser;
+        self
+    }
+
+    /// Sets [`EncoderConfig::msgpack_side`].
+    #[cfg(feature = "msgpack")]
+    pub fn with_msgpack_side(mut self, side: crate::msgpack::Side) -> Self {
+        self.msgpack_side = side;
+        self
+    }
+
     /// Sets [`EncoderConfig::max_attachments`].
     pub fn with_max_attachments(mut self, n: usize) -> Self {
         self.max_attachments = n;
@@ -110,6 +204,9 @@ impl Default for EncoderConfig {
     fn default() -> Self {
         EncoderConfig {
             max_attachments: 10,
+            parser: crate::Parser::default(),
+            #[cfg(feature = "msgpack")]
+            msgpack_side: crate::msgpack::Side::default(),
         }
     }
 }
@@ -125,6 +222,20 @@ pub struct Encoder {
     config: EncoderConfig,
     /// The packet being written; its capacity is kept from packet to packet.
     buf: Vec<u8>,
+    /// With the msgpack parser: its encoder (every packet goes there).
+    #[cfg(feature = "msgpack")]
+    msgpack: Option<crate::msgpack::MsgpackEncoder>,
+}
+
+/// With the msgpack parser, returns what its encoder makes of the call.
+macro_rules! msgpack {
+    ($self:ident, $kind:expr, |$mp:ident| $e:expr) => {
+        #[cfg(feature = "msgpack")]
+        if let Some($mp) = &mut $self.msgpack {
+            let bytes = $e;
+            return Ok(Encoded::from_msgpack($kind, bytes?));
+        }
+    };
 }
 
 impl Encoder {
@@ -133,6 +244,9 @@ impl Encoder {
         Encoder {
             config,
             buf: Vec::new(),
+            #[cfg(feature = "msgpack")]
+            msgpack: (config.parser == crate::Parser::Msgpack)
+                .then(|| crate::msgpack::MsgpackEncoder::new(config.msgpack_side)),
         }
     }
 
@@ -149,6 +263,7 @@ impl Encoder {
         nsp: &Nsp,
         payload: Option<&T>,
     ) -> Result<Encoded, EncodeError> {
+        msgpack!(self, PacketKind::Connect, |mp| mp.connect(nsp, payload));
         self.encode(PacketKind::Connect, nsp, None, |buf, att| match payload {
             Some(p) => write_json(buf, p, att),
             None => Ok(()),
@@ -157,6 +272,10 @@ impl Encoder {
 
     /// DISCONNECT from `nsp`.
     pub fn disconnect(&mut self, nsp: &Nsp) -> Encoded {
+        #[cfg(feature = "msgpack")]
+        if let Some(mp) = &mut self.msgpack {
+            return Encoded::from_msgpack(PacketKind::Disconnect, mp.disconnect(nsp));
+        }
         self.finish_plain(PacketKind::Disconnect, nsp, None, 0)
     }
 
@@ -166,6 +285,8 @@ impl Encoder {
         nsp: &Nsp,
         payload: &T,
     ) -> Result<Encoded, EncodeError> {
+        msgpack!(self, PacketKind::ConnectError, |mp| mp
+            .connect_error(nsp, payload));
         self.encode(PacketKind::ConnectError, nsp, None, |buf, att| {
             write_json(buf, payload, att)
         })
@@ -193,6 +314,7 @@ impl Encoder {
         if is_reserved_event(name) {
             return Err(EncodeError::ReservedEventName);
         }
+        msgpack!(self, PacketKind::Event, |mp| mp.event(nsp, name, args, id));
         self.encode(PacketKind::Event, nsp, id, |buf, att| {
             buf.push(b'[');
             write_json(buf, name, att)?;
@@ -227,6 +349,7 @@ impl Encoder {
         id: AckId,
         args: &T,
     ) -> Result<Encoded, EncodeError> {
+        msgpack!(self, PacketKind::Ack, |mp| mp.ack(nsp, id, args));
         self.encode(PacketKind::Ack, nsp, Some(id), |buf, att| {
             match top_level(args) {
                 TopLevel::List => write_json(buf, args, att)?,
@@ -252,6 +375,12 @@ impl Encoder {
         if is_reserved_event(name) {
             return Err(EncodeError::ReservedEventName);
         }
+        msgpack!(self, PacketKind::Event, |mp| {
+            let items = args
+                .to_values()
+                .map_err(|_| EncodeError::Msgpack("raw arguments".into()))?;
+            mp.event(nsp, name, &crate::Args(items), id)
+        });
         self.raw(PacketKind::Event, nsp, id, args, |buf| {
             write_json(buf, name, &Attachments::default())?;
             if !args.is_empty() {
@@ -263,6 +392,14 @@ impl Encoder {
 
     /// ACK `id` with arguments passed on unparsed (see [`RawArgs`]).
     pub fn ack_raw(&mut self, nsp: &Nsp, id: AckId, args: &RawArgs) -> Encoded {
+        #[cfg(feature = "msgpack")]
+        if let Some(mp) = &mut self.msgpack {
+            // Raw arguments come from a decoded packet or `RawArgs::from_array`: valid JSON.
+            let items = args.to_values().unwrap_or_default();
+            if let Ok(bytes) = mp.ack(nsp, id, &crate::Args(items)) {
+                return Encoded::from_msgpack(PacketKind::Ack, bytes);
+            }
+        }
         // Writing nothing before the elements cannot fail.
         let packet = self.raw(PacketKind::Ack, nsp, Some(id), args, |_| Ok(()));
         packet.unwrap_or_else(|_| self.finish(Vec::new()))
@@ -350,7 +487,7 @@ impl Encoder {
         // Everything written came from `&str`s and serde_json, so this check cannot fail; it is
         // kept because the crates forbid `unsafe`.
         let text = ByteString::try_from(bytes).unwrap_or_default();
-        Encoded { text, attachments }
+        Encoded::from_parts(text, attachments)
     }
 }
 
@@ -364,7 +501,7 @@ fn binary_kind(kind: PacketKind, attachments: &[Bytes]) -> PacketKind {
 
 /// Serializes `value` as compact JSON with JavaScript number formatting, pulling binary values
 /// out into `att`.
-fn write_json<T: ?Sized + Serialize>(
+pub(crate) fn write_json<T: ?Sized + Serialize>(
     buf: &mut Vec<u8>,
     value: &T,
     att: &Attachments,

@@ -138,7 +138,7 @@ pub mod sim;
 
 pub use args::Args;
 pub use binary::Binary;
-pub use decode::{ArgsError, Decoder, DecoderConfig, Packet, RawArgs};
+pub use decode::{ArgsError, Decoder, DecoderConfig, Packet, Parser, RawArgs};
 pub use encode::{EncodeError, Encoded, Encoder, EncoderConfig};
 pub use error::ParseError;
 pub use packet::{is_reserved_event, AckId, EventName, Nsp, PacketKind, RESERVED_EVENTS};

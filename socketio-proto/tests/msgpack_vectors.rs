@@ -416,3 +416,50 @@ proptest! {
         }
     }
 }
+
+/// Packets of one parser read by the other's peers: what a fleet message goes through, and
+/// connection state recovery's offset appended to a msgpack event.
+#[test]
+fn transcoding_and_the_recovery_offset() {
+    use socketio_proto::{Decoder, DecoderConfig, Encoder, EncoderConfig, Parser};
+    let json = Encoder::default()
+        .event(
+            &Nsp::from("/a"),
+            "e",
+            &(1, Binary::from(vec![5u8, 6])),
+            Some(AckId(3)),
+        )
+        .unwrap();
+    let mp = json.transcode(Parser::Msgpack).unwrap();
+    assert_eq!((mp.parser(), mp.text().len()), (Parser::Msgpack, 0));
+    let p = decode(mp.msgpack().unwrap().clone()).unwrap();
+    assert_eq!(
+        (p.nsp(), p.event_name(), p.ack_id()),
+        ("/a", Some("e"), Some(AckId(3)))
+    );
+    let (n, b): (u32, Binary) = p.args().unwrap();
+    assert_eq!((n, &b[..]), (1, &[5u8, 6][..]));
+    // And back: the same text and attachments.
+    assert_eq!(mp.transcode(Parser::Default).unwrap(), json);
+
+    let mut enc = Encoder::new(EncoderConfig::default().with_parser(Parser::Msgpack));
+    let ev = enc
+        .event(&Nsp::main(), "e", &("x", json!({"k": [1]})), None)
+        .unwrap();
+    let with = ev.with_last_arg("off-1").unwrap();
+    let mut dec = Decoder::new(DecoderConfig::default().with_parser(Parser::Msgpack));
+    let mut got = None;
+    for m in with.engineio_packets() {
+        got = dec.decode(m).unwrap();
+    }
+    let got = got.unwrap();
+    assert_eq!(
+        got.args_value().unwrap(),
+        vec![json!("x"), json!({"k": [1]}), json!("off-1")]
+    );
+    // A text message is not a msgpack packet.
+    assert_eq!(
+        dec.decode_text("2[\"e\"]".into()).err(),
+        Some(ParseError::UnexpectedText)
+    );
+}

@@ -76,6 +76,7 @@ pub(super) fn start(b: ClientBuilder, tls: Tls, runtime: Arc<dyn Runtime>) -> Cl
     sio.reconnect = b.reconnect;
     sio.seed = u64::from_le_bytes(seed);
     sio.max_offline_packets = b.max_offline_packets;
+    sio.parser = b.parser;
     let mut eio = EioConfig::default();
     eio.version = sio_version.into();
     eio.path = b.path.clone();

@@ -94,6 +94,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     max_offline_packets: usize,
     tls: tls::TlsOptions,
+    parser: socketio_proto::Parser,
 }
 
 impl ClientBuilder {
@@ -119,6 +120,13 @@ impl ClientBuilder {
     /// The protocol generation (default [`Generation::V4`]).
     pub fn generation(mut self, generation: Generation) -> Self {
         self.generation = generation;
+        self
+    }
+
+    /// The wire format (default socket.io-parser's JSON; with the `msgpack` feature,
+    /// `Parser::Msgpack` for servers using socket.io-msgpack-parser). It must be the server's.
+    pub fn parser(mut self, parser: socketio_proto::Parser) -> Self {
+        self.parser = parser;
         self
     }
 
@@ -338,6 +346,7 @@ impl Client {
             connect_timeout: Duration::from_secs(20),
             max_offline_packets: 1024,
             tls: tls::TlsOptions::default(),
+            parser: socketio_proto::Parser::default(),
         })
     }
 

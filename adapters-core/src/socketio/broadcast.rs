@@ -127,13 +127,17 @@ impl BroadcastOperator {
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
-        let packet = with_encoder(|e| e.event(&self.nsp, event, args, None))?;
+        let packet = with_encoder(self.server.inner.parser, |e| {
+            e.event(&self.nsp, event, args, None)
+        })?;
         self.send(&packet).await
     }
 
     /// Emits `event` with arguments passed on unparsed.
     pub async fn emit_raw(&self, event: &str, args: &RawArgs) -> Result<(), EmitError> {
-        let packet = with_encoder(|e| e.event_raw(&self.nsp, event, args, None))?;
+        let packet = with_encoder(self.server.inner.parser, |e| {
+            e.event_raw(&self.nsp, event, args, None)
+        })?;
         self.send(&packet).await
     }
 
@@ -147,7 +151,9 @@ impl BroadcastOperator {
         args: &T,
     ) -> Result<AckResponses, EmitError> {
         let id = self.server.lock().next_ack_id(&self.nsp);
-        let packet = with_encoder(|e| e.event(&self.nsp, event, args, Some(id)))?;
+        let packet = with_encoder(self.server.inner.parser, |e| {
+            e.event(&self.nsp, event, args, Some(id))
+        })?;
         self.send_with_ack(id, packet).await
     }
 
@@ -158,7 +164,9 @@ impl BroadcastOperator {
         args: &RawArgs,
     ) -> Result<AckResponses, EmitError> {
         let id = self.server.lock().next_ack_id(&self.nsp);
-        let packet = with_encoder(|e| e.event_raw(&self.nsp, event, args, Some(id)))?;
+        let packet = with_encoder(self.server.inner.parser, |e| {
+            e.event_raw(&self.nsp, event, args, Some(id))
+        })?;
         self.send_with_ack(id, packet).await
     }
 

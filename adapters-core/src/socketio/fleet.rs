@@ -287,7 +287,10 @@ impl SocketIoServer {
     /// Delivers another node's broadcast to this node's sockets.
     pub async fn apply_broadcast(&self, broadcast: &ClusterBroadcast) {
         let nsp = Nsp::from(broadcast.packet.nsp());
-        let packet = match convert::encode_event(&nsp, &broadcast.packet.data, None) {
+        let packet = match convert::encode_event(&nsp, &broadcast.packet.data, None)
+            .map_err(|e| e.to_string())
+            .and_then(|p| p.transcode(self.inner.parser).map_err(|e| e.to_string()))
+        {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(error = %e, "a fleet broadcast that is no event: dropped");
@@ -479,7 +482,10 @@ impl SocketIoServer {
             .and_then(MsgValue::as_u64)
             .map_or(self.inner.ack_timeout, Duration::from_millis);
         let id = self.lock().next_ack_id(nsp);
-        let Ok(encoded) = convert::encode_event(nsp, &packet.data, Some(id)) else {
+        let encoded = convert::encode_event(nsp, &packet.data, Some(id))
+            .ok()
+            .and_then(|p| p.transcode(self.inner.parser).ok());
+        let Some(encoded) = encoded else {
             respond(Response::BroadcastClientCount {
                 request_id,
                 client_count: 0,

@@ -23,7 +23,7 @@ use socketio_proto::server::{
     AckFailure, Broadcast, ConnEvent, ConnId, ConnectRequest, Delivery, DisconnectReason,
     NspPattern, Server, ServerConfig, ServerConn,
 };
-use socketio_proto::{AckId, Encoded, Encoder, Nsp, Packet};
+use socketio_proto::{AckId, Encoded, Encoder, Nsp, Packet, Parser};
 
 pub use broadcast::BroadcastOperator;
 pub use fleet::{
@@ -83,9 +83,14 @@ const ENCODER_KEEP: usize = 64 * 1024;
 /// Runs `f` with this thread's encoder, whose buffer is kept from packet to packet (a fresh
 /// encoder grows its buffer several times for each packet); with a fresh one if it is in use
 /// (a value whose `Serialize` emits).
-pub(crate) fn with_encoder<R>(f: impl FnOnce(&mut Encoder) -> R) -> R {
+pub(crate) fn with_encoder<R>(parser: Parser, f: impl FnOnce(&mut Encoder) -> R) -> R {
     thread_local! {
         static ENCODER: std::cell::RefCell<Encoder> = std::cell::RefCell::new(Encoder::default());
+    }
+    if parser != Parser::Default {
+        // The msgpack parser's encoder writes into its own buffer.
+        let config = socketio_proto::EncoderConfig::default().with_parser(parser);
+        return f(&mut Encoder::new(config));
     }
     ENCODER.with(|cell| {
         let Ok(mut encoder) = cell.try_borrow_mut() else {
@@ -338,6 +343,8 @@ enum Matcher {
 /// it), never the other way round: see [`SocketIoServer`].
 struct SioInner {
     ack_timeout: Duration,
+    /// The wire format of every connection.
+    parser: Parser,
     server: Mutex<Server>,
     handlers: Mutex<Vec<(Matcher, Arc<NamespaceHandlers>)>>,
     conns: Mutex<ConnMap>,
@@ -482,12 +489,14 @@ impl SocketIoServer {
         adapter: Option<Arc<dyn Adapter>>,
     ) -> Self {
         let rt = runtime.clone();
+        let parser = config.parser;
         let mut server = Server::new(config, Box::new(move |b: &mut [u8]| rt.fill_random(b)));
         if adapter.as_ref().is_some_and(|a| a.wants_room_events()) {
             server.record_room_events(true);
         }
         let inner = Arc::new(SioInner {
             ack_timeout,
+            parser,
             server: Mutex::new(server),
             handlers: Mutex::new(Vec::new()),
             conns: Mutex::new(ConnMap::default()),
@@ -709,6 +718,12 @@ impl SocketIoBuilder {
         self.ack_timeout = d;
         self
     }
+    /// The wire format of every connection (default: socket.io-parser's JSON; with the
+    /// `msgpack` feature, [`Parser::Msgpack`] for clients using socket.io-msgpack-parser).
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.config.parser = parser;
+        self
+    }
     /// Connection state recovery (default off).
     pub fn recovery(mut self, recovery: socketio_proto::server::RecoveryConfig) -> Self {
         self.config.recovery = Some(recovery);
@@ -836,6 +851,7 @@ impl SioConn {
                     let ack = packet.ack_id().map(|id| AckSender {
                         nsp: nsp.clone(),
                         id,
+                        parser: self.server.inner.parser,
                         conn: self.cmd_tx.clone(),
                     });
                     if let Some(fut) = socket.dispatch(packet, ack) {

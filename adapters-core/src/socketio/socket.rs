@@ -26,6 +26,7 @@ use crate::runtime::BoxFuture;
 pub struct AckSender {
     pub(super) nsp: Nsp,
     pub(super) id: AckId,
+    pub(super) parser: socketio_proto::Parser,
     pub(super) conn: ConnHandle,
 }
 
@@ -35,13 +36,13 @@ impl AckSender {
     /// and any other value one argument (`&vec![1, 2]` is `callback([1, 2])`). BINARY_ACK when
     /// they carry binary.
     pub async fn send<T: ?Sized + Serialize>(self, args: &T) -> Result<(), EmitError> {
-        let packet = with_encoder(|e| e.ack(&self.nsp, self.id, args))?;
+        let packet = with_encoder(self.parser, |e| e.ack(&self.nsp, self.id, args))?;
         self.send_encoded(packet).await
     }
 
     /// Answers with arguments passed on unparsed.
     pub async fn send_raw(self, args: &RawArgs) -> Result<(), EmitError> {
-        let packet = with_encoder(|e| e.ack_raw(&self.nsp, self.id, args));
+        let packet = with_encoder(self.parser, |e| e.ack_raw(&self.nsp, self.id, args));
         self.send_encoded(packet).await
     }
 
@@ -337,13 +338,17 @@ impl SioSocket {
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
-        let packet = with_encoder(|e| e.event(&self.shared.nsp, event, args, None))?;
+        let packet = with_encoder(self.shared.server.inner.parser, |e| {
+            e.event(&self.shared.nsp, event, args, None)
+        })?;
         self.send(packet).await
     }
 
     /// Emits `event` with arguments passed on unparsed.
     pub async fn emit_raw(&self, event: &str, args: &RawArgs) -> Result<(), EmitError> {
-        let packet = with_encoder(|e| e.event_raw(&self.shared.nsp, event, args, None))?;
+        let packet = with_encoder(self.shared.server.inner.parser, |e| {
+            e.event_raw(&self.shared.nsp, event, args, None)
+        })?;
         self.send(packet).await
     }
 
@@ -375,7 +380,9 @@ impl SioSocket {
     ) -> Result<Result<Packet, AckError>, EmitError> {
         let nsp = &self.shared.nsp;
         let id = self.shared.server.lock().next_ack_id(nsp);
-        let packet = with_encoder(|e| e.event(nsp, event, args, Some(id)))?;
+        let packet = with_encoder(self.shared.server.inner.parser, |e| {
+            e.event(nsp, event, args, Some(id))
+        })?;
         let delivery = Delivery {
             nsp: nsp.clone(),
             packet,

@@ -597,6 +597,90 @@ async fn typed_handlers_and_acks_through_the_library() {
     assert!(client.is_closed());
 }
 
+/// The msgpack parser through the library against the npm socket.io 4.8 server with
+/// socket.io-msgpack-parser and against ours with it, over polling, WebSocket and upgrade:
+/// the welcome (auth echoed), an ack with binary both ways, a server-requested ack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msgpack_parser_events_acks_and_binary() {
+    use futures_util::StreamExt;
+    use socketio_tokio::client::{Client, Transports};
+    use socketio_tokio::{Binary, Parser};
+
+    async fn next(rx: &mut futures_channel::mpsc::UnboundedReceiver<String>, what: &str) -> String {
+        tokio::time::timeout(Duration::from_secs(10), rx.next())
+            .await
+            .unwrap_or_else(|_| panic!("{what}: no event within 10 s"))
+            .unwrap()
+    }
+    for peer in [Peer::Node4, Peer::Ours] {
+        let o = ServerOptions {
+            msgpack: true,
+            ..ServerOptions::default()
+        };
+        let s = server(peer, o).await;
+        for transports in [
+            Transports::Polling,
+            Transports::WebSocket,
+            Transports::PollingThenWebSocket,
+        ] {
+            let what = format!("{peer:?} {transports:?}");
+            let client = Client::builder(&format!("{}/a", s.url()))
+                .unwrap()
+                .parser(Parser::Msgpack)
+                .transports(transports)
+                .auth(json!({"token": "m", "n": 1.5}))
+                .build(RT.runtime())
+                .unwrap();
+            let (tx, mut rx) = futures_channel::mpsc::unbounded::<String>();
+            let socket = client.main_socket();
+            let t = tx.clone();
+            socket.on("welcome", move |_, w: Value, _| {
+                let t = t.clone();
+                async move {
+                    let _ = t.unbounded_send(format!("welcome {} {}", w["nsp"], w["auth"]));
+                }
+            });
+            socket.on("question", |_, (q, b): (String, Binary), ack| async move {
+                if let Some(ack) = ack {
+                    let _ = ack.send(&(format!("{q}!"), Binary::from(b.to_vec()))).await;
+                }
+            });
+            let t = tx.clone();
+            socket.on("answer", move |_, (a, b): (String, Binary), _| {
+                let t = t.clone();
+                async move {
+                    let _ = t.unbounded_send(format!("answer {a} {:?}", &b[..]));
+                }
+            });
+            socket.connect();
+            assert_eq!(
+                next(&mut rx, &format!("{what} welcome")).await,
+                r#"welcome "/a" {"n":1.5,"token":"m"}"#,
+                "{what}"
+            );
+            let bin = Binary::from(vec![1u8, 2, 250]);
+            let answer = socket
+                .emit_with_ack("echo", &("a", 1, &bin, json!({"deep": [&bin]})))
+                .await
+                .unwrap()
+                .unwrap();
+            let (a, n, b, deep): (String, u32, Binary, Value) = answer.args().unwrap();
+            assert_eq!((a.as_str(), n, &b[..]), ("a", 1, &[1u8, 2, 250][..]), "{what}");
+            assert_eq!(deep, json!({"deep": [[1, 2, 250]]}), "{what}");
+            socket
+                .emit("ask", &("q", Binary::from(vec![7u8])))
+                .await
+                .unwrap();
+            assert_eq!(
+                next(&mut rx, &format!("{what} answer")).await,
+                "answer q! [7]",
+                "{what}"
+            );
+            client.close();
+        }
+    }
+}
+
 /// socketioxide 0.18 writes a binary attachment inside an Engine.IO v3 binary payload as a
 /// text element `b<base64>` (v4's form; v3 is `b4<base64>`): the element's first character is
 /// then read as its packet type. Our client refuses the payload as the protocol error it is

@@ -8,12 +8,29 @@ async fn run(mode: &str, major: &str) {
     client("node", &[script], mode, Some(major)).await;
 }
 
+/// Runs the npm `socket.io-client` 4 with socket.io-msgpack-parser against the same server
+/// with the msgpack parser, in `mode`: the same scenarios (binary values travel inline).
+async fn run_msgpack(mode: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/client.js");
+    let addr = start_interop(RT).await;
+    run_client("node", &[script], addr, mode, &["4", "msgpack"]).await;
+}
+
 /// Runs python-socketio's client (from the venv `scripts/setup` makes) in `mode`: events,
 /// acks, binary both ways, binary acks, two namespaces on one connection.
 async fn run_python(mode: &str) {
     let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/.venv/bin/python");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/client.py");
     client(python, &[script], mode, None).await;
+}
+
+/// Runs python-socketio's client with its msgpack serializer against the server with the
+/// msgpack parser, in `mode`.
+async fn run_python_msgpack(mode: &str) {
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/.venv/bin/python");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/client.py");
+    let addr = start_interop(RT).await;
+    run_client(python, &[script], addr, mode, &["msgpack"]).await;
 }
 
 /// Runs the npm `socket.io-client` (major 4, or 2 over EIO3) with three clients and rooms,
@@ -62,6 +79,36 @@ async fn npm_client_4_over_websocket() {
 #[tokio::test]
 async fn npm_client_4_with_upgrade() {
     run("upgrade", "4").await;
+}
+
+#[tokio::test]
+async fn npm_client_4_msgpack_over_polling() {
+    run_msgpack("polling").await;
+}
+
+#[tokio::test]
+async fn npm_client_4_msgpack_over_websocket() {
+    run_msgpack("websocket").await;
+}
+
+#[tokio::test]
+async fn npm_client_4_msgpack_with_upgrade() {
+    run_msgpack("upgrade").await;
+}
+
+#[tokio::test]
+async fn python_client_msgpack_over_polling() {
+    run_python_msgpack("polling").await;
+}
+
+#[tokio::test]
+async fn python_client_msgpack_over_websocket() {
+    run_python_msgpack("websocket").await;
+}
+
+#[tokio::test]
+async fn python_client_msgpack_with_upgrade() {
+    run_python_msgpack("upgrade").await;
 }
 
 #[tokio::test]

@@ -222,6 +222,8 @@ pub struct ServerOptions {
     pub port: Option<u16>,
     /// Serve HTTPS with this certificate and key (PEM files; Node only).
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// The msgpack parser (socket.io-msgpack-parser; Node 4 and ours).
+    pub msgpack: bool,
 }
 
 /// A running matrix server; stopped when dropped.
@@ -350,6 +352,10 @@ pub async fn server(peer: Peer, o: ServerOptions) -> Server {
             if let Some((cert, key)) = &o.tls {
                 cmd.env("TLS_CERT", cert).env("TLS_KEY", key);
             }
+            if o.msgpack {
+                assert_eq!(peer, Peer::Node4, "msgpack: Node 4 and ours only");
+                cmd.env("PARSER", "msgpack");
+            }
             let mut child = cmd
                 .spawn()
                 .unwrap_or_else(|e| panic!("{peer:?} server: {e} (run scripts/setup)"));
@@ -404,6 +410,9 @@ fn matrix_app(o: &ServerOptions) -> SocketIoServer {
     }
     if let Some(m) = o.max_payload {
         b = b.max_payload(m);
+    }
+    if o.msgpack {
+        b = b.parser(socketio_tokio::Parser::Msgpack);
     }
     let io = b.build(Arc::new(socketio_tokio::TokioRuntime));
     let guard: Middleware = Arc::new(|req, handshake| {

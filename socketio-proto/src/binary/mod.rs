@@ -13,7 +13,9 @@ mod de;
 mod ser;
 
 pub(crate) use check::{PlaceholderCheck, PLACEHOLDER_ERROR};
-pub(crate) use de::{BinDe, UnitDe};
+pub(crate) use de::BinDe;
+#[cfg(feature = "msgpack")]
+pub(crate) use de::UnitDe;
 pub(crate) use ser::{Attachments, WithAttachments};
 
 use std::cell::Cell;

@@ -174,6 +174,9 @@ pub(crate) struct MsgpackDe<'de> {
     pub(crate) r: Reader<'de>,
     pub(crate) src: Option<&'de Bytes>,
     depth: u32,
+    /// `bin` values are handed over as bytes to `deserialize_any` (for [`super::Mixed`],
+    /// which keeps them binary), not as arrays of numbers.
+    raw_bin: bool,
 }
 
 impl<'de> MsgpackDe<'de> {
@@ -183,6 +186,7 @@ impl<'de> MsgpackDe<'de> {
             r: Reader { buf: src, pos },
             src: Some(src),
             depth: 0,
+            raw_bin: false,
         }
     }
 
@@ -193,6 +197,7 @@ impl<'de> MsgpackDe<'de> {
             r: Reader::new(buf),
             src: None,
             depth: 0,
+            raw_bin: false,
         }
     }
 
@@ -212,6 +217,12 @@ impl<'de> MsgpackDe<'de> {
             Head::Int(n) => v.visit_i64(n),
             Head::Float(f) => v.visit_f64(f),
             Head::Str(a, b) => v.visit_borrowed_str(self.r.str_at(a, b)?),
+            // As an array of numbers, as `Binary` serializes to JSON: a `serde_json::Value`
+            // has no bytes (targets that read bytes ask for them, see `deserialize_bytes`).
+            Head::Bin(a, b) if !self.raw_bin => {
+                let bytes = self.r.buf[a..b].iter().copied();
+                v.visit_seq(de::value::SeqDeserializer::<_, Error>::new(bytes))
+            }
             Head::Bin(a, b) => v.visit_borrowed_bytes(&self.r.buf[a..b]),
             Head::Array(n) => {
                 self.nest()?;
@@ -329,6 +340,12 @@ impl<'de> Deserializer<'de> for &mut MsgpackDe<'de> {
         name: &'static str,
         v: V,
     ) -> Result<V::Value, Error> {
+        if name == super::mixed::MIXED {
+            let before = std::mem::replace(&mut self.raw_bin, true);
+            let out = v.visit_newtype_struct(&mut *self);
+            self.raw_bin = before;
+            return out;
+        }
         if let (true, Some(src), Some(0xc4..=0xc6)) = (name == MAGIC, self.src, self.r.peek()) {
             if let Head::Bin(a, b) = self.r.head()? {
                 SLOT.with(|s: &Cell<Option<Bytes>>| s.set(Some(src.slice(a..b))));
@@ -358,6 +375,20 @@ impl<'de> Deserializer<'de> for &mut MsgpackDe<'de> {
         }
     }
 
+    fn deserialize_bytes<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        match self.r.peek() {
+            Some(0xc4..=0xc6) => match self.r.head()? {
+                Head::Bin(a, b) => v.visit_borrowed_bytes(&self.r.buf[a..b]),
+                _ => Err(Error::syntax("expected bin")),
+            },
+            _ => self.deserialize_any(v),
+        }
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        self.deserialize_bytes(v)
+    }
+
     fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
         self.r.skip()?;
         v.visit_unit()
@@ -370,7 +401,7 @@ impl<'de> Deserializer<'de> for &mut MsgpackDe<'de> {
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct seq tuple
+        unit unit_struct seq tuple
         tuple_struct map struct identifier
     }
 }

@@ -32,6 +32,7 @@
 //! ```
 
 mod de;
+mod mixed;
 mod ser;
 
 use std::fmt;
@@ -45,6 +46,7 @@ use crate::decode::ArgsSeed;
 use crate::shape::{top_level, TopLevel};
 use crate::{is_reserved_event, AckId, ArgsError, EncodeError, Nsp, PacketKind, ParseError};
 use de::{Head, MsgpackDe, Reader};
+pub(crate) use mixed::Mixed;
 
 /// A msgpack (de)serialization error: malformed msgpack (a protocol violation, fatal as a
 /// decoding error is) or data that does not fit the requested type.
@@ -271,12 +273,88 @@ impl MsgpackPacket {
         Ok(all)
     }
 
+    /// Whether the packet has data.
+    pub fn has_data(&self) -> bool {
+        self.data_at.is_some()
+    }
+
+    /// The data as JSON text (`bin` values as arrays of numbers), for a CONNECT's auth.
+    pub(crate) fn data_json(&self) -> Option<String> {
+        let v = self.data::<Mixed>()?.ok()?;
+        serde_json::to_string(&v).ok()
+    }
+
+    /// The arguments as the default parser's raw arguments: JSON elements, `bin` values as
+    /// attachments (placeholders), for relays written against [`crate::RawArgs`].
+    pub fn raw_args(&self) -> Option<crate::RawArgs> {
+        if !matches!(self.kind, PacketKind::Event | PacketKind::Ack) {
+            return None;
+        }
+        let crate::Args(items) = self.args::<crate::Args<Mixed>>().ok()?;
+        crate::RawArgs::from_values(&items).ok()
+    }
+
+    /// Checks the data in full: well-formed (checked when decoded) and every string UTF-8.
+    pub fn validate(&self) -> Result<(), ParseError> {
+        let Some(at) = self.data_at else {
+            return Ok(());
+        };
+        let mut r = Reader {
+            buf: &self.buf,
+            pos: at,
+        };
+        let mut left: u64 = 1;
+        while left > 0 {
+            left -= 1;
+            match r.head().map_err(|_| ParseError::InvalidMsgpack)? {
+                Head::Array(n) => left += u64::from(n),
+                Head::Map(n) => left += 2 * u64::from(n),
+                Head::Str(a, b) => {
+                    r.str_at(a, b).map_err(|_| ParseError::InvalidMsgpack)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The whole data item as `T`: a CONNECT's auth, a CONNECT_ERROR's data, an event's whole
     /// array (name included). `None` without data.
     pub fn data<'de, T: Deserialize<'de>>(&'de self) -> Option<Result<T, ArgsError>> {
         let at = self.data_at?;
         Some(T::deserialize(&mut MsgpackDe::new(&self.buf, at)).map_err(ArgsError::from))
     }
+}
+
+/// An encoded EVENT with one more string at the end of its data array (connection state
+/// recovery's offset); `None` if `bytes` is not a map with a data array.
+pub(crate) fn with_last_arg(bytes: &Bytes, arg: &str) -> Option<Bytes> {
+    let mut r = Reader::new(bytes);
+    let Head::Map(n) = r.head().ok()? else {
+        return None;
+    };
+    for _ in 0..n {
+        let key = r.head().ok()?;
+        let at = r.pos;
+        if let (Head::Str(a, b), Head::Array(count)) = (key, r.head().ok()?) {
+            if &bytes[a..b] == b"data" {
+                let items = r.pos;
+                r.pos = at;
+                r.skip().ok()?;
+                let end = r.pos;
+                let mut out = Vec::with_capacity(bytes.len() + arg.len() + 10);
+                out.extend_from_slice(&bytes[..at]);
+                ser::write_array_len(&mut out, count as usize + 1);
+                out.extend_from_slice(&bytes[items..end]);
+                ser::write_str(&mut out, arg);
+                out.extend_from_slice(&bytes[end..]);
+                return Some(Bytes::from(out));
+            }
+        }
+        r.pos = at;
+        r.skip().ok()?;
+    }
+    None
 }
 
 static EMPTY_ARRAY: Bytes = Bytes::from_static(&[0x90]);

@@ -335,10 +335,14 @@ impl ServerConn {
             id,
             version,
             decoder: Decoder::new(
-                DecoderConfig::default().with_max_attachments(config.max_attachments),
+                DecoderConfig::default()
+                    .with_max_attachments(config.max_attachments)
+                    .with_parser(config.parser),
             ),
             encoder: Encoder::new(
-                EncoderConfig::default().with_max_attachments(config.max_attachments),
+                EncoderConfig::default()
+                    .with_max_attachments(config.max_attachments)
+                    .with_parser(config.parser),
             ),
             sockets: NspMap::default(),
             connecting: NspMap::default(),
@@ -468,7 +472,7 @@ impl ServerConn {
                 self.remove_socket(&nsp, DisconnectReason::ClientNamespaceDisconnect);
             }
             PacketKind::Event | PacketKind::BinaryEvent => {
-                if packet.payload_json().is_none() {
+                if !packet.has_payload() {
                     return; // `42`: accepted by the decoder, ignored (socketio.md §3.4)
                 }
                 // Arguments are parsed lazily; a syntax error must still be fatal.

@@ -73,6 +73,8 @@ pub struct ServerConfig {
     pub max_attachments: usize,
     /// Connection state recovery; `None` (the default) disables it.
     pub recovery: Option<RecoveryConfig>,
+    /// The wire format of every connection (the default parser unless set).
+    pub parser: crate::Parser,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +84,7 @@ impl Default for ServerConfig {
             max_pending_acks: 4096,
             max_attachments: 10,
             recovery: None,
+            parser: crate::Parser::default(),
         }
     }
 }
