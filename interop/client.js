@@ -1,7 +1,8 @@
 // Runs the interop scenarios of the real npm socket.io-client against a server.
-// Usage: node client.js <url> <polling|websocket|upgrade> <4|2> [msgpack]
+// Usage: node client.js <url> <polling|websocket|upgrade> <4|2> [msgpack|angle]
 // With `msgpack`, socket.io-client 4 uses socket.io-msgpack-parser against the server at
-// /socket.io-msgpack/.
+// /socket.io-msgpack/; with `angle`, the custom parser of angle-parser.js against
+// /socket.io-angle/.
 // Prints one line per scenario and "all ok" at the end; exits non-zero on the first failure.
 "use strict";
 
@@ -24,6 +25,9 @@ function connect(nsp, extra = {}) {
   if (parser === "msgpack") {
     opts.path = "/socket.io-msgpack/";
     opts.parser = require("socket.io-msgpack-parser");
+  } else if (parser === "angle") {
+    opts.path = "/socket.io-angle/";
+    opts.parser = require("./angle-parser.js");
   }
   if (major === "2") {
     // socket.io-client 2.x has no auth; the upgrade option names the same choice.

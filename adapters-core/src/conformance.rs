@@ -73,6 +73,64 @@ pub fn socketio_msgpack(runtime: Arc<dyn Runtime>) -> SocketIoServer {
     )
 }
 
+/// The same server with a custom parser ([`Angle`]), at `/socket.io-angle/`.
+pub fn socketio_angle(runtime: Arc<dyn Runtime>) -> SocketIoServer {
+    static ANGLE: Angle = Angle;
+    socketio_with(
+        runtime,
+        false,
+        "/socket.io-angle/",
+        socketio_proto::Parser::custom(&ANGLE),
+    )
+}
+
+/// A custom parser for the interop tests (`interop/angle-parser.js` is its JavaScript side):
+/// the default parser's packets with every text message wrapped in `<` and `>`.
+#[derive(Debug)]
+pub struct Angle;
+
+impl socketio_proto::custom::CustomParser for Angle {
+    fn name(&self) -> &str {
+        "angle"
+    }
+
+    fn encode(
+        &self,
+        packet: socketio_proto::custom::PacketParts,
+    ) -> Result<Vec<engineio_proto::Message>, socketio_proto::EncodeError> {
+        let mut messages = packet.to_default_messages();
+        if let Some(engineio_proto::Message::Text(text)) = messages.first_mut() {
+            *text = format!("<{text}>").into();
+        }
+        Ok(messages)
+    }
+
+    fn decoder(&self) -> Box<dyn socketio_proto::custom::CustomDecoder> {
+        Box::new(AngleDecoder::default())
+    }
+}
+
+/// [`Angle`]'s reading side: the default decoder behind the unwrapping.
+#[derive(Debug, Default)]
+struct AngleDecoder(socketio_proto::Decoder);
+
+impl socketio_proto::custom::CustomDecoder for AngleDecoder {
+    fn decode(
+        &mut self,
+        message: engineio_proto::Message,
+    ) -> Result<Option<socketio_proto::custom::PacketParts>, socketio_proto::ParseError> {
+        let packet = match message {
+            engineio_proto::Message::Text(text) => {
+                let inner = text.strip_prefix('<').and_then(|t| t.strip_suffix('>'));
+                let inner = inner.ok_or(socketio_proto::ParseError::InvalidPayload)?;
+                self.0.decode_text(text.slice_ref(inner))?
+            }
+            engineio_proto::Message::Binary(data) => self.0.decode_binary(data)?,
+        };
+        Ok(packet.map(|p| socketio_proto::custom::PacketParts::from_packet(&p)))
+    }
+}
+
 fn socketio_with(
     runtime: Arc<dyn Runtime>,
     allow_eio3: bool,
@@ -119,6 +177,7 @@ pub fn servers(runtime: Arc<dyn Runtime>, allow_eio3: bool) -> Vec<EngineIoServe
         engineio_echo(runtime.clone(), allow_eio3),
         #[cfg(feature = "msgpack")]
         socketio_msgpack(runtime.clone()).engine().clone(),
+        socketio_angle(runtime.clone()).engine().clone(),
         socketio(runtime, allow_eio3).engine().clone(),
     ]
 }

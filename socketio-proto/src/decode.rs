@@ -52,18 +52,39 @@ impl Default for DecoderConfig {
 ///
 /// Any error is fatal for the connection (the reference closes it); the decoder resets so it can
 /// be reused, but the caller is expected to close.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Decoder {
     config: DecoderConfig,
     pending: Option<Text>,
+    /// With a custom parser: its decoder for this connection.
+    custom: Option<Box<dyn crate::custom::CustomDecoder>>,
 }
 
 impl Decoder {
     /// A decoder with the given limits.
     pub fn new(config: DecoderConfig) -> Self {
+        let custom = match config.parser {
+            Parser::Custom(c) => Some(c.get().decoder()),
+            _ => None,
+        };
         Decoder {
             config,
             pending: None,
+            custom,
+        }
+    }
+
+    /// A custom parser's message: its packet, checked by the default parser's rules.
+    fn decode_custom(
+        &mut self,
+        message: engineio_proto::Message,
+    ) -> Result<Option<Packet>, ParseError> {
+        let Some(custom) = &mut self.custom else {
+            return Ok(None);
+        };
+        match custom.decode(message)? {
+            Some(parts) => parts.into_packet(self.config.max_attachments).map(Some),
+            None => Ok(None),
         }
     }
 
@@ -75,6 +96,9 @@ impl Decoder {
     /// Feeds a text message. Returns the packet when it is complete (any non-binary packet), or
     /// `None` when it is a binary header waiting for its attachments.
     pub fn decode_text(&mut self, text: ByteString) -> Result<Option<Packet>, ParseError> {
+        if self.custom.is_some() {
+            return self.decode_custom(engineio_proto::Message::Text(text));
+        }
         if self.pending.take().is_some() || self.config.parser != Parser::Default {
             return Err(ParseError::UnexpectedText);
         }
@@ -95,6 +119,9 @@ impl Decoder {
     /// Feeds a binary message (an attachment). Returns the packet once its last attachment
     /// arrived and its placeholders are valid.
     pub fn decode_binary(&mut self, data: Bytes) -> Result<Option<Packet>, ParseError> {
+        if self.custom.is_some() {
+            return self.decode_custom(engineio_proto::Message::Binary(data));
+        }
         #[cfg(feature = "msgpack")]
         if self.config.parser == Parser::Msgpack {
             let packet = crate::msgpack::decode(data)?;
@@ -166,6 +193,15 @@ pub enum Parser {
     #[cfg(feature = "msgpack")]
     #[cfg_attr(docsrs, doc(cfg(feature = "msgpack")))]
     Msgpack,
+    /// A parser of your own (see [`crate::custom`]).
+    Custom(crate::custom::CustomRef),
+}
+
+impl Parser {
+    /// A custom parser (see [`crate::custom`]).
+    pub fn custom(parser: &'static dyn crate::custom::CustomParser) -> Self {
+        Parser::Custom(crate::custom::CustomRef(parser))
+    }
 }
 
 /// Why a packet's payload could not be deserialized into the requested type.

@@ -48,6 +48,10 @@ pub struct Encoded {
     /// With the msgpack parser: the packet's digit (`attachments` holds the one message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     msgpack: Option<u8>,
+    /// With a custom parser: the parser that turns this (default) form into its messages
+    /// when it is sent.
+    #[serde(skip)]
+    custom: Option<crate::custom::CustomRef>,
 }
 
 impl Encoded {
@@ -57,6 +61,7 @@ impl Encoded {
             text,
             attachments,
             msgpack: None,
+            custom: None,
         }
     }
 
@@ -67,6 +72,7 @@ impl Encoded {
             text: ByteString::new(),
             attachments: vec![bytes],
             msgpack: Some(kind.digit()),
+            custom: None,
         }
     }
 
@@ -110,14 +116,17 @@ impl Encoded {
         text.push(',');
         text.push_str(&json);
         text.push(']');
-        Some(Encoded::from_parts(
-            ByteString::from(text),
-            self.attachments.clone(),
-        ))
+        Some(Encoded {
+            custom: self.custom,
+            ..Encoded::from_parts(ByteString::from(text), self.attachments.clone())
+        })
     }
 
     /// The parser that wrote this packet.
     pub fn parser(&self) -> crate::Parser {
+        if let Some(c) = self.custom {
+            return crate::Parser::Custom(c);
+        }
         #[cfg(feature = "msgpack")]
         if self.msgpack.is_some() {
             return crate::Parser::Msgpack;
@@ -130,6 +139,32 @@ impl Encoded {
     pub fn transcode(&self, parser: crate::Parser) -> Result<Encoded, EncodeError> {
         if self.parser() == parser {
             return Ok(self.clone());
+        }
+        // A custom parser's packets are kept in the default form.
+        match (self.custom, parser) {
+            (Some(_), crate::Parser::Default) => {
+                return Ok(Encoded {
+                    custom: None,
+                    ..self.clone()
+                })
+            }
+            (None, crate::Parser::Custom(c)) if self.msgpack.is_none() => {
+                return Ok(Encoded {
+                    custom: Some(c),
+                    ..self.clone()
+                })
+            }
+            (Some(_), _) => {
+                let plain = Encoded {
+                    custom: None,
+                    ..self.clone()
+                };
+                return plain.transcode(parser);
+            }
+            (None, crate::Parser::Custom(_)) => {
+                return self.transcode(crate::Parser::Default)?.transcode(parser);
+            }
+            _ => {}
         }
         let mut dec =
             crate::Decoder::new(crate::DecoderConfig::default().with_parser(self.parser()));
@@ -153,16 +188,60 @@ impl Encoded {
     /// The Engine.IO messages to send, in order: the text, then each attachment (the msgpack
     /// parser's packet: its one binary message).
     pub fn engineio_packets(&self) -> impl Iterator<Item = engineio_proto::Packet> + '_ {
+        if let Some(custom) = self.custom {
+            return Packets::Custom(self.custom_messages(custom).into_iter());
+        }
         let text = self
             .msgpack
             .is_none()
             .then(|| engineio_proto::Packet::Message(self.text.clone()));
-        text.into_iter().chain(
-            self.attachments
-                .iter()
-                .cloned()
-                .map(engineio_proto::Packet::Binary),
-        )
+        Packets::Plain(text, self.attachments.iter())
+    }
+
+    /// A custom parser's messages for this packet (none if it fails: the packet is dropped,
+    /// with a warning).
+    fn custom_messages(&self, custom: crate::custom::CustomRef) -> Vec<engineio_proto::Message> {
+        let parts = self
+            .transcode(crate::Parser::Default)
+            .ok()
+            .and_then(|plain| {
+                let mut dec = crate::Decoder::default();
+                let mut got = None;
+                for p in plain.engineio_packets() {
+                    got = dec.decode(p).ok()?;
+                }
+                got
+            });
+        let Some(packet) = parts else {
+            return Vec::new();
+        };
+        let parts = crate::custom::PacketParts::from_packet(&packet);
+        custom.get().encode(parts).unwrap_or_default()
+    }
+}
+
+/// [`Encoded::engineio_packets`]: the default form's text and attachments, or a custom
+/// parser's messages.
+enum Packets<'a> {
+    Plain(Option<engineio_proto::Packet>, std::slice::Iter<'a, Bytes>),
+    Custom(std::vec::IntoIter<engineio_proto::Message>),
+}
+
+impl Iterator for Packets<'_> {
+    type Item = engineio_proto::Packet;
+    fn next(&mut self) -> Option<engineio_proto::Packet> {
+        match self {
+            Packets::Plain(text, attachments) => text.take().or_else(|| {
+                attachments
+                    .next()
+                    .cloned()
+                    .map(engineio_proto::Packet::Binary)
+            }),
+            Packets::Custom(messages) => messages.next().map(|m| match m {
+                engineio_proto::Message::Text(t) => engineio_proto::Packet::Message(t),
+                engineio_proto::Message::Binary(b) => engineio_proto::Packet::Binary(b),
+            }),
+        }
     }
 }
 
@@ -222,6 +301,8 @@ pub struct Encoder {
     config: EncoderConfig,
     /// The packet being written; its capacity is kept from packet to packet.
     buf: Vec<u8>,
+    /// With a custom parser: marked on every packet (written in the default form).
+    custom: Option<crate::custom::CustomRef>,
     /// With the msgpack parser: its encoder (every packet goes there).
     #[cfg(feature = "msgpack")]
     msgpack: Option<crate::msgpack::MsgpackEncoder>,
@@ -244,6 +325,10 @@ impl Encoder {
         Encoder {
             config,
             buf: Vec::new(),
+            custom: match config.parser {
+                crate::Parser::Custom(c) => Some(c),
+                _ => None,
+            },
             #[cfg(feature = "msgpack")]
             msgpack: (config.parser == crate::Parser::Msgpack)
                 .then(|| crate::msgpack::MsgpackEncoder::new(config.msgpack_side)),
@@ -461,7 +546,7 @@ impl Encoder {
             out.extend_from_slice(count);
             out.push(b'-');
             out.extend_from_slice(&self.buf[1..]);
-            return Ok(Self::encoded(Bytes::from(out), att));
+            return Ok(self.encoded(Bytes::from(out), att));
         }
         Ok(self.finish(att))
     }
@@ -480,14 +565,17 @@ impl Encoder {
 
     /// Copies the text out (one right-sized allocation); the buffer keeps its capacity.
     fn finish(&mut self, attachments: Vec<Bytes>) -> Encoded {
-        Self::encoded(Bytes::copy_from_slice(&self.buf), attachments)
+        self.encoded(Bytes::copy_from_slice(&self.buf), attachments)
     }
 
-    fn encoded(bytes: Bytes, attachments: Vec<Bytes>) -> Encoded {
+    fn encoded(&self, bytes: Bytes, attachments: Vec<Bytes>) -> Encoded {
         // Everything written came from `&str`s and serde_json, so this check cannot fail; it is
         // kept because the crates forbid `unsafe`.
         let text = ByteString::try_from(bytes).unwrap_or_default();
-        Encoded::from_parts(text, attachments)
+        Encoded {
+            custom: self.custom,
+            ..Encoded::from_parts(text, attachments)
+        }
     }
 }
 

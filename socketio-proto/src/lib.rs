@@ -122,6 +122,7 @@ mod acks;
 mod args;
 mod binary;
 pub mod client;
+pub mod custom;
 mod decode;
 mod encode;
 mod error;

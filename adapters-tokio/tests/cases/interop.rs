@@ -24,6 +24,14 @@ async fn run_python(mode: &str) {
     client(python, &[script], mode, None).await;
 }
 
+/// Runs the npm `socket.io-client` 4 with a custom parser (`interop/angle-parser.js`) against
+/// the same server with our side of it (`conformance::Angle`), in `mode`.
+async fn run_custom(mode: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/client.js");
+    let addr = start_interop(RT).await;
+    run_client("node", &[script], addr, mode, &["4", "angle"]).await;
+}
+
 /// Runs python-socketio's client with its msgpack serializer against the server with the
 /// msgpack parser, in `mode`.
 async fn run_python_msgpack(mode: &str) {
@@ -79,6 +87,21 @@ async fn npm_client_4_over_websocket() {
 #[tokio::test]
 async fn npm_client_4_with_upgrade() {
     run("upgrade", "4").await;
+}
+
+#[tokio::test]
+async fn npm_client_4_custom_parser_over_polling() {
+    run_custom("polling").await;
+}
+
+#[tokio::test]
+async fn npm_client_4_custom_parser_over_websocket() {
+    run_custom("websocket").await;
+}
+
+#[tokio::test]
+async fn npm_client_4_custom_parser_with_upgrade() {
+    run_custom("upgrade").await;
 }
 
 #[tokio::test]
