@@ -23,11 +23,14 @@
 //! - [`socketioxide`]: `socketioxide-parser-common` driven as socketioxide's server drives it.
 //! - [`sio_groups`]: one decode and one encode group per case: ours (typed and `Value`),
 //!   socketioxide (the same), and the serde_json limit.
+//! - [`mp_groups`]: the same cases as msgpack packets (the msgpack parser): ours,
+//!   socketioxide's msgpack parser, and rmp_serde alone.
 
 pub mod bare;
 pub mod corpus;
 pub mod engineioxide;
 pub mod groups;
+pub mod mp_groups;
 pub mod paired;
 pub mod sio_corpus;
 pub mod sio_groups;

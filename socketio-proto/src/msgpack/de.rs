@@ -49,7 +49,7 @@ impl<'de> Reader<'de> {
             .pos
             .checked_add(n)
             .filter(|&e| e <= self.buf.len())
-            .ok_or(Error::truncated())?;
+            .ok_or_else(Error::truncated)?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -87,17 +87,33 @@ impl<'de> Reader<'de> {
         }
     }
 
-    /// Reads the next item's head.
+    /// Reads the next item's head (the forms of small values inline, the rest out of line).
+    #[inline]
     pub(crate) fn head(&mut self) -> Result<Head, Error> {
-        let m = self.byte()?;
-        Ok(match m {
-            0x00..=0x7f => Head::Uint(u64::from(m)),
-            0x80..=0x8f => Head::Map(u32::from(m & 0x0f)),
-            0x90..=0x9f => Head::Array(u32::from(m & 0x0f)),
+        let b = self.buf;
+        let m = *b.get(self.pos).ok_or_else(Error::truncated)?;
+        self.pos += 1;
+        match m {
+            0x00..=0x7f => Ok(Head::Uint(u64::from(m))),
+            0x80..=0x8f => Ok(Head::Map(u32::from(m & 0x0f))),
+            0x90..=0x9f => Ok(Head::Array(u32::from(m & 0x0f))),
             0xa0..=0xbf => {
-                let (a, b) = self.range(u64::from(m & 0x1f))?;
-                Head::Str(a, b)
+                let a = self.pos;
+                let end = a + usize::from(m & 0x1f);
+                if end > b.len() {
+                    return Err(Error::truncated());
+                }
+                self.pos = end;
+                Ok(Head::Str(a, end))
             }
+            _ => self.head_rest(m),
+        }
+    }
+
+    /// [`Reader::head`] for the other markers.
+    fn head_rest(&mut self, m: u8) -> Result<Head, Error> {
+        Ok(match m {
+            0x00..=0xbf => unreachable_head(),
             0xc0 => Head::Nil,
             0xc2 => Head::Bool(false),
             0xc3 => Head::Bool(true),
@@ -150,15 +166,84 @@ impl<'de> Reader<'de> {
 
     /// Skips one whole item (no recursion: nesting costs nothing on the stack).
     pub(crate) fn skip(&mut self) -> Result<(), Error> {
-        let mut left: u64 = 1;
+        self.skip_items(1)
+    }
+
+    /// Skips `items` whole items: marker arithmetic only, nothing decoded.
+    pub(crate) fn skip_items(&mut self, mut left: u64) -> Result<(), Error> {
+        let b = self.buf;
+        let mut i = self.pos;
+        // Big-endian length of `n` bytes at `at`.
+        let len = |at: usize, n: usize| -> Result<usize, Error> {
+            let s = b.get(at..at + n).ok_or_else(Error::truncated)?;
+            Ok(s.iter().fold(0usize, |acc, &x| (acc << 8) | usize::from(x)))
+        };
         while left > 0 {
             left -= 1;
-            match self.head()? {
-                Head::Array(n) => left += u64::from(n),
-                Head::Map(n) => left += 2 * u64::from(n),
-                _ => {}
-            }
+            let m = *b.get(i).ok_or_else(Error::truncated)?;
+            i += 1;
+            let data = match m {
+                0x00..=0x7f | 0xc0 | 0xc2 | 0xc3 | 0xe0..=0xff => 0,
+                0x80..=0x8f => {
+                    left += 2 * u64::from(m & 0x0f);
+                    0
+                }
+                0x90..=0x9f => {
+                    left += u64::from(m & 0x0f);
+                    0
+                }
+                0xa0..=0xbf => usize::from(m & 0x1f),
+                0xc4 | 0xd9 => {
+                    let n = len(i, 1)?;
+                    i += 1;
+                    n
+                }
+                0xc5 | 0xda => {
+                    let n = len(i, 2)?;
+                    i += 2;
+                    n
+                }
+                0xc6 | 0xdb => {
+                    let n = len(i, 4)?;
+                    i += 4;
+                    n
+                }
+                // ext 8/16/32: length, then the type byte.
+                0xc7 => len(i, 1)? + 2,
+                0xc8 => len(i, 2)? + 3,
+                0xc9 => len(i, 4)? + 5,
+                0xca => 4,
+                0xcb => 8,
+                0xcc | 0xd0 => 1,
+                0xcd | 0xd1 => 2,
+                0xce | 0xd2 => 4,
+                0xcf | 0xd3 => 8,
+                // fixext 1/2/4/8/16: the type byte, then the data.
+                0xd4..=0xd8 => 1 + (1 << (m - 0xd4)),
+                0xdc => {
+                    left += len(i, 2)? as u64;
+                    2
+                }
+                0xdd => {
+                    left += len(i, 4)? as u64;
+                    4
+                }
+                0xde => {
+                    left += 2 * len(i, 2)? as u64;
+                    2
+                }
+                0xdf => {
+                    left += 2 * len(i, 4)? as u64;
+                    4
+                }
+                0xc1 => return Err(Error::syntax("reserved byte 0xc1")),
+            };
+            i = i
+                .checked_add(data)
+                .filter(|&e| e <= b.len())
+                .ok_or_else(Error::truncated)?;
         }
+        self.pos = i;
         Ok(())
     }
 
@@ -166,6 +251,12 @@ impl<'de> Reader<'de> {
     pub(crate) fn str_at(&self, a: usize, b: usize) -> Result<&'de str, Error> {
         std::str::from_utf8(&self.buf[a..b]).map_err(|_| Error::syntax("string is not UTF-8"))
     }
+}
+
+/// The markers [`Reader::head`] reads itself never reach [`Reader::head_rest`].
+#[inline]
+fn unreachable_head() -> Head {
+    Head::Nil
 }
 
 /// The deserializer: a [`Reader`], the buffer as `Bytes` for zero-copy [`crate::Binary`], and

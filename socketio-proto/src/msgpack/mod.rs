@@ -53,14 +53,14 @@ pub(crate) use mixed::Mixed;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     syntax: bool,
-    msg: String,
+    msg: std::borrow::Cow<'static, str>,
 }
 
 impl Error {
-    fn syntax(msg: &str) -> Self {
+    fn syntax(msg: &'static str) -> Self {
         Error {
             syntax: true,
-            msg: msg.to_owned(),
+            msg: msg.into(),
         }
     }
 
@@ -86,7 +86,7 @@ impl serde::de::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Self {
         Error {
             syntax: false,
-            msg: msg.to_string(),
+            msg: msg.to_string().into(),
         }
     }
 }
@@ -95,7 +95,7 @@ impl serde::ser::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Self {
         Error {
             syntax: false,
-            msg: msg.to_string(),
+            msg: msg.to_string().into(),
         }
     }
 }
@@ -140,9 +140,12 @@ pub fn decode(buf: Bytes) -> Result<MsgpackPacket, ParseError> {
             b"data" => data_at = (head != Head::Undefined).then_some(at),
             _ => {}
         }
-        // Skip what the head left: a container's items.
-        r.pos = at;
-        r.skip().map_err(bad)?;
+        // What the head left: a container's items.
+        match head {
+            Head::Array(n) => r.skip_items(u64::from(n)).map_err(bad)?,
+            Head::Map(n) => r.skip_items(2 * u64::from(n)).map_err(bad)?,
+            _ => {}
+        }
     }
     if r.pos != buf.len() {
         return Err(ParseError::InvalidMsgpack);
@@ -166,10 +169,13 @@ pub fn decode(buf: Bytes) -> Result<MsgpackPacket, ParseError> {
     let Some(Head::Str(a, b)) = nsp else {
         return Err(ParseError::InvalidPayload);
     };
-    let name = std::str::from_utf8(&buf[a..b]).map_err(|_| ParseError::InvalidMsgpack)?;
-    let nsp = match name {
-        "/" => Nsp::main(),
-        _ => Nsp::from(name),
+    // Views of the message, not copies.
+    let text = |a: usize, b: usize| {
+        ByteString::try_from(buf.slice(a..b)).map_err(|_| ParseError::InvalidMsgpack)
+    };
+    let nsp = match &buf[a..b] {
+        b"/" => Nsp::main(),
+        _ => Nsp::from(text(a, b)?),
     };
     let data_head = match data_at {
         Some(at) => Some(Reader { buf: &buf, pos: at }.head().map_err(bad)?),
@@ -188,7 +194,7 @@ pub fn decode(buf: Bytes) -> Result<MsgpackPacket, ParseError> {
             };
             r.head().map_err(bad)?;
             let name = match r.head().map_err(bad)? {
-                Head::Str(a, b) => ByteString::from(r.str_at(a, b).map_err(bad)?),
+                Head::Str(a, b) => text(a, b)?,
                 Head::Uint(n) => ByteString::from(n.to_string()),
                 Head::Int(n) => ByteString::from(n.to_string()),
                 Head::Float(f) => {
@@ -388,9 +394,15 @@ impl MsgpackEncoder {
     }
 
     fn finish(&mut self) -> Bytes {
-        let out = Bytes::copy_from_slice(&self.buf);
-        self.buf.clear();
-        out
+        // Small packets are copied out (the buffer keeps its capacity); a large one takes the
+        // buffer itself, and the next packet starts a new one of that size.
+        if self.buf.len() < 4096 {
+            let out = Bytes::copy_from_slice(&self.buf);
+            self.buf.clear();
+            return out;
+        }
+        let next = Vec::with_capacity(self.buf.len());
+        Bytes::from(std::mem::replace(&mut self.buf, next))
     }
 
     fn start(&mut self, fields: usize) {
@@ -415,7 +427,7 @@ impl MsgpackEncoder {
 
     fn field_data<T: ?Sized + Serialize>(&mut self, data: &T) -> Result<(), EncodeError> {
         ser::write_str(&mut self.buf, "data");
-        ser::write(&mut self.buf, data).map_err(|e| EncodeError::Msgpack(e.msg))
+        ser::write(&mut self.buf, data).map_err(|e| EncodeError::Msgpack(e.msg.into_owned()))
     }
 
     /// CONNECT, with the auth (client) or `{sid}` (server) when given.
@@ -507,7 +519,7 @@ impl MsgpackEncoder {
         name: Option<&str>,
         args: &T,
     ) -> Result<(), EncodeError> {
-        let err = |e: Error| EncodeError::Msgpack(e.msg);
+        let err = |e: Error| EncodeError::Msgpack(e.msg.into_owned());
         let named = usize::from(name.is_some());
         match top_level(args) {
             TopLevel::List => {

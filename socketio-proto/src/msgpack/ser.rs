@@ -8,10 +8,17 @@ use serde::ser::{self, Serialize};
 use super::Error;
 
 /// Writes the smallest form of a non-negative integer.
+#[inline]
 pub(crate) fn write_uint(out: &mut Vec<u8>, v: u64) {
     if v < 0x80 {
         out.push(v as u8);
-    } else if v < 0x100 {
+    } else {
+        write_uint_wide(out, v);
+    }
+}
+
+fn write_uint_wide(out: &mut Vec<u8>, v: u64) {
+    if v < 0x100 {
         out.extend_from_slice(&[0xcc, v as u8]);
     } else if v < 0x1_0000 {
         out.push(0xcd);
@@ -75,8 +82,15 @@ fn write_len(out: &mut Vec<u8>, len: usize, fix: Option<(u8, usize)>, markers: [
     }
 }
 
+#[inline]
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
-    write_len(out, s.len(), Some((0xa0, 32)), [0xd9, 0xda, 0xdb]);
+    if s.len() < 32 {
+        // Most keys and strings: fixstr.
+        out.reserve(1 + s.len());
+        out.push(0xa0 | s.len() as u8);
+    } else {
+        write_len(out, s.len(), Some((0xa0, 32)), [0xd9, 0xda, 0xdb]);
+    }
     out.extend_from_slice(s.as_bytes());
 }
 
@@ -85,12 +99,22 @@ pub(crate) fn write_bin(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
+#[inline]
 pub(crate) fn write_array_len(out: &mut Vec<u8>, len: usize) {
-    write_len(out, len, Some((0x90, 16)), [0, 0xdc, 0xdd]);
+    if len < 16 {
+        out.push(0x90 | len as u8);
+    } else {
+        write_len(out, len, None, [0, 0xdc, 0xdd]);
+    }
 }
 
+#[inline]
 pub(crate) fn write_map_len(out: &mut Vec<u8>, len: usize) {
-    write_len(out, len, Some((0x80, 16)), [0, 0xde, 0xdf]);
+    if len < 16 {
+        out.push(0x80 | len as u8);
+    } else {
+        write_len(out, len, None, [0, 0xde, 0xdf]);
+    }
 }
 
 /// The length in an array header at `at`, and the header's size.
@@ -111,7 +135,7 @@ pub(crate) fn array_len_at(out: &[u8], at: usize) -> Option<(usize, usize)> {
 
 /// Serializes `value` at the end of `out`.
 pub(crate) fn write<T: ?Sized + Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
-    value.serialize(&mut MsgpackSer { out })
+    value.serialize(MsgpackSer { out })
 }
 
 pub(crate) struct MsgpackSer<'a> {
@@ -121,25 +145,26 @@ pub(crate) struct MsgpackSer<'a> {
 /// An array or map being written: where its header is, the length it announced, and how many
 /// entries it got (serde may not know the length beforehand, and a map's entries may be
 /// skipped: the header is rewritten when they differ).
-pub(crate) struct Compound<'s, 'a> {
-    ser: &'s mut MsgpackSer<'a>,
+pub(crate) struct Compound<'a> {
+    out: &'a mut Vec<u8>,
     at: usize,
     announced: usize,
     count: usize,
     map: bool,
 }
 
-impl<'s, 'a> Compound<'s, 'a> {
-    fn start(ser: &'s mut MsgpackSer<'a>, len: Option<usize>, map: bool) -> Self {
-        let at = ser.out.len();
+impl<'a> Compound<'a> {
+    fn start(ser: MsgpackSer<'a>, len: Option<usize>, map: bool) -> Self {
+        let out = ser.out;
+        let at = out.len();
         let announced = len.unwrap_or(0);
         if map {
-            write_map_len(ser.out, announced);
+            write_map_len(out, announced);
         } else {
-            write_array_len(ser.out, announced);
+            write_array_len(out, announced);
         }
         Compound {
-            ser,
+            out,
             at,
             announced,
             count: 0,
@@ -155,52 +180,61 @@ impl<'s, 'a> Compound<'s, 'a> {
                 let old = header.len();
                 header.clear();
                 write_map_len(&mut header, self.count);
-                self.ser.out.splice(self.at..self.at + old, header);
+                self.out.splice(self.at..self.at + old, header);
             } else {
                 write_array_len(&mut header, self.announced);
                 let old = header.len();
                 header.clear();
                 write_array_len(&mut header, self.count);
-                self.ser.out.splice(self.at..self.at + old, header);
+                self.out.splice(self.at..self.at + old, header);
             }
         }
         Ok(())
     }
 
+    #[inline]
     fn item<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
         self.count += 1;
-        v.serialize(&mut *self.ser)
+        v.serialize(MsgpackSer {
+            out: &mut *self.out,
+        })
     }
 }
 
-impl<'s, 'a> ser::Serializer for &'s mut MsgpackSer<'a> {
+impl<'a> ser::Serializer for MsgpackSer<'a> {
     type Ok = ();
     type Error = Error;
-    type SerializeSeq = Compound<'s, 'a>;
-    type SerializeTuple = Compound<'s, 'a>;
-    type SerializeTupleStruct = Compound<'s, 'a>;
-    type SerializeTupleVariant = Compound<'s, 'a>;
-    type SerializeMap = Compound<'s, 'a>;
-    type SerializeStruct = Compound<'s, 'a>;
-    type SerializeStructVariant = Compound<'s, 'a>;
+    type SerializeSeq = Compound<'a>;
+    type SerializeTuple = Compound<'a>;
+    type SerializeTupleStruct = Compound<'a>;
+    type SerializeTupleVariant = Compound<'a>;
+    type SerializeMap = Compound<'a>;
+    type SerializeStruct = Compound<'a>;
+    type SerializeStructVariant = Compound<'a>;
 
+    #[inline]
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.out.push(if v { 0xc3 } else { 0xc2 });
         Ok(())
     }
+    #[inline]
     fn serialize_i8(self, v: i8) -> Result<(), Error> {
         self.serialize_i64(i64::from(v))
     }
+    #[inline]
     fn serialize_i16(self, v: i16) -> Result<(), Error> {
         self.serialize_i64(i64::from(v))
     }
+    #[inline]
     fn serialize_i32(self, v: i32) -> Result<(), Error> {
         self.serialize_i64(i64::from(v))
     }
+    #[inline]
     fn serialize_i64(self, v: i64) -> Result<(), Error> {
         write_int(self.out, v);
         Ok(())
     }
+    #[inline]
     fn serialize_i128(self, v: i128) -> Result<(), Error> {
         match i64::try_from(v) {
             Ok(v) => self.serialize_i64(v),
@@ -208,58 +242,72 @@ impl<'s, 'a> ser::Serializer for &'s mut MsgpackSer<'a> {
             Err(_) => self.serialize_f64(v as f64),
         }
     }
+    #[inline]
     fn serialize_u8(self, v: u8) -> Result<(), Error> {
         self.serialize_u64(u64::from(v))
     }
+    #[inline]
     fn serialize_u16(self, v: u16) -> Result<(), Error> {
         self.serialize_u64(u64::from(v))
     }
+    #[inline]
     fn serialize_u32(self, v: u32) -> Result<(), Error> {
         self.serialize_u64(u64::from(v))
     }
+    #[inline]
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
         write_uint(self.out, v);
         Ok(())
     }
+    #[inline]
     fn serialize_u128(self, v: u128) -> Result<(), Error> {
         match u64::try_from(v) {
             Ok(v) => self.serialize_u64(v),
             Err(_) => self.serialize_f64(v as f64),
         }
     }
+    #[inline]
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         // JavaScript numbers are doubles: the f32's shortest decimal form, as a double.
         let shortest: f64 = v.to_string().parse().unwrap_or(f64::from(v));
         self.serialize_f64(shortest)
     }
+    #[inline]
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
         write_f64(self.out, v);
         Ok(())
     }
+    #[inline]
     fn serialize_char(self, v: char) -> Result<(), Error> {
         self.serialize_str(v.encode_utf8(&mut [0; 4]))
     }
+    #[inline]
     fn serialize_str(self, v: &str) -> Result<(), Error> {
         write_str(self.out, v);
         Ok(())
     }
+    #[inline]
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
         write_bin(self.out, v);
         Ok(())
     }
+    #[inline]
     fn serialize_none(self) -> Result<(), Error> {
         self.serialize_unit()
     }
     fn serialize_some<T: ?Sized + Serialize>(self, v: &T) -> Result<(), Error> {
         v.serialize(self)
     }
+    #[inline]
     fn serialize_unit(self) -> Result<(), Error> {
         self.out.push(0xc0);
         Ok(())
     }
+    #[inline]
     fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
         self.serialize_unit()
     }
+    #[inline]
     fn serialize_unit_variant(
         self,
         _name: &'static str,
@@ -286,50 +334,57 @@ impl<'s, 'a> ser::Serializer for &'s mut MsgpackSer<'a> {
         write_str(self.out, variant);
         v.serialize(self)
     }
-    fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'s, 'a>, Error> {
+    #[inline]
+    fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a>, Error> {
         Ok(Compound::start(self, len, false))
     }
-    fn serialize_tuple(self, len: usize) -> Result<Compound<'s, 'a>, Error> {
+    #[inline]
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'a>, Error> {
         Ok(Compound::start(self, Some(len), false))
     }
+    #[inline]
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
         len: usize,
-    ) -> Result<Compound<'s, 'a>, Error> {
+    ) -> Result<Compound<'a>, Error> {
         Ok(Compound::start(self, Some(len), false))
     }
+    #[inline]
     fn serialize_tuple_variant(
         self,
         _name: &'static str,
         _index: u32,
         variant: &'static str,
         len: usize,
-    ) -> Result<Compound<'s, 'a>, Error> {
+    ) -> Result<Compound<'a>, Error> {
         write_map_len(self.out, 1);
         write_str(self.out, variant);
         Ok(Compound::start(self, Some(len), false))
     }
-    fn serialize_map(self, len: Option<usize>) -> Result<Compound<'s, 'a>, Error> {
+    #[inline]
+    fn serialize_map(self, len: Option<usize>) -> Result<Compound<'a>, Error> {
         Ok(Compound::start(self, len, true))
     }
-    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Compound<'s, 'a>, Error> {
+    #[inline]
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Compound<'a>, Error> {
         Ok(Compound::start(self, Some(len), true))
     }
+    #[inline]
     fn serialize_struct_variant(
         self,
         _name: &'static str,
         _index: u32,
         variant: &'static str,
         len: usize,
-    ) -> Result<Compound<'s, 'a>, Error> {
+    ) -> Result<Compound<'a>, Error> {
         write_map_len(self.out, 1);
         write_str(self.out, variant);
         Ok(Compound::start(self, Some(len), true))
     }
 }
 
-impl ser::SerializeSeq for Compound<'_, '_> {
+impl ser::SerializeSeq for Compound<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
@@ -340,7 +395,7 @@ impl ser::SerializeSeq for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeTuple for Compound<'_, '_> {
+impl ser::SerializeTuple for Compound<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
@@ -351,7 +406,7 @@ impl ser::SerializeTuple for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeTupleStruct for Compound<'_, '_> {
+impl ser::SerializeTupleStruct for Compound<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
@@ -362,7 +417,7 @@ impl ser::SerializeTupleStruct for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeTupleVariant for Compound<'_, '_> {
+impl ser::SerializeTupleVariant for Compound<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
@@ -373,21 +428,23 @@ impl ser::SerializeTupleVariant for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeMap for Compound<'_, '_> {
+impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_key<T: ?Sized + Serialize>(&mut self, k: &T) -> Result<(), Error> {
         self.item(k)
     }
     fn serialize_value<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
-        v.serialize(&mut *self.ser)
+        v.serialize(MsgpackSer {
+            out: &mut *self.out,
+        })
     }
     fn end(self) -> Result<(), Error> {
         self.finish()
     }
 }
 
-impl ser::SerializeStruct for Compound<'_, '_> {
+impl ser::SerializeStruct for Compound<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(
@@ -396,15 +453,17 @@ impl ser::SerializeStruct for Compound<'_, '_> {
         v: &T,
     ) -> Result<(), Error> {
         self.count += 1;
-        write_str(self.ser.out, key);
-        v.serialize(&mut *self.ser)
+        write_str(self.out, key);
+        v.serialize(MsgpackSer {
+            out: &mut *self.out,
+        })
     }
     fn end(self) -> Result<(), Error> {
         self.finish()
     }
 }
 
-impl ser::SerializeStructVariant for Compound<'_, '_> {
+impl ser::SerializeStructVariant for Compound<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(
