@@ -50,33 +50,52 @@ pub(crate) use mixed::Mixed;
 
 /// A msgpack (de)serialization error: malformed msgpack (a protocol violation, fatal as a
 /// decoding error is) or data that does not fit the requested type.
+///
+/// Boxed: every (de)serializer call returns a `Result` with it, which stays one word.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
+pub struct Error(Box<ErrorInner>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ErrorInner {
     syntax: bool,
     msg: std::borrow::Cow<'static, str>,
 }
 
 impl Error {
+    #[cold]
     fn syntax(msg: &'static str) -> Self {
-        Error {
+        Error(Box::new(ErrorInner {
             syntax: true,
             msg: msg.into(),
-        }
+        }))
     }
 
+    #[cold]
     fn truncated() -> Self {
         Error::syntax("truncated msgpack")
     }
 
+    #[cold]
+    fn data(msg: String) -> Self {
+        Error(Box::new(ErrorInner {
+            syntax: false,
+            msg: msg.into(),
+        }))
+    }
+
     /// Whether the bytes are not well-formed msgpack (or not UTF-8 where a string is).
     pub fn is_syntax(&self) -> bool {
-        self.syntax
+        self.0.syntax
+    }
+
+    fn into_message(self) -> String {
+        self.0.msg.into_owned()
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.msg)
+        f.write_str(&self.0.msg)
     }
 }
 
@@ -84,19 +103,13 @@ impl std::error::Error for Error {}
 
 impl serde::de::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        Error {
-            syntax: false,
-            msg: msg.to_string().into(),
-        }
+        Error::data(msg.to_string())
     }
 }
 
 impl serde::ser::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        Error {
-            syntax: false,
-            msg: msg.to_string().into(),
-        }
+        Error::data(msg.to_string())
     }
 }
 
@@ -427,7 +440,7 @@ impl MsgpackEncoder {
 
     fn field_data<T: ?Sized + Serialize>(&mut self, data: &T) -> Result<(), EncodeError> {
         ser::write_str(&mut self.buf, "data");
-        ser::write(&mut self.buf, data).map_err(|e| EncodeError::Msgpack(e.msg.into_owned()))
+        ser::write(&mut self.buf, data).map_err(|e| EncodeError::Msgpack(e.into_message()))
     }
 
     /// CONNECT, with the auth (client) or `{sid}` (server) when given.
@@ -519,7 +532,7 @@ impl MsgpackEncoder {
         name: Option<&str>,
         args: &T,
     ) -> Result<(), EncodeError> {
-        let err = |e: Error| EncodeError::Msgpack(e.msg.into_owned());
+        let err = |e: Error| EncodeError::Msgpack(e.into_message());
         let named = usize::from(name.is_some());
         match top_level(args) {
             TopLevel::List => {

@@ -55,12 +55,17 @@ pub(crate) fn write_int(out: &mut Vec<u8>, v: i64) {
 /// Writes a JavaScript number: as an integer when it is one within 64 bits (notepack's
 /// `Math.floor(v) === v` test; `-0` is `0`), float64 otherwise.
 pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
-    if v.is_finite() && v.fract() == 0.0 {
-        if (0.0..18_446_744_073_709_551_616.0).contains(&v) {
-            return write_uint(out, v as u64);
+    // Integral when converting to an integer and back gives it again (NaN and the
+    // infinities fail the range checks; `-0.0` becomes `0`).
+    if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&v) {
+        let i = v as i64;
+        if i as f64 == v {
+            return write_int(out, i);
         }
-        if (-9_223_372_036_854_775_808.0..0.0).contains(&v) {
-            return write_int(out, v as i64);
+    } else if (0.0..18_446_744_073_709_551_616.0).contains(&v) {
+        let u = v as u64;
+        if u as f64 == v {
+            return write_uint(out, u);
         }
     }
     out.push(0xcb);
