@@ -5,23 +5,13 @@
 //! Run: `cargo bench -p benches --bench engineio_ratios [-- ROUNDS]` (default 300 rounds of
 //! 2 ms batches per contender).
 
-use std::time::Duration;
-
-use benches::paired::{measure, Measured};
+use benches::paired::{measure, Measured, RunArgs};
 
 fn main() {
-    // `cargo bench` passes `--bench`; without it (`cargo test --benches`), only a quick smoke
-    // run. A bare number is the round count.
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let benching = args.iter().any(|a| a == "--bench");
-    let rounds = args
-        .iter()
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(if benching { 300 } else { 2 });
+    let RunArgs { rounds, batch, .. } = RunArgs::from_env();
     println!("| group | contender | median | time / bare limit | engineioxide-core time / this |");
     println!("|---|---|---:|---:|---:|");
     for mut group in benches::groups::all() {
-        let batch = Duration::from_micros(if benching { 2000 } else { 50 });
         let results = measure(&mut group.contenders, rounds, batch);
         for m in &results {
             let prefix = m.name.rsplit_once('/').map_or("", |(p, _)| p);

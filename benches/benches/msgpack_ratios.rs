@@ -5,31 +5,23 @@
 //! Run: `cargo bench -p benches --bench msgpack_ratios [-- ROUNDS] [FILTER]` (default 300
 //! rounds of 2 ms batches per contender).
 
-use std::time::Duration;
-
-use benches::paired::{measure, Measured};
+use benches::paired::{measure, Measured, RunArgs};
 
 /// Within this factor of rmp_serde alone.
 const TARGET: f64 = 1.3;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let benching = args.iter().any(|a| a == "--bench");
-    let rounds = args
-        .iter()
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(if benching { 300 } else { 2 });
-    let batch = Duration::from_micros(if benching { 2000 } else { 50 });
-    let filter = args
-        .iter()
-        .find(|a| !a.starts_with('-') && a.parse::<usize>().is_err())
-        .map_or("", String::as_str);
+    let RunArgs {
+        rounds,
+        batch,
+        filter,
+    } = RunArgs::from_env();
 
     let mut rows: Vec<[String; 7]> = Vec::new();
     println!("| group | contender | median |");
     println!("|---|---|---:|");
     for mut group in benches::mp_groups::all() {
-        if !group.name.contains(filter) {
+        if !group.name.contains(filter.as_str()) {
             continue;
         }
         let results = measure(&mut group.contenders, rounds, batch);

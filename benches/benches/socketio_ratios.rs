@@ -9,9 +9,7 @@
 //! rounds of 2 ms batches per contender; only the groups whose name contains FILTER, such as
 //! `encode` or `event_64k`).
 
-use std::time::Duration;
-
-use benches::paired::{measure, Measured};
+use benches::paired::{measure, Measured, RunArgs};
 
 /// Decode within this factor of serde_json alone building the same data.
 const DECODE_TARGET: f64 = 1.1;
@@ -21,26 +19,18 @@ const PEER_TARGET: f64 = 1.3;
 const ENCODE_TARGET: f64 = 1.5;
 
 fn main() {
-    // `cargo bench` passes `--bench`; without it (`cargo test --benches`), only a quick smoke
-    // run. A bare number is the round count; another bare word filters the groups by name.
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let benching = args.iter().any(|a| a == "--bench");
-    let rounds = args
-        .iter()
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(if benching { 300 } else { 2 });
-    let batch = Duration::from_micros(if benching { 2000 } else { 50 });
-    let filter = args
-        .iter()
-        .find(|a| !a.starts_with('-') && a.parse::<usize>().is_err())
-        .map_or("", String::as_str);
+    let RunArgs {
+        rounds,
+        batch,
+        filter,
+    } = RunArgs::from_env();
 
     let mut decode_rows: Vec<[String; 13]> = Vec::new();
     let mut encode_rows: Vec<[String; 5]> = Vec::new();
     println!("| group | contender | median | time / limit | socketioxide time / this |");
     println!("|---|---|---:|---:|---:|");
     for mut group in benches::sio_groups::all() {
-        if !group.name.contains(filter) {
+        if !group.name.contains(filter.as_str()) {
             continue;
         }
         let results = measure(&mut group.contenders, rounds, batch);

@@ -10,6 +10,39 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+/// The command line of a paired-ratio bench target: `[-- ROUNDS] [FILTER]`.
+#[derive(Debug, Clone)]
+pub struct RunArgs {
+    /// Rounds per contender (default 300; 2 in a smoke run).
+    pub rounds: usize,
+    /// The batch each contender runs per round (2 ms; 50 µs in a smoke run).
+    pub batch: Duration,
+    /// Only the groups whose name contains this (empty: all).
+    pub filter: String,
+}
+
+impl RunArgs {
+    /// Reads the process's arguments. `cargo bench` passes `--bench`; without it
+    /// (`cargo test --benches`) the run is a quick smoke run. A bare number is the round count;
+    /// another bare word filters the groups by name.
+    pub fn from_env() -> Self {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let benching = args.iter().any(|a| a == "--bench");
+        RunArgs {
+            rounds: args
+                .iter()
+                .find_map(|a| a.parse().ok())
+                .unwrap_or(if benching { 300 } else { 2 }),
+            batch: Duration::from_micros(if benching { 2000 } else { 50 }),
+            filter: args
+                .iter()
+                .find(|a| !a.starts_with('-') && a.parse::<usize>().is_err())
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// One contender: given an iteration count, runs that many iterations and returns the time
 /// they took (so it can leave setup, such as cloning owned inputs, out of the timed part).
 pub type Contender<'a> = (String, Box<dyn FnMut(u64) -> Duration + 'a>);

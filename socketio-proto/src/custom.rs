@@ -7,9 +7,9 @@
 //! is checked by the default decoder's rules, so a custom parser cannot make the machines
 //! accept what the default parser would refuse.
 //!
-//! A packet of a custom parser is encoded to the default form first and converted when it is
-//! sent, once per recipient: custom parsers trade speed for freedom (the built-in parsers do
-//! not pay this).
+//! A packet of a custom parser is encoded to the default form first and converted once, when
+//! it is encoded (a broadcast hands the same messages to every recipient): custom parsers pay
+//! one extra decode per packet for their freedom (the built-in parsers do not).
 //!
 //! ```
 //! use engineio_proto::Message;

@@ -48,10 +48,18 @@ pub struct Encoded {
     /// With the msgpack parser: the packet's digit (`attachments` holds the one message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     msgpack: Option<u8>,
-    /// With a custom parser: the parser that turns this (default) form into its messages
-    /// when it is sent.
+    /// With a custom parser: the parser and its messages for this (default) form, made once
+    /// when the packet is encoded (a broadcast hands the same messages to every recipient).
+    /// Behind one pointer: the common packet stays small.
     #[serde(skip)]
-    custom: Option<crate::custom::CustomRef>,
+    custom: Option<std::sync::Arc<Custom>>,
+}
+
+/// A custom parser's form of an [`Encoded`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Custom {
+    parser: crate::custom::CustomRef,
+    messages: Vec<engineio_proto::Message>,
 }
 
 impl Encoded {
@@ -116,16 +124,17 @@ impl Encoded {
         text.push(',');
         text.push_str(&json);
         text.push(']');
-        Some(Encoded {
-            custom: self.custom,
-            ..Encoded::from_parts(ByteString::from(text), self.attachments.clone())
+        let with = Encoded::from_parts(ByteString::from(text), self.attachments.clone());
+        Some(match &self.custom {
+            Some(c) => with.with_custom(c.parser),
+            None => with,
         })
     }
 
     /// The parser that wrote this packet.
     pub fn parser(&self) -> crate::Parser {
-        if let Some(c) = self.custom {
-            return crate::Parser::Custom(c);
+        if let Some(c) = &self.custom {
+            return crate::Parser::Custom(c.parser);
         }
         #[cfg(feature = "msgpack")]
         if self.msgpack.is_some() {
@@ -140,31 +149,16 @@ impl Encoded {
         if self.parser() == parser {
             return Ok(self.clone());
         }
-        // A custom parser's packets are kept in the default form.
-        match (self.custom, parser) {
-            (Some(_), crate::Parser::Default) => {
-                return Ok(Encoded {
-                    custom: None,
-                    ..self.clone()
-                })
-            }
-            (None, crate::Parser::Custom(c)) if self.msgpack.is_none() => {
-                return Ok(Encoded {
-                    custom: Some(c),
-                    ..self.clone()
-                })
-            }
-            (Some(_), _) => {
-                let plain = Encoded {
-                    custom: None,
-                    ..self.clone()
-                };
-                return plain.transcode(parser);
-            }
-            (None, crate::Parser::Custom(_)) => {
-                return self.transcode(crate::Parser::Default)?.transcode(parser);
-            }
-            _ => {}
+        // A custom parser's packets keep their default form: conversions go through it.
+        if self.custom.is_some() {
+            let plain = Encoded {
+                custom: None,
+                ..self.clone()
+            };
+            return plain.transcode(parser);
+        }
+        if let crate::Parser::Custom(c) = parser {
+            return Ok(self.transcode(crate::Parser::Default)?.with_custom(c));
         }
         let mut dec =
             crate::Decoder::new(crate::DecoderConfig::default().with_parser(self.parser()));
@@ -188,8 +182,8 @@ impl Encoded {
     /// The Engine.IO messages to send, in order: the text, then each attachment (the msgpack
     /// parser's packet: its one binary message).
     pub fn engineio_packets(&self) -> impl Iterator<Item = engineio_proto::Packet> + '_ {
-        if let Some(custom) = self.custom {
-            return Packets::Custom(self.custom_messages(custom).into_iter());
+        if let Some(c) = &self.custom {
+            return Packets::Custom(c.messages.iter());
         }
         let text = self
             .msgpack
@@ -198,25 +192,24 @@ impl Encoded {
         Packets::Plain(text, self.attachments.iter())
     }
 
-    /// A custom parser's messages for this packet (none if it fails: the packet is dropped,
-    /// with a warning).
-    fn custom_messages(&self, custom: crate::custom::CustomRef) -> Vec<engineio_proto::Message> {
-        let parts = self
-            .transcode(crate::Parser::Default)
-            .ok()
-            .and_then(|plain| {
-                let mut dec = crate::Decoder::default();
-                let mut got = None;
-                for p in plain.engineio_packets() {
-                    got = dec.decode(p).ok()?;
-                }
-                got
-            });
-        let Some(packet) = parts else {
-            return Vec::new();
-        };
-        let parts = crate::custom::PacketParts::from_packet(&packet);
-        custom.get().encode(parts).unwrap_or_default()
+    /// This packet (in the default form) with `parser`'s messages for it, made now; none
+    /// if the parser fails (the packet is then not sent).
+    fn with_custom(mut self, parser: crate::custom::CustomRef) -> Encoded {
+        self.custom = None;
+        let mut dec = crate::Decoder::default();
+        let mut got = None;
+        for p in self.engineio_packets() {
+            match dec.decode(p) {
+                Ok(packet) => got = packet,
+                Err(_) => break,
+            }
+        }
+        let messages = got
+            .map(|packet| crate::custom::PacketParts::from_packet(&packet))
+            .and_then(|parts| parser.get().encode(parts).ok())
+            .unwrap_or_default();
+        self.custom = Some(std::sync::Arc::new(Custom { parser, messages }));
+        self
     }
 }
 
@@ -224,7 +217,7 @@ impl Encoded {
 /// parser's messages.
 enum Packets<'a> {
     Plain(Option<engineio_proto::Packet>, std::slice::Iter<'a, Bytes>),
-    Custom(std::vec::IntoIter<engineio_proto::Message>),
+    Custom(std::slice::Iter<'a, engineio_proto::Message>),
 }
 
 impl Iterator for Packets<'_> {
@@ -237,7 +230,7 @@ impl Iterator for Packets<'_> {
                     .cloned()
                     .map(engineio_proto::Packet::Binary)
             }),
-            Packets::Custom(messages) => messages.next().map(|m| match m {
+            Packets::Custom(messages) => messages.next().cloned().map(|m| match m {
                 engineio_proto::Message::Text(t) => engineio_proto::Packet::Message(t),
                 engineio_proto::Message::Binary(b) => engineio_proto::Packet::Binary(b),
             }),
@@ -572,9 +565,10 @@ impl Encoder {
         // Everything written came from `&str`s and serde_json, so this check cannot fail; it is
         // kept because the crates forbid `unsafe`.
         let text = ByteString::try_from(bytes).unwrap_or_default();
-        Encoded {
-            custom: self.custom,
-            ..Encoded::from_parts(text, attachments)
+        let plain = Encoded::from_parts(text, attachments);
+        match self.custom {
+            Some(parser) => plain.with_custom(parser),
+            None => plain,
         }
     }
 }

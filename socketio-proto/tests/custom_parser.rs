@@ -164,3 +164,35 @@ fn what_a_custom_parser_hands_back_meets_the_default_rules() {
     // Messages the custom decoder keeps for later are nothing yet.
     assert_eq!(dec.decode_binary(Bytes::from_static(&[1])).unwrap(), None);
 }
+
+/// Counts its `encode` calls.
+#[derive(Debug)]
+struct Counting(std::sync::atomic::AtomicUsize);
+
+impl CustomParser for Counting {
+    fn name(&self) -> &str {
+        "counting"
+    }
+    fn encode(&self, packet: PacketParts) -> Result<Vec<Message>, EncodeError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(packet.to_default_messages())
+    }
+    fn decoder(&self) -> Box<dyn CustomDecoder> {
+        Box::new(ReversedDecoder(Decoder::default()))
+    }
+}
+
+static COUNTING: Counting = Counting(std::sync::atomic::AtomicUsize::new(0));
+
+/// A packet is converted once, when it is encoded: a broadcast's recipients share it.
+#[test]
+fn a_custom_packet_is_converted_once_for_every_recipient() {
+    let mut enc = Encoder::new(EncoderConfig::default().with_parser(Parser::custom(&COUNTING)));
+    let packet = enc.event(&Nsp::main(), "news", &("x",), None).unwrap();
+    for _ in 0..3 {
+        let copy = packet.clone();
+        let sent: Vec<String> = copy.engineio_packets().map(|p| text(&p)).collect();
+        assert_eq!(sent, [r#"2["news","x"]"#]);
+    }
+    assert_eq!(COUNTING.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+}

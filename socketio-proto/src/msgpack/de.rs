@@ -113,7 +113,8 @@ impl<'de> Reader<'de> {
     /// [`Reader::head`] for the other markers.
     fn head_rest(&mut self, m: u8) -> Result<Head, Error> {
         Ok(match m {
-            0x00..=0xbf => unreachable_head(),
+            // Read by `head` itself; never passed here.
+            0x00..=0xbf => return Err(Error::syntax("marker read out of order")),
             0xc0 => Head::Nil,
             0xc2 => Head::Bool(false),
             0xc3 => Head::Bool(true),
@@ -251,12 +252,6 @@ impl<'de> Reader<'de> {
     pub(crate) fn str_at(&self, a: usize, b: usize) -> Result<&'de str, Error> {
         std::str::from_utf8(&self.buf[a..b]).map_err(|_| Error::syntax("string is not UTF-8"))
     }
-}
-
-/// The markers [`Reader::head`] reads itself never reach [`Reader::head_rest`].
-#[inline]
-fn unreachable_head() -> Head {
-    Head::Nil
 }
 
 /// The deserializer: a [`Reader`], the buffer as `Bytes` for zero-copy [`crate::Binary`], and
