@@ -392,6 +392,7 @@ impl<'a> ser::Serializer for MsgpackSer<'a> {
 impl ser::SerializeSeq for Compound<'_> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
         self.item(v)
     }
@@ -403,6 +404,7 @@ impl ser::SerializeSeq for Compound<'_> {
 impl ser::SerializeTuple for Compound<'_> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
         self.item(v)
     }
@@ -414,6 +416,7 @@ impl ser::SerializeTuple for Compound<'_> {
 impl ser::SerializeTupleStruct for Compound<'_> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
         self.item(v)
     }
@@ -425,6 +428,7 @@ impl ser::SerializeTupleStruct for Compound<'_> {
 impl ser::SerializeTupleVariant for Compound<'_> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
         self.item(v)
     }
@@ -436,9 +440,11 @@ impl ser::SerializeTupleVariant for Compound<'_> {
 impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_key<T: ?Sized + Serialize>(&mut self, k: &T) -> Result<(), Error> {
         self.item(k)
     }
+    #[inline]
     fn serialize_value<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
         v.serialize(MsgpackSer {
             out: &mut *self.out,
@@ -452,6 +458,7 @@ impl ser::SerializeMap for Compound<'_> {
 impl ser::SerializeStruct for Compound<'_> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_field<T: ?Sized + Serialize>(
         &mut self,
         key: &'static str,
@@ -471,6 +478,7 @@ impl ser::SerializeStruct for Compound<'_> {
 impl ser::SerializeStructVariant for Compound<'_> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_field<T: ?Sized + Serialize>(
         &mut self,
         key: &'static str,
