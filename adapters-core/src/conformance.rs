@@ -127,7 +127,9 @@ impl socketio_proto::custom::CustomDecoder for AngleDecoder {
             }
             engineio_proto::Message::Binary(data) => self.0.decode_binary(data)?,
         };
-        Ok(packet.map(|p| socketio_proto::custom::PacketParts::from_packet(&p)))
+        Ok(packet
+            .into_packet()
+            .map(|p| socketio_proto::custom::PacketParts::from_packet(&p)))
     }
 }
 

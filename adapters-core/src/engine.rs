@@ -278,7 +278,7 @@ impl std::error::Error for SendError {}
 #[derive(Debug)]
 pub struct EioSocket {
     sid: String,
-    version: engineio_proto::ProtocolVersion,
+    version: engineio_proto::EngineIoVersion,
     /// The application's commands (a channel of their own, so that a driver waiting on a slow
     /// transport or a slow reader still takes them: no cycle between `send` and `recv`).
     commands: mpsc::Sender<Input>,
@@ -312,7 +312,7 @@ impl EioSocket {
     }
 
     /// The protocol revision the client speaks.
-    pub fn version(&self) -> engineio_proto::ProtocolVersion {
+    pub fn version(&self) -> engineio_proto::EngineIoVersion {
         self.version
     }
 
@@ -391,7 +391,7 @@ pub(crate) type MakeHosted = Box<
     dyn Fn(
             &EngineIoServer,
             &str,
-            engineio_proto::ProtocolVersion,
+            engineio_proto::EngineIoVersion,
             Arc<HttpRequest>,
         ) -> Box<dyn Hosted>
         + Send

@@ -22,7 +22,7 @@ mod embedded_client {
     use serde_json::json;
     use socketio_embedded::client::{Client, ClientOptions, Event};
     use socketio_tokio::socketio_proto::client::ClientDisconnectReason;
-    use socketio_tokio::socketio_proto::ProtocolVersion;
+    use socketio_tokio::socketio_proto::SocketIoVersion;
 
     use super::support::client::{server, Peer, ServerOptions};
 
@@ -32,7 +32,7 @@ mod embedded_client {
             .expect("an event within 10 s")
     }
 
-    fn session(port: u16, version: ProtocolVersion) {
+    fn session(port: u16, version: SocketIoVersion) {
         let mut options = ClientOptions::default();
         options.config.version = version;
         options.auth = Some(json!({"token": "e"}));
@@ -48,7 +48,7 @@ mod embedded_client {
                     let w: serde_json::Value = packet.args().unwrap();
                     welcomed.push(w["nsp"].as_str().unwrap().to_owned());
                     if w["nsp"] == "/" {
-                        let token = if version == ProtocolVersion::V5 {
+                        let token = if version == SocketIoVersion::V5 {
                             &w["auth"]["token"]
                         } else {
                             &w["query"]["token"]
@@ -105,10 +105,10 @@ mod embedded_client {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn blocking_client_over_websocket() {
         for (peer, version) in [
-            (Peer::Node4, ProtocolVersion::V5),
-            (Peer::Node4, ProtocolVersion::V4),
-            (Peer::Ours, ProtocolVersion::V5),
-            (Peer::Ours, ProtocolVersion::V4),
+            (Peer::Node4, SocketIoVersion::V5),
+            (Peer::Node4, SocketIoVersion::V4),
+            (Peer::Ours, SocketIoVersion::V5),
+            (Peer::Ours, SocketIoVersion::V4),
         ] {
             let s = server(peer, ServerOptions::default()).await;
             let port = s.port;

@@ -80,7 +80,7 @@ pub fn encode_packet(packet: &Packet, out: &mut Vec<u8>) {
         other => {
             let mut buf = bytes::BytesMut::new();
             engineio_proto::encode_text_packet(
-                engineio_proto::ProtocolVersion::V4,
+                engineio_proto::EngineIoVersion::V4,
                 other,
                 &mut buf,
             );

@@ -190,7 +190,7 @@ mod tests {
     #[test]
     fn our_codec_round_trips_the_corpus() {
         use engineio_proto::payload::v4;
-        use engineio_proto::{decode_text_packet, ProtocolVersion};
+        use engineio_proto::{decode_text_packet, EngineIoVersion};
         let c = corpus();
         assert_eq!(
             v4::decode_payload(c.v4_body.clone(), usize::MAX).unwrap(),
@@ -204,7 +204,7 @@ mod tests {
         v4::encode_payload(&c.packets, &mut buf);
         assert_eq!(buf.split().freeze(), c.v4_body);
         let (packet, wire) = binary_packet();
-        let decoded = decode_text_packet(ProtocolVersion::V4, ByteString::from(wire)).unwrap();
+        let decoded = decode_text_packet(EngineIoVersion::V4, ByteString::from(wire)).unwrap();
         assert_eq!(decoded, packet);
     }
 

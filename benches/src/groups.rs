@@ -14,7 +14,7 @@
 use bytes::BytesMut;
 use engineio_proto::payload::{v3, v4};
 use engineio_proto::{
-    decode_text_packet, encode_text_packet, encode_ws_frame, ByteString, Packet, ProtocolVersion,
+    decode_text_packet, encode_text_packet, encode_ws_frame, ByteString, EngineIoVersion, Packet,
 };
 use engineioxide_core::ProtocolVersion as EioVersion;
 
@@ -163,7 +163,7 @@ pub fn packet_decode() -> Group {
         let ours = move |n| {
             timed(n, || {
                 decode_text_packet(
-                    ProtocolVersion::V4,
+                    EngineIoVersion::V4,
                     ByteString::from_static(std::hint::black_box(frame)),
                 )
             })
@@ -203,7 +203,7 @@ pub fn packet_encode() -> Group {
         let ours = move |n| {
             timed(n, || {
                 encode_ws_frame(
-                    ProtocolVersion::V4,
+                    EngineIoVersion::V4,
                     std::hint::black_box(&p1),
                     false,
                     &mut buf1,
@@ -212,7 +212,7 @@ pub fn packet_encode() -> Group {
         };
         let ours_bytes = move |n| {
             timed(n, || {
-                encode_text_packet(ProtocolVersion::V4, std::hint::black_box(&p2), &mut buf2);
+                encode_text_packet(EngineIoVersion::V4, std::hint::black_box(&p2), &mut buf2);
                 buf2.split().freeze()
             })
         };

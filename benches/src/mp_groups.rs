@@ -154,7 +154,7 @@ pub fn ours_read<T: DeserializeOwned>(bytes: &Bytes, payload: Payload) -> Option
     let packet = decode(bytes.clone()).ok()?;
     match payload {
         Payload::EventArgs | Payload::AckArgs => packet.args().ok(),
-        Payload::ConnectAuth => packet.data()?.ok(),
+        Payload::ConnectAuth => packet.data().ok()?,
     }
 }
 

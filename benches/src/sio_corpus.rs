@@ -126,7 +126,7 @@ pub fn doc(target: usize) -> Doc {
             name: format!("item {i}"),
             price: 1.25 + f64::from(i),
             qty: i * 7 % 13,
-            ok: i % 3 == 0,
+            ok: i.is_multiple_of(3),
             note: format!("{} #{i}", NOTES[i as usize % NOTES.len()]),
             dims: vec![i, i + 1, i + 2],
         };

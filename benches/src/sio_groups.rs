@@ -178,14 +178,14 @@ pub fn ours_packet(dec: &mut Decoder, text: &ByteString, attachments: &[Bytes]) 
     for data in attachments {
         done = dec.decode_binary(data.clone()).ok()?;
     }
-    done
+    done.into_packet()
 }
 
 /// Reads our packet's payload into `T`.
 pub fn ours_read<T: DeserializeOwned>(packet: &Packet, payload: Payload) -> Option<T> {
     match payload {
         Payload::EventArgs | Payload::AckArgs => packet.args().ok(),
-        Payload::ConnectAuth => packet.data()?.ok(),
+        Payload::ConnectAuth => packet.data().ok()?,
     }
 }
 

@@ -98,7 +98,8 @@ fn decode(packet: &Encoded) -> Result<Packet, ClusterError> {
             .decode_binary(a.clone())
             .map_err(|_| ClusterError::Shape("attachment"))?;
     }
-    got.ok_or(ClusterError::Shape("attachments missing"))
+    got.into_packet()
+        .ok_or(ClusterError::Shape("attachments missing"))
 }
 
 /// JSON as msgpack (numbers as notepack writes them), placeholders replaced by their
@@ -205,6 +206,7 @@ mod tests {
                 &Decoder::default()
                     .decode_text("3/a,1[]".into())
                     .unwrap()
+                    .into_packet()
                     .unwrap()
             ),
             Value::Nil

@@ -5,7 +5,7 @@
 
 use bytes::{Bytes, BytesMut};
 use engineio_proto::payload::{decode_payload, encode_payload, PayloadFormat};
-use engineio_proto::{encode_ws_frame, Packet, ProtocolVersion, WsFrame};
+use engineio_proto::{encode_ws_frame, EngineIoVersion, Packet, WsFrame};
 
 const DEFAULT_BODY: &str = "4hello|2|bAQIDBA==|42[\"chat\",{\"msg\":\"h€llo 😀\"}]";
 
@@ -17,7 +17,7 @@ fn main() {
         .replace('|', "\u{1e}");
     println!("v4 body:        {}", show(body.as_bytes()));
     let packets = match decode_payload(
-        ProtocolVersion::V4,
+        EngineIoVersion::V4,
         PayloadFormat::Text,
         Bytes::from(body.into_bytes()),
         1_000_000,
@@ -34,17 +34,17 @@ fn main() {
 
     let mut buf = BytesMut::new();
     for (label, version, binary) in [
-        ("v4 polling", ProtocolVersion::V4, true),
-        ("v3 polling b64", ProtocolVersion::V3, false),
-        ("v3 polling XHR2", ProtocolVersion::V3, true),
+        ("v4 polling", EngineIoVersion::V4, true),
+        ("v3 polling b64", EngineIoVersion::V3, false),
+        ("v3 polling XHR2", EngineIoVersion::V3, true),
     ] {
         let format = encode_payload(version, &packets, binary, &mut buf);
         let body = buf.split().freeze();
         println!("{label:<15} {} ({})", show(&body), format.content_type());
     }
     for (label, version) in [
-        ("v4 websocket", ProtocolVersion::V4),
-        ("v3 websocket", ProtocolVersion::V3),
+        ("v4 websocket", EngineIoVersion::V4),
+        ("v3 websocket", EngineIoVersion::V3),
     ] {
         println!("{label}:");
         for p in &packets {

@@ -16,14 +16,14 @@ use crate::message::{CloseReason, Message, UsageError};
 use crate::payload::{self, PayloadFormat};
 use crate::timer::{Clock, Timers};
 use crate::WsFrame;
-use crate::{decode_ws_frame, encode_ws_frame, OpenPacket, Packet, ProtocolVersion};
+use crate::{decode_ws_frame, encode_ws_frame, EngineIoVersion, OpenPacket, Packet};
 
 /// Client settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ClientConfig {
     /// The protocol revision to ask for (default v4).
-    pub version: ProtocolVersion,
+    pub version: EngineIoVersion,
     /// The server path, with its trailing slash (default `/engine.io/`).
     pub path: String,
     /// Extra query parameters sent on every request (Socket.IO v2 puts its query here).
@@ -53,7 +53,7 @@ pub struct ClientConfig {
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
-            version: ProtocolVersion::V4,
+            version: EngineIoVersion::V4,
             path: "/engine.io/".to_owned(),
             query: Vec::new(),
             headers: Vec::new(),
@@ -374,12 +374,12 @@ impl Client {
     /// with a length prefix (`96:0{`), a v4 body with the open packet itself (`0{`).
     fn other_version_body(&self, body: &[u8]) -> bool {
         match self.config.version {
-            ProtocolVersion::V4 => {
+            EngineIoVersion::V4 => {
                 let digits = body.iter().take_while(|b| b.is_ascii_digit()).count();
                 digits > 0 && body.get(digits) == Some(&b':')
                     || body.first().is_some_and(|&b| b <= 1)
             }
-            ProtocolVersion::V3 => body.starts_with(b"0{"),
+            EngineIoVersion::V3 => body.starts_with(b"0{"),
         }
     }
 
@@ -390,7 +390,7 @@ impl Client {
         self.state = State::Open;
         self.timers.clear(CONNECT_DEADLINE);
         self.arm_watchdog(now, &open);
-        if self.config.version == ProtocolVersion::V3 {
+        if self.config.version == EngineIoVersion::V3 {
             self.timers
                 .set(PING_DUE, now + Duration::from_millis(open.ping_interval));
         }
@@ -548,11 +548,11 @@ impl Client {
             Packet::Binary(b) => self
                 .events
                 .push_back(ClientEvent::Message(Message::Binary(b))),
-            Packet::Ping(_) if self.config.version == ProtocolVersion::V4 => {
+            Packet::Ping(_) if self.config.version == EngineIoVersion::V4 => {
                 // engineio.md §4.1: answer at once; heartbeats go ahead of queued data.
                 self.outbox.push_front(Packet::Pong(Default::default()));
             }
-            Packet::Pong(_) if self.config.version == ProtocolVersion::V3 => {
+            Packet::Pong(_) if self.config.version == EngineIoVersion::V3 => {
                 if let Some(open) = &self.handshake {
                     self.timers
                         .set(PING_DUE, now + Duration::from_millis(open.ping_interval));

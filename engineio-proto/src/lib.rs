@@ -93,17 +93,17 @@
 //! ```
 //! use bytes::{Bytes, BytesMut};
 //! use engineio_proto::payload::{decode_payload, encode_payload, PayloadFormat};
-//! use engineio_proto::{Packet, ProtocolVersion};
+//! use engineio_proto::{Packet, EngineIoVersion};
 //!
 //! // A v4 polling POST body: a text message, a ping, and a base64 binary message.
 //! let body = Bytes::from_static(b"4hello\x1e2\x1ebAQIDBA==");
-//! let packets = decode_payload(ProtocolVersion::V4, PayloadFormat::Text, body, 1_000_000)?;
+//! let packets = decode_payload(EngineIoVersion::V4, PayloadFormat::Text, body, 1_000_000)?;
 //! assert_eq!(packets[0], Packet::message_static("hello"));
 //! assert_eq!(packets[2], Packet::Binary(Bytes::from_static(&[1, 2, 3, 4])));
 //!
 //! // The same packets for a v3 client that asked for `b64=1`.
 //! let mut buf = BytesMut::new();
-//! let format = encode_payload(ProtocolVersion::V3, &packets, false, &mut buf);
+//! let format = encode_payload(EngineIoVersion::V3, &packets, false, &mut buf);
 //! assert_eq!(format, PayloadFormat::Text);
 //! assert_eq!(&buf.split().freeze()[..], b"6:4hello1:210:b4AQIDBA==");
 //! # Ok::<(), engineio_proto::DecodeError>(())
@@ -134,4 +134,4 @@ pub use packet::{
     decode_binary_packet, decode_text_packet, decode_ws_frame, encode_text_packet, encode_ws_frame,
     Packet, PacketType, WsFrame,
 };
-pub use version::ProtocolVersion;
+pub use version::EngineIoVersion;

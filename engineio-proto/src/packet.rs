@@ -6,7 +6,7 @@ use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
 
-use crate::{DecodeError, ProtocolVersion};
+use crate::{DecodeError, EngineIoVersion};
 
 /// Standard base64, as Node's `Buffer` writes it; padding optional and trailing bits ignored on
 /// input, as Node's lenient decoder accepts both.
@@ -167,7 +167,7 @@ impl WsFrame {
 /// Used for WebSocket text frames (both versions accept `b…` there) and for each element of a
 /// polling payload.
 pub fn decode_text_packet(
-    version: ProtocolVersion,
+    version: EngineIoVersion,
     text: ByteString,
 ) -> Result<Packet, DecodeError> {
     decode_piece(version, &text, &text)
@@ -176,7 +176,7 @@ pub fn decode_text_packet(
 /// Decodes `piece`, a sub-slice of `src`, slicing its data out of `src` without copying.
 #[inline]
 pub(crate) fn decode_piece(
-    version: ProtocolVersion,
+    version: EngineIoVersion,
     src: &ByteString,
     piece: &str,
 ) -> Result<Packet, DecodeError> {
@@ -189,7 +189,7 @@ pub(crate) fn decode_piece(
 /// mostly binary is not scanned twice.
 #[inline]
 pub(crate) fn decode_unchecked_piece(
-    version: ProtocolVersion,
+    version: EngineIoVersion,
     body: &Bytes,
     start: usize,
     end: usize,
@@ -204,7 +204,7 @@ pub(crate) fn decode_unchecked_piece(
 /// Data after `close`, `upgrade` and `noop` is dropped without being looked at.
 #[inline(always)]
 fn decode_with(
-    version: ProtocolVersion,
+    version: EngineIoVersion,
     bytes: &[u8],
     data: impl FnOnce() -> Result<ByteString, DecodeError>,
 ) -> Result<Packet, DecodeError> {
@@ -245,12 +245,12 @@ fn decode_with(
 }
 
 /// Decodes a `b`-prefixed base64 binary message (v4: `b<base64>`, v3: `b4<base64>`).
-fn decode_binary_text(version: ProtocolVersion, bytes: &[u8]) -> Result<Packet, DecodeError> {
+fn decode_binary_text(version: EngineIoVersion, bytes: &[u8]) -> Result<Packet, DecodeError> {
     let b64 = match version {
         // v4: everything after `b` is base64 (a leading `4` is data, not a type).
-        ProtocolVersion::V4 => &bytes[1..],
+        EngineIoVersion::V4 => &bytes[1..],
         // v3: `b<type digit><base64>`; only messages carry binary.
-        ProtocolVersion::V3 => {
+        EngineIoVersion::V3 => {
             let Some(&ty) = bytes.get(1) else {
                 return Err(DecodeError::EmptyPacket);
             };
@@ -285,10 +285,10 @@ pub(crate) fn decode_base64(b64: &[u8]) -> Result<Bytes, DecodeError> {
 
 /// Decodes one binary packet: a v4 binary WebSocket frame (the raw message), or a v3 binary
 /// frame or binary-payload record (type byte `0x04`, then the message).
-pub fn decode_binary_packet(version: ProtocolVersion, data: Bytes) -> Result<Packet, DecodeError> {
+pub fn decode_binary_packet(version: EngineIoVersion, data: Bytes) -> Result<Packet, DecodeError> {
     match version {
-        ProtocolVersion::V4 => Ok(Packet::Binary(data)),
-        ProtocolVersion::V3 => {
+        EngineIoVersion::V4 => Ok(Packet::Binary(data)),
+        EngineIoVersion::V3 => {
             let Some(&ty) = data.first() else {
                 return Err(DecodeError::EmptyPacket);
             };
@@ -306,7 +306,7 @@ pub fn decode_binary_packet(version: ProtocolVersion, data: Bytes) -> Result<Pac
 /// On [`DecodeError::PayloadTooLarge`] the reference closes the WebSocket with code 1009; on any
 /// other error the session is closed with reason `parse error`.
 pub fn decode_ws_frame(
-    version: ProtocolVersion,
+    version: EngineIoVersion,
     frame: WsFrame,
     max_payload: usize,
 ) -> Result<Packet, DecodeError> {
@@ -321,11 +321,11 @@ pub fn decode_ws_frame(
 
 /// Appends the text form of `packet` to `buf`: `<type digit><data>`, binary messages as
 /// `b<base64>` (v4) or `b4<base64>` (v3).
-pub fn encode_text_packet(version: ProtocolVersion, packet: &Packet, buf: &mut BytesMut) {
+pub fn encode_text_packet(version: EngineIoVersion, packet: &Packet, buf: &mut BytesMut) {
     match packet {
         Packet::Binary(data) => {
             buf.put_u8(b'b');
-            if version == ProtocolVersion::V3 {
+            if version == EngineIoVersion::V3 {
                 buf.put_u8(b'4');
             }
             encode_base64(data, buf);
@@ -340,10 +340,10 @@ pub fn encode_text_packet(version: ProtocolVersion, packet: &Packet, buf: &mut B
 }
 
 /// The length in bytes of [`encode_text_packet`]'s output.
-pub(crate) fn text_packet_len(version: ProtocolVersion, packet: &Packet) -> usize {
+pub(crate) fn text_packet_len(version: EngineIoVersion, packet: &Packet) -> usize {
     match packet {
         Packet::Binary(data) => {
-            let prefix = if version == ProtocolVersion::V3 { 2 } else { 1 };
+            let prefix = if version == EngineIoVersion::V3 { 2 } else { 1 };
             prefix + base64_len(data.len())
         }
         other => 1 + other.text_data().len(),
@@ -376,14 +376,14 @@ pub(crate) fn encode_base64(data: &[u8], buf: &mut BytesMut) {
 /// to `buf`, which can be reused across calls; text frames get a buffer of their own, of their
 /// exact size, so that they become a [`ByteString`] without a second UTF-8 check.
 pub fn encode_ws_frame(
-    version: ProtocolVersion,
+    version: EngineIoVersion,
     packet: &Packet,
     binary: bool,
     buf: &mut BytesMut,
 ) -> WsFrame {
     match (packet, binary, version) {
-        (Packet::Binary(data), true, ProtocolVersion::V4) => WsFrame::Binary(data.clone()),
-        (Packet::Binary(data), true, ProtocolVersion::V3) => {
+        (Packet::Binary(data), true, EngineIoVersion::V4) => WsFrame::Binary(data.clone()),
+        (Packet::Binary(data), true, EngineIoVersion::V3) => {
             buf.reserve(1 + data.len());
             buf.put_u8(PacketType::Message as u8);
             buf.put_slice(data);
@@ -393,7 +393,7 @@ pub fn encode_ws_frame(
             // Built as a `String` so that it becomes a `ByteString` without a UTF-8 re-check.
             let mut text = String::with_capacity(2 + base64_len(data.len()));
             text.push('b');
-            if version == ProtocolVersion::V3 {
+            if version == EngineIoVersion::V3 {
                 text.push('4');
             }
             base64_simd::STANDARD.encode_append(data, &mut text);

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use engineio_proto::payload::{decode_payload, PayloadFormat};
-use engineio_proto::{DecodeError, ProtocolVersion};
+use engineio_proto::{DecodeError, EngineIoVersion};
 
 #[test]
 fn huge_length_prefixes_allocate_nothing() {
@@ -14,14 +14,14 @@ fn huge_length_prefixes_allocate_nothing() {
     drop(binary.clone());
     let info = allocation_counter::measure(|| {
         let r = decode_payload(
-            ProtocolVersion::V3,
+            EngineIoVersion::V3,
             PayloadFormat::Text,
             text.clone(),
             1 << 20,
         );
         assert_eq!(r, Err(DecodeError::Truncated));
         let r = decode_payload(
-            ProtocolVersion::V3,
+            EngineIoVersion::V3,
             PayloadFormat::Binary,
             binary.clone(),
             1 << 20,
@@ -42,7 +42,7 @@ fn payload_over_the_limit_is_refused_without_allocating() {
     // The first clone of a `Bytes` made from a `Vec` allocates its shared header: do it here.
     drop(body.clone());
     let info = allocation_counter::measure(|| {
-        for v in [ProtocolVersion::V3, ProtocolVersion::V4] {
+        for v in [EngineIoVersion::V3, EngineIoVersion::V4] {
             let r = decode_payload(v, PayloadFormat::Text, body.clone(), 100);
             assert_eq!(r, Err(DecodeError::PayloadTooLarge));
         }

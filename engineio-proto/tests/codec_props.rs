@@ -8,12 +8,12 @@ use bytestring::ByteString;
 use engineio_proto::payload::{self, v3, v4, PayloadFormat};
 use engineio_proto::{
     decode_binary_packet, decode_text_packet, decode_ws_frame, encode_text_packet, encode_ws_frame,
-    Packet, ProtocolVersion, WsFrame,
+    EngineIoVersion, Packet, WsFrame,
 };
 use proptest::prelude::*;
 
-fn version() -> impl Strategy<Value = ProtocolVersion> {
-    prop_oneof![Just(ProtocolVersion::V3), Just(ProtocolVersion::V4)]
+fn version() -> impl Strategy<Value = EngineIoVersion> {
+    prop_oneof![Just(EngineIoVersion::V3), Just(EngineIoVersion::V4)]
 }
 
 /// Text data as clients send it: any Unicode, astral plane and controls included, but never the
@@ -62,7 +62,7 @@ proptest! {
     #[test]
     fn v4_payload_round_trips(packets in proptest::collection::vec(packet(), 1..20)) {
         let mut buf = BytesMut::new();
-        let f = payload::encode_payload(ProtocolVersion::V4, &packets, true, &mut buf);
+        let f = payload::encode_payload(EngineIoVersion::V4, &packets, true, &mut buf);
         prop_assert_eq!(f, PayloadFormat::Text);
         prop_assert_eq!(v4::decode_payload(buf.freeze(), MAX), Ok(packets));
     }
@@ -73,19 +73,19 @@ proptest! {
         binary in any::<bool>(),
     ) {
         let mut buf = BytesMut::new();
-        let f = payload::encode_payload(ProtocolVersion::V3, &packets, binary, &mut buf);
-        let decoded = payload::decode_payload(ProtocolVersion::V3, f, buf.freeze(), MAX);
+        let f = payload::encode_payload(EngineIoVersion::V3, &packets, binary, &mut buf);
+        let decoded = payload::decode_payload(EngineIoVersion::V3, f, buf.freeze(), MAX);
         prop_assert_eq!(decoded, Ok(packets));
     }
 
     #[test]
     fn encoding_appends_to_a_reused_buffer(a in packet(), b in packet()) {
         let mut buf = BytesMut::new();
-        encode_text_packet(ProtocolVersion::V4, &a, &mut buf);
+        encode_text_packet(EngineIoVersion::V4, &a, &mut buf);
         let first = buf.split().freeze();
-        encode_text_packet(ProtocolVersion::V4, &b, &mut buf);
+        encode_text_packet(EngineIoVersion::V4, &b, &mut buf);
         let second = buf.split().freeze();
-        let dec = |b: Bytes| decode_text_packet(ProtocolVersion::V4, ByteString::try_from(b).unwrap());
+        let dec = |b: Bytes| decode_text_packet(EngineIoVersion::V4, ByteString::try_from(b).unwrap());
         prop_assert_eq!(dec(first), Ok(a));
         prop_assert_eq!(dec(second), Ok(b));
     }
@@ -202,7 +202,7 @@ proptest! {
             proptest::collection::vec(any::<u8>(), 0..64).prop_map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
         ],
     ) {
-        let ours = decode_text_packet(ProtocolVersion::V4, ByteString::from(format!("b{s}")));
+        let ours = decode_text_packet(EngineIoVersion::V4, ByteString::from(format!("b{s}")));
         match lenient_base64(&s) {
             Some(bytes) => prop_assert_eq!(ours, Ok(Packet::Binary(Bytes::from(bytes)))),
             None => prop_assert!(ours.is_err()),

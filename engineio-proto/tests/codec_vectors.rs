@@ -6,10 +6,10 @@ use bytestring::ByteString;
 use engineio_proto::payload::{self, v3, v4, PayloadFormat};
 use engineio_proto::{
     decode_binary_packet, decode_text_packet, decode_ws_frame, encode_text_packet, encode_ws_frame,
-    DecodeError, OpenPacket, Packet, PacketType, ProtocolVersion, WsFrame,
+    DecodeError, EngineIoVersion, OpenPacket, Packet, PacketType, WsFrame,
 };
 
-use ProtocolVersion::{V3, V4};
+use EngineIoVersion::{V3, V4};
 
 const MAX: usize = 1_000_000;
 
@@ -21,11 +21,11 @@ fn bin(b: &[u8]) -> Packet {
     Packet::Binary(Bytes::copy_from_slice(b))
 }
 
-fn text(v: ProtocolVersion, s: &str) -> Result<Packet, DecodeError> {
+fn text(v: EngineIoVersion, s: &str) -> Result<Packet, DecodeError> {
     decode_text_packet(v, ByteString::from(s))
 }
 
-fn encode_text(v: ProtocolVersion, p: &Packet) -> String {
+fn encode_text(v: EngineIoVersion, p: &Packet) -> String {
     let mut buf = BytesMut::new();
     encode_text_packet(v, p, &mut buf);
     String::from_utf8(buf.to_vec()).unwrap()
@@ -43,7 +43,7 @@ fn dec_v3_bin(body: &[u8]) -> Result<Vec<Packet>, DecodeError> {
     payload::decode_payload(V3, PayloadFormat::Binary, Bytes::copy_from_slice(body), MAX)
 }
 
-fn enc(v: ProtocolVersion, packets: &[Packet], binary: bool) -> (PayloadFormat, Vec<u8>) {
+fn enc(v: EngineIoVersion, packets: &[Packet], binary: bool) -> (PayloadFormat, Vec<u8>) {
     let mut buf = BytesMut::new();
     let f = payload::encode_payload(v, packets, binary, &mut buf);
     (f, buf.to_vec())
@@ -586,8 +586,8 @@ fn packet_types_round_trip_their_digits() {
     }
     assert_eq!(PacketType::from_digit(b'7'), None);
     assert_eq!(PacketType::from_digit(0), None);
-    assert_eq!(ProtocolVersion::from_query(Some("4")), V4);
-    assert_eq!(ProtocolVersion::from_query(Some("3")), V3);
-    assert_eq!(ProtocolVersion::from_query(Some("5")), V3);
-    assert_eq!(ProtocolVersion::from_query(None), V3);
+    assert_eq!(EngineIoVersion::from_query(Some("4")), V4);
+    assert_eq!(EngineIoVersion::from_query(Some("3")), V3);
+    assert_eq!(EngineIoVersion::from_query(Some("5")), V3);
+    assert_eq!(EngineIoVersion::from_query(None), V3);
 }

@@ -9,7 +9,7 @@ use engineio_proto::server::{
     CookieConfig, CorsConfig, CorsOrigins, Engine, Route, ServerConfig, Session, SessionEvent,
     Transmit,
 };
-use engineio_proto::{CloseReason, Message, ProtocolVersion, UsageError, WsFrame};
+use engineio_proto::{CloseReason, EngineIoVersion, Message, UsageError, WsFrame};
 
 #[allow(clippy::disallowed_methods)]
 fn start() -> Instant {
@@ -169,7 +169,7 @@ fn eio3_accepted_when_allowed_even_without_eio() {
     let mut e = engine(config);
     let now = start();
     let (s, r) = open_polling(&mut e, now, "/engine.io/?transport=polling");
-    assert_eq!(s.version(), ProtocolVersion::V3);
+    assert_eq!(s.version(), EngineIoVersion::V3);
     assert!(body(&r).starts_with("118:0{"));
 }
 
@@ -624,7 +624,7 @@ fn client_reports_version_mismatch_on_a_v3_body() {
     );
     assert_eq!(ev, [ClientEvent::Closed(CloseReason::VersionMismatch)]);
     let mut config = ClientConfig::default();
-    config.version = ProtocolVersion::V3;
+    config.version = EngineIoVersion::V3;
     let mut c = Client::new(now, config);
     let ev = client_handshake(
         &mut c,
@@ -705,7 +705,7 @@ fn client_reads_a_refused_websocket_handshake() {
     let now = start();
     let ws_config = || {
         let mut config = ClientConfig::default();
-        config.version = ProtocolVersion::V3;
+        config.version = EngineIoVersion::V3;
         config.transport = TransportKind::WebSocket;
         config
     };

@@ -10,7 +10,7 @@ use engineio_proto::client::{ClientConfig, ClientEvent};
 use engineio_proto::http::TransportKind;
 use engineio_proto::server::{ServerConfig, SessionEvent};
 use engineio_proto::sim::{NetConfig, Sim};
-use engineio_proto::{Bytes, Message, ProtocolVersion};
+use engineio_proto::{Bytes, EngineIoVersion, Message};
 
 #[allow(clippy::disallowed_methods)]
 fn start() -> Instant {
@@ -47,7 +47,7 @@ fn message(tag: char, i: usize, binary: bool, len: usize) -> Message {
 
 #[derive(Debug, Clone)]
 struct Setup {
-    version: ProtocolVersion,
+    version: EngineIoVersion,
     transport: TransportKind,
     upgrade: bool,
     b64: bool,
@@ -61,7 +61,7 @@ struct Setup {
 
 fn setup() -> impl Strategy<Value = Setup> {
     (
-        prop_oneof![Just(ProtocolVersion::V3), Just(ProtocolVersion::V4)],
+        prop_oneof![Just(EngineIoVersion::V3), Just(EngineIoVersion::V4)],
         prop_oneof![Just(TransportKind::Polling), Just(TransportKind::WebSocket)],
         any::<bool>(),
         any::<bool>(),
@@ -264,7 +264,7 @@ proptest! {
         use engineio_proto::sim::client_ops::{run, ClientOp};
         let mut u = Unstructured::new(&bytes);
         let ops = Vec::<ClientOp>::arbitrary(&mut u).unwrap_or_default();
-        let version = if v4 { ProtocolVersion::V4 } else { ProtocolVersion::V3 };
+        let version = if v4 { EngineIoVersion::V4 } else { EngineIoVersion::V3 };
         if let Err(e) = run(start(), version, websocket, &ops) {
             return Err(TestCaseError::fail(format!("{e}\n{ops:#?}")));
         }
@@ -309,7 +309,7 @@ fn client_closed_during_its_upgrade_still_ends_when_the_server_goes_silent() {
             len: 0,
         },
     ];
-    for version in [ProtocolVersion::V4, ProtocolVersion::V3] {
+    for version in [EngineIoVersion::V4, EngineIoVersion::V3] {
         for websocket in [false, true] {
             if let Err(e) = run(start(), version, websocket, &ops) {
                 panic!("{version:?} websocket={websocket}: {e}");

@@ -7,7 +7,7 @@ use engineio_proto::client::{ClientConfig, ClientEvent};
 use engineio_proto::http::{HttpRequest, TransportKind};
 use engineio_proto::server::{ServerConfig, SessionEvent};
 use engineio_proto::sim::{NetConfig, Sim};
-use engineio_proto::{Bytes, CloseReason, Message, ProtocolVersion, WsFrame};
+use engineio_proto::{Bytes, CloseReason, EngineIoVersion, Message, WsFrame};
 
 #[allow(clippy::disallowed_methods)]
 fn start() -> Instant {
@@ -27,7 +27,7 @@ fn sim(server: ServerConfig) -> Sim {
     Sim::new(start(), server, NetConfig::default(), 7)
 }
 
-fn client(version: ProtocolVersion, transport: TransportKind, upgrade: bool) -> ClientConfig {
+fn client(version: EngineIoVersion, transport: TransportKind, upgrade: bool) -> ClientConfig {
     let mut c = ClientConfig::default();
     c.version = version;
     c.transport = transport;
@@ -68,7 +68,7 @@ fn assert_transcript(sim: &Sim, expected: &str) {
 #[test]
 fn polling_handshake_v4_transcript() {
     let mut s = sim(fast());
-    let c = s.add_client(client(ProtocolVersion::V4, TransportKind::Polling, false));
+    let c = s.add_client(client(EngineIoVersion::V4, TransportKind::Polling, false));
     s.run_for(ms(20));
     s.client_send(c, "hello").unwrap();
     s.server_send(c, "world").unwrap();
@@ -92,7 +92,7 @@ fn polling_handshake_v4_transcript() {
 #[test]
 fn polling_handshake_v3_uses_length_prefixes() {
     let mut s = sim(fast());
-    let c = s.add_client(client(ProtocolVersion::V3, TransportKind::Polling, false));
+    let c = s.add_client(client(EngineIoVersion::V3, TransportKind::Polling, false));
     s.run_for(ms(20));
     s.client_send(c, "€😀").unwrap();
     s.server_send(c, "x").unwrap();
@@ -115,7 +115,7 @@ fn polling_handshake_v3_uses_length_prefixes() {
 #[test]
 fn websocket_handshake_v4_transcript() {
     let mut s = sim(fast());
-    let c = s.add_client(client(ProtocolVersion::V4, TransportKind::WebSocket, true));
+    let c = s.add_client(client(EngineIoVersion::V4, TransportKind::WebSocket, true));
     s.run_for(ms(20));
     s.client_send(c, "hello").unwrap();
     s.server_send(c, Bytes::from_static(&[1, 2, 3])).unwrap();
@@ -137,7 +137,7 @@ fn websocket_handshake_v4_transcript() {
 #[test]
 fn websocket_handshake_v3_prefixes_binary_with_4() {
     let mut s = sim(fast());
-    let c = s.add_client(client(ProtocolVersion::V3, TransportKind::WebSocket, true));
+    let c = s.add_client(client(EngineIoVersion::V3, TransportKind::WebSocket, true));
     s.run_for(ms(20));
     s.client_send(c, Bytes::from_static(&[9])).unwrap();
     s.server_send(c, Bytes::from_static(&[1, 2, 3])).unwrap();
@@ -152,7 +152,7 @@ fn websocket_handshake_v3_prefixes_binary_with_4() {
 #[test]
 fn upgrade_flushes_held_poll_with_noop() {
     let mut s = sim(fast());
-    let c = s.add_client(client(ProtocolVersion::V4, TransportKind::Polling, true));
+    let c = s.add_client(client(EngineIoVersion::V4, TransportKind::Polling, true));
     s.run_for(ms(40));
     s.client_send(c, "after").unwrap();
     s.run_for(ms(20));
@@ -190,7 +190,7 @@ fn upgrade_flushes_held_poll_with_noop() {
 #[test]
 fn heartbeat_v4_transcript_over_websocket() {
     let mut s = sim(fast());
-    let c = s.add_client(client(ProtocolVersion::V4, TransportKind::WebSocket, false));
+    let c = s.add_client(client(EngineIoVersion::V4, TransportKind::WebSocket, false));
     s.run_for(ms(700));
     assert_transcript(
         &s,
@@ -210,7 +210,7 @@ fn heartbeat_v4_transcript_over_websocket() {
 #[test]
 fn heartbeat_v3_transcript_over_polling() {
     let mut s = sim(fast());
-    let c = s.add_client(client(ProtocolVersion::V3, TransportKind::Polling, false));
+    let c = s.add_client(client(EngineIoVersion::V3, TransportKind::Polling, false));
     s.run_for(ms(340));
     assert_transcript(
         &s,
@@ -450,7 +450,7 @@ fn probe_websocket_closed_by_client_keeps_polling() {
 #[test]
 fn v3_binary_payloads_without_b64() {
     let mut s = sim(fast());
-    let c = s.add_client(client(ProtocolVersion::V3, TransportKind::Polling, false));
+    let c = s.add_client(client(EngineIoVersion::V3, TransportKind::Polling, false));
     s.run_for(ms(6)); // no long-poll held yet: the server batches
     s.client_send(c, "4x").unwrap();
     s.client_send(c, Bytes::from_static(&[1, 2, 3])).unwrap();
@@ -471,7 +471,7 @@ fn v3_binary_payloads_without_b64() {
 #[test]
 fn v3_b64_clients_get_text_payloads() {
     let mut s = sim(fast());
-    let mut config = client(ProtocolVersion::V3, TransportKind::Polling, false);
+    let mut config = client(EngineIoVersion::V3, TransportKind::Polling, false);
     config.b64 = true;
     let c = s.add_client(config);
     s.run_for(ms(6));
@@ -486,7 +486,7 @@ fn v3_b64_clients_get_text_payloads() {
 #[test]
 fn client_close_over_polling_releases_held_get_with_noop() {
     let mut s = sim(fast());
-    let c = s.add_client(client(ProtocolVersion::V4, TransportKind::Polling, false));
+    let c = s.add_client(client(EngineIoVersion::V4, TransportKind::Polling, false));
     s.run_for(ms(20));
     s.client_close(c);
     s.run_for(ms(20));
@@ -510,7 +510,7 @@ fn client_close_over_polling_releases_held_get_with_noop() {
 #[test]
 fn server_close_over_polling_sends_queued_then_close() {
     let mut s = sim(fast());
-    let c = s.add_client(client(ProtocolVersion::V4, TransportKind::Polling, false));
+    let c = s.add_client(client(EngineIoVersion::V4, TransportKind::Polling, false));
     s.run_for(ms(6)); // between the handshake and the first long-poll: both packets queue
     s.server_send(c, "bye").unwrap();
     s.server_close(c);
@@ -528,7 +528,7 @@ fn server_close_over_polling_sends_queued_then_close() {
 #[test]
 fn server_close_over_websocket_flushes_then_closes() {
     let mut s = sim(fast());
-    let c = s.add_client(client(ProtocolVersion::V4, TransportKind::WebSocket, false));
+    let c = s.add_client(client(EngineIoVersion::V4, TransportKind::WebSocket, false));
     s.run_for(ms(20));
     s.server_send(c, "bye").unwrap();
     s.server_close(c);
@@ -561,7 +561,7 @@ fn aborted_long_poll_closes_session() {
 fn handshake_rejected_by_application_gets_403() {
     let mut s = sim(fast());
     s.accept_handshakes = false;
-    let c = s.add_client(client(ProtocolVersion::V4, TransportKind::Polling, false));
+    let c = s.add_client(client(EngineIoVersion::V4, TransportKind::Polling, false));
     s.run_for(ms(20));
     assert!(s
         .transcript()
@@ -578,7 +578,7 @@ fn eio3_refused_unless_allowed_and_client_reports_version_mismatch() {
     let mut config = fast();
     config.allow_eio3 = false;
     let mut s = sim(config);
-    let c = s.add_client(client(ProtocolVersion::V3, TransportKind::Polling, false));
+    let c = s.add_client(client(EngineIoVersion::V3, TransportKind::Polling, false));
     s.run_for(ms(20));
     assert!(s
         .transcript()
@@ -619,7 +619,7 @@ fn ping_from_v4_client_is_a_protocol_error() {
 #[test]
 fn messages_keep_order_across_upgrade() {
     let mut s = sim(fast());
-    let c = s.add_client(client(ProtocolVersion::V4, TransportKind::Polling, true));
+    let c = s.add_client(client(EngineIoVersion::V4, TransportKind::Polling, true));
     let mut sent = Vec::new();
     for i in 0..40 {
         let m = format!("m{i}");
@@ -643,7 +643,7 @@ fn send_refused_when_buffer_full() {
     let mut config = fast();
     config.max_buffered_packets = 3;
     let mut s = sim(config);
-    let c = s.add_client(client(ProtocolVersion::V4, TransportKind::Polling, false));
+    let c = s.add_client(client(EngineIoVersion::V4, TransportKind::Polling, false));
     s.run_for(ms(6));
     // Handshake answered, no long-poll yet: everything queues.
     for _ in 0..3 {
@@ -663,7 +663,7 @@ fn long_poll_replies_stay_under_max_payload() {
     let mut config = fast();
     config.max_payload = 100;
     let mut s = sim(config);
-    let c = s.add_client(client(ProtocolVersion::V4, TransportKind::Polling, false));
+    let c = s.add_client(client(EngineIoVersion::V4, TransportKind::Polling, false));
     s.run_for(ms(6));
     for _ in 0..5 {
         s.server_send(c, "x".repeat(40)).unwrap();

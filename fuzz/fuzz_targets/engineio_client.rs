@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use engineio_proto::sim::client_ops::{run, ClientOp};
-use engineio_proto::ProtocolVersion;
+use engineio_proto::EngineIoVersion;
 use libfuzzer_sys::fuzz_target;
 
 fn start() -> Instant {
@@ -15,7 +15,7 @@ fn start() -> Instant {
     *START.get_or_init(Instant::now)
 }
 
-fuzz_target!(|input: (ProtocolVersion, bool, Vec<ClientOp>)| {
+fuzz_target!(|input: (EngineIoVersion, bool, Vec<ClientOp>)| {
     let (version, websocket, ops) = input;
     if let Err(e) = run(start(), version, websocket, &ops) {
         panic!("{e}\n{ops:#?}");

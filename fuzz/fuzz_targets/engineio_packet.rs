@@ -4,7 +4,7 @@
 
 use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
-use engineio_proto::{decode_ws_frame, encode_ws_frame, ProtocolVersion, WsFrame};
+use engineio_proto::{decode_ws_frame, encode_ws_frame, EngineIoVersion, WsFrame};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         frames.push(WsFrame::Text(text));
     }
     let mut buf = BytesMut::new();
-    for version in [ProtocolVersion::V3, ProtocolVersion::V4] {
+    for version in [EngineIoVersion::V3, EngineIoVersion::V4] {
         for frame in &frames {
             let Ok(packet) = decode_ws_frame(version, frame.clone(), 1 << 16) else {
                 continue;

@@ -4,11 +4,11 @@
 
 use bytes::{Bytes, BytesMut};
 use engineio_proto::payload::{decode_payload, encode_payload, PayloadFormat};
-use engineio_proto::ProtocolVersion;
+use engineio_proto::EngineIoVersion;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let v = ProtocolVersion::V3;
+    let v = EngineIoVersion::V3;
     for format in [PayloadFormat::Text, PayloadFormat::Binary] {
         let Ok(packets) = decode_payload(v, format, Bytes::copy_from_slice(data), 1 << 16) else {
             continue;

@@ -3,10 +3,10 @@
 
 use bytes::BytesMut;
 use engineio_proto::payload::{decode_payload, encode_payload};
-use engineio_proto::{decode_ws_frame, encode_ws_frame, Packet, ProtocolVersion};
+use engineio_proto::{decode_ws_frame, encode_ws_frame, EngineIoVersion, Packet};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|input: (ProtocolVersion, bool, Vec<Packet>)| {
+fuzz_target!(|input: (EngineIoVersion, bool, Vec<Packet>)| {
     let (version, binary, packets) = input;
     let mut buf = BytesMut::new();
     for p in &packets {
@@ -20,7 +20,7 @@ fuzz_target!(|input: (ProtocolVersion, bool, Vec<Packet>)| {
         }
         _ => false,
     });
-    if version == ProtocolVersion::V4 && (separator_inside || packets.is_empty()) {
+    if version == EngineIoVersion::V4 && (separator_inside || packets.is_empty()) {
         return;
     }
     let format = encode_payload(version, &packets, binary, &mut buf);

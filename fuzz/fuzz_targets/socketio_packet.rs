@@ -5,14 +5,14 @@
 use bytestring::ByteString;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use socketio_proto::{Args, Binary, Decoder, Encoder, Packet, PacketKind};
+use socketio_proto::{Args, Binary, Decoded, Decoder, Encoder, Packet, PacketKind};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
     let mut dec = Decoder::default();
-    let Ok(Some(p)) = dec.decode_text(ByteString::from(text)) else {
+    let Ok(Decoded::Packet(p)) = dec.decode_text(ByteString::from(text)) else {
         return;
     };
     let values = p.args_value();
@@ -42,6 +42,7 @@ fuzz_target!(|data: &[u8]| {
             let q = Decoder::default()
                 .decode_text(again.text().clone())
                 .unwrap()
+                .into_packet()
                 .unwrap();
             assert_eq!(q.args_value().unwrap(), values);
             assert_eq!(q.event_name(), p.event_name());

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use socketio_proto::{Args, Binary, Decoder, DecoderConfig};
+use socketio_proto::{Args, Binary, Decoded, Decoder, DecoderConfig};
 
 #[derive(Arbitrary, Debug)]
 enum Msg {
@@ -54,7 +54,7 @@ fuzz_target!(|input: (u8, Vec<Msg>)| {
             }
             Msg::Binary(b) => dec.decode_binary(Bytes::from(b)),
         };
-        if let Ok(Some(p)) = r {
+        if let Ok(Decoded::Packet(p)) = r {
             assert!(p.attachments().len() <= max);
             if !p.attachments().is_empty() && p.payload_json().is_some() {
                 // Placeholders were checked: reading every argument as binary-or-value works

@@ -36,7 +36,8 @@ use crate::shape::ARGS;
 /// let packet = enc.event(&Nsp::main(), "many", &args, None)?;
 /// assert_eq!(&packet.text()[..], r#"2["many",1,"two",[3]]"#);
 ///
-/// let got = Decoder::default().decode_text(packet.text().clone())?.expect("complete");
+/// let got = Decoder::default().decode_text(packet.text().clone())?;
+/// let got = got.into_packet().expect("complete");
 /// let Args(all): Args = got.args()?;
 /// assert_eq!(all, [json!(1), json!("two"), json!([3])]);
 /// // A non-tuple type reads the first argument only.

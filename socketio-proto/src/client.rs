@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::acks::AckTable;
 use crate::{
     AckId, Decoder, DecoderConfig, EncodeError, Encoded, Encoder, EncoderConfig, Nsp, Packet,
-    PacketKind, ProtocolVersion, RawArgs,
+    PacketKind, RawArgs, SocketIoVersion,
 };
 
 /// Reconnection policy (the reference client's defaults).
@@ -65,7 +65,7 @@ impl ReconnectPolicy {
 #[non_exhaustive]
 pub struct ClientConfig {
     /// The protocol revision (v5 over Engine.IO v4 by default).
-    pub version: ProtocolVersion,
+    pub version: SocketIoVersion,
     /// Emits kept per namespace while not connected; further emits are refused (default 1024).
     pub max_offline_packets: usize,
     /// Acks waiting at once; further `emit_with_ack` calls are refused (default 4096).
@@ -83,7 +83,7 @@ pub struct ClientConfig {
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
-            version: ProtocolVersion::V5,
+            version: SocketIoVersion::V5,
             max_offline_packets: 1024,
             max_pending_acks: 4096,
             max_attachments: 10,
@@ -386,7 +386,7 @@ impl ClientConn {
         };
         ns.state = NsState::Connecting;
         ns.early.clear();
-        if version == ProtocolVersion::V4 {
+        if version == SocketIoVersion::V4 {
             // v4: `/` is joined by the server on its own; others send `0/nsp,`.
             if !nsp.is_main() {
                 // socket.io-client 2 sends its query after the name: `0/admin?token=abc,`.
@@ -507,8 +507,8 @@ impl ClientConn {
             Message::Binary(b) => self.decoder.decode_binary(b),
         };
         match decoded {
-            Ok(Some(p)) => self.handle_packet(p),
-            Ok(None) => {}
+            Ok(crate::Decoded::Packet(p)) => self.handle_packet(p),
+            Ok(_) => {}
             Err(_) => self.fatal(),
         }
     }
@@ -546,14 +546,14 @@ impl ClientConn {
         match packet.kind() {
             PacketKind::Connect if ns.state == NsState::Connecting => {
                 let sid = match self.config.version {
-                    ProtocolVersion::V5 => {
+                    SocketIoVersion::V5 => {
                         #[derive(serde::Deserialize)]
                         struct Ack {
                             sid: String,
                             pid: Option<String>,
                         }
                         match packet.data_owned::<Ack>() {
-                            Some(Ok(ack)) => {
+                            Ok(Some(ack)) => {
                                 let recovered = ack.pid.is_some() && ack.pid == ns.pid;
                                 if !recovered {
                                     ns.offset = None;
@@ -562,14 +562,14 @@ impl ClientConn {
                                 (ack.sid, recovered)
                             }
                             // `40` alone: a protocol v4 (socket.io 2.x) server.
-                            None => return self.mismatch(),
+                            Ok(None) => return self.mismatch(),
                             // Garbage.
-                            Some(Err(_)) => return self.fatal(),
+                            Err(_) => return self.fatal(),
                         }
                     }
                     // socketio.md §8: v4 ids are derived, the Engine.IO sid for `/`.
-                    ProtocolVersion::V4 if nsp.is_main() => (self.engine_sid.clone(), false),
-                    ProtocolVersion::V4 => (format!("{}#{}", nsp.as_str(), self.engine_sid), false),
+                    SocketIoVersion::V4 if nsp.is_main() => (self.engine_sid.clone(), false),
+                    SocketIoVersion::V4 => (format!("{}#{}", nsp.as_str(), self.engine_sid), false),
                 };
                 let ns = self.namespaces.get_mut(&nsp).expect("present");
                 ns.state = NsState::Connected;
@@ -594,7 +594,7 @@ impl ClientConn {
             PacketKind::ConnectError if ns.state == NsState::Connecting => {
                 ns.state = NsState::Idle;
                 let data = match packet.data_owned::<serde_json::Value>() {
-                    Some(Ok(v)) => v,
+                    Ok(Some(v)) => v,
                     _ => serde_json::Value::Null,
                 };
                 self.events
@@ -868,11 +868,11 @@ pub fn v4_auth_query(auth: &serde_json::Value) -> Vec<(String, String)> {
 /// under v4 (socket.io-client 2) the auth of `/` travels there ([`v4_auth_query`]); under v5
 /// nothing (the auth is in the CONNECT packet).
 pub fn handshake_query(
-    version: ProtocolVersion,
+    version: SocketIoVersion,
     auth: Option<&serde_json::Value>,
 ) -> Vec<(String, String)> {
     match (version, auth) {
-        (ProtocolVersion::V4, Some(auth)) => v4_auth_query(auth),
+        (SocketIoVersion::V4, Some(auth)) => v4_auth_query(auth),
         _ => Vec::new(),
     }
 }

@@ -49,7 +49,7 @@
 //!             }
 //!             Message::Binary(data) => self.0.decode_binary(data)?,
 //!         };
-//!         Ok(packet.map(|p| PacketParts::from_packet(&p)))
+//!         Ok(packet.into_packet().map(|p| PacketParts::from_packet(&p)))
 //!     }
 //! }
 //!
@@ -173,7 +173,8 @@ impl PacketParts {
             got = match message {
                 Message::Text(t) => dec.decode_text(t)?,
                 Message::Binary(b) => dec.decode_binary(b)?,
-            };
+            }
+            .into_packet();
         }
         got.ok_or(ParseError::UnexpectedText)
     }

@@ -75,16 +75,15 @@ impl Decoder {
     }
 
     /// A custom parser's message: its packet, checked by the default parser's rules.
-    fn decode_custom(
-        &mut self,
-        message: engineio_proto::Message,
-    ) -> Result<Option<Packet>, ParseError> {
+    fn decode_custom(&mut self, message: engineio_proto::Message) -> Result<Decoded, ParseError> {
         let Some(custom) = &mut self.custom else {
-            return Ok(None);
+            return Ok(Decoded::Incomplete);
         };
         match custom.decode(message)? {
-            Some(parts) => parts.into_packet(self.config.max_attachments).map(Some),
-            None => Ok(None),
+            Some(parts) => parts
+                .into_packet(self.config.max_attachments)
+                .map(Decoded::Packet),
+            None => Ok(Decoded::Incomplete),
         }
     }
 
@@ -93,9 +92,9 @@ impl Decoder {
         self.pending.is_some()
     }
 
-    /// Feeds a text message. Returns the packet when it is complete (any non-binary packet), or
-    /// `None` when it is a binary header waiting for its attachments.
-    pub fn decode_text(&mut self, text: ByteString) -> Result<Option<Packet>, ParseError> {
+    /// Feeds a text message: [`Decoded::Packet`] when the packet is complete (any non-binary
+    /// packet), [`Decoded::Incomplete`] when it is a binary header waiting for its attachments.
+    pub fn decode_text(&mut self, text: ByteString) -> Result<Decoded, ParseError> {
         if self.custom.is_some() {
             return self.decode_custom(engineio_proto::Message::Text(text));
         }
@@ -109,41 +108,68 @@ impl Decoder {
             attachments: Vec::with_capacity(expected),
         };
         if expected == 0 {
-            Ok(Some(Packet(Repr::Text(packet))))
+            Ok(Decoded::Packet(Packet(Repr::Text(packet))))
         } else {
             self.pending = Some(packet);
-            Ok(None)
+            Ok(Decoded::Incomplete)
         }
     }
 
-    /// Feeds a binary message (an attachment). Returns the packet once its last attachment
-    /// arrived and its placeholders are valid.
-    pub fn decode_binary(&mut self, data: Bytes) -> Result<Option<Packet>, ParseError> {
+    /// Feeds a binary message: an attachment ([`Decoded::Packet`] once the last one arrived and
+    /// the placeholders are valid, [`Decoded::Incomplete`] before), or with the msgpack parser
+    /// a whole packet.
+    pub fn decode_binary(&mut self, data: Bytes) -> Result<Decoded, ParseError> {
         if self.custom.is_some() {
             return self.decode_custom(engineio_proto::Message::Binary(data));
         }
         #[cfg(feature = "msgpack")]
         if self.config.parser == Parser::Msgpack {
             let packet = crate::msgpack::decode(data)?;
-            return Ok(Some(Packet(Repr::Msgpack(Box::new(packet)))));
+            return Ok(Decoded::Packet(Packet(Repr::Msgpack(Box::new(packet)))));
         }
         let mut packet = self.pending.take().ok_or(ParseError::UnexpectedBinary)?;
         packet.attachments.push(data);
         if packet.attachments.len() < packet.header.attachments as usize {
             self.pending = Some(packet);
-            return Ok(None);
+            return Ok(Decoded::Incomplete);
         }
         packet.check_placeholders()?;
-        Ok(Some(Packet(Repr::Text(packet))))
+        Ok(Decoded::Packet(Packet(Repr::Text(packet))))
     }
 
-    /// Feeds an Engine.IO message packet (text or binary); other Engine.IO packets are not
-    /// Socket.IO's business and give `Ok(None)`.
-    pub fn decode(&mut self, packet: engineio_proto::Packet) -> Result<Option<Packet>, ParseError> {
+    /// Feeds any Engine.IO packet: messages (text or binary) as [`Decoder::decode_text`] and
+    /// [`Decoder::decode_binary`] take them; the others (open, close, ping, pong, upgrade,
+    /// noop) are not Socket.IO's business and come back as [`Decoded::NotAMessage`].
+    pub fn decode(&mut self, packet: engineio_proto::Packet) -> Result<Decoded, ParseError> {
         match packet {
             engineio_proto::Packet::Message(text) => self.decode_text(text),
             engineio_proto::Packet::Binary(data) => self.decode_binary(data),
-            _ => Ok(None),
+            other => Ok(Decoded::NotAMessage(other)),
+        }
+    }
+}
+
+/// What the [`Decoder`] made of one input.
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub enum Decoded {
+    /// A complete Socket.IO packet.
+    Packet(Packet),
+    /// Part of a packet: a binary packet's header or one of its attachments, with more
+    /// attachments to come (as binary messages), or a message a custom parser keeps until it
+    /// has a whole packet. The decoder holds it ([`Decoder::is_reassembling`]).
+    Incomplete,
+    /// An Engine.IO packet that is not a message (open, close, ping, pong, upgrade, noop),
+    /// given back untouched: it carries no Socket.IO packet.
+    NotAMessage(engineio_proto::Packet),
+}
+
+impl Decoded {
+    /// The packet, when complete.
+    pub fn into_packet(self) -> Option<Packet> {
+        match self {
+            Decoded::Packet(p) => Some(p),
+            _ => None,
         }
     }
 }
@@ -366,13 +392,18 @@ impl Packet {
     }
 
     /// Deserializes the whole payload into `T`: the auth object of a CONNECT, the data of a
-    /// CONNECT_ERROR, or an event's whole array (name included). `None` without a payload.
-    pub fn data<'de, T: Deserialize<'de>>(&'de self) -> Option<Result<T, ArgsError>> {
-        either!(self, p => p.data())
+    /// CONNECT_ERROR, or an event's whole array (name included). `Ok(None)` when the packet
+    /// has no payload (a CONNECT without auth, a DISCONNECT).
+    pub fn data<'de, T: Deserialize<'de>>(&'de self) -> Result<Option<T>, ArgsError> {
+        match &self.0 {
+            Repr::Text(p) => p.data().transpose(),
+            #[cfg(feature = "msgpack")]
+            Repr::Msgpack(p) => p.data(),
+        }
     }
 
     /// Like [`Packet::data`] into an owned type.
-    pub fn data_owned<T: DeserializeOwned>(&self) -> Option<Result<T, ArgsError>> {
+    pub fn data_owned<T: DeserializeOwned>(&self) -> Result<Option<T>, ArgsError> {
         self.data()
     }
 

@@ -164,7 +164,10 @@ impl Encoded {
             crate::Decoder::new(crate::DecoderConfig::default().with_parser(self.parser()));
         let mut got = None;
         for message in self.engineio_packets() {
-            got = dec.decode(message).map_err(EncodeError::Transcode)?;
+            got = dec
+                .decode(message)
+                .map_err(EncodeError::Transcode)?
+                .into_packet();
         }
         let packet = got.ok_or(EncodeError::Transcode(crate::ParseError::Empty))?;
         let mut enc = Encoder::new(EncoderConfig::default().with_parser(parser));
@@ -200,7 +203,7 @@ impl Encoded {
         let mut got = None;
         for p in self.engineio_packets() {
             match dec.decode(p) {
-                Ok(packet) => got = packet,
+                Ok(decoded) => got = decoded.into_packet(),
                 Err(_) => break,
             }
         }

@@ -26,14 +26,14 @@
 //! use std::time::{Duration, Instant};
 //! use socketio_proto::client::{ClientConfig, ClientConn, ClientEvent};
 //! use socketio_proto::server::{ConnEvent, ConnId, Server, ServerConfig, ServerConn};
-//! use socketio_proto::{Nsp, ProtocolVersion};
+//! use socketio_proto::{Nsp, SocketIoVersion};
 //!
 //! # #[allow(clippy::disallowed_methods)]
 //! let now = Instant::now();
 //! let mut server = Server::new(ServerConfig::default(), Box::new(|b: &mut [u8]| b.fill(1)));
 //! server.add_namespace("/");
 //! let eio_sid = "eio-session-id";
-//! let mut conn = ServerConn::new(now, ConnId::new(eio_sid), ProtocolVersion::V5, server.config().clone());
+//! let mut conn = ServerConn::new(now, ConnId::new(eio_sid), SocketIoVersion::V5, server.config().clone());
 //! let mut client = ClientConn::new(now, ClientConfig::default());
 //!
 //! // The client joins `/` with an auth payload once its Engine.IO connection is open.
@@ -97,7 +97,7 @@
 //!   ([`server::ConnectRequest::auth_json`]) to be passed on with the client's key order.
 //!
 //! ```
-//! use socketio_proto::{AckId, Binary, Decoder, Encoder, Nsp};
+//! use socketio_proto::{AckId, Binary, Decoded, Decoder, Encoder, Nsp};
 //!
 //! let mut enc = Encoder::default();
 //! let file = Binary::from(vec![1u8, 2, 3]);
@@ -109,8 +109,10 @@
 //!
 //! // The receiving side: the header, then the attachment.
 //! let mut dec = Decoder::default();
-//! assert!(dec.decode_text(packet.text().clone())?.is_none());
-//! let got = dec.decode_binary(packet.attachments()[0].clone())?.expect("complete");
+//! assert_eq!(dec.decode_text(packet.text().clone())?, Decoded::Incomplete);
+//! let Decoded::Packet(got) = dec.decode_binary(packet.attachments()[0].clone())? else {
+//!     panic!("complete after its one attachment")
+//! };
 //! assert_eq!(got.event_name(), Some("upload"));
 //! assert_eq!(got.ack_id(), Some(AckId(7)));
 //! let (name, data): (String, Binary) = got.args()?;
@@ -139,34 +141,34 @@ pub mod sim;
 
 pub use args::Args;
 pub use binary::Binary;
-pub use decode::{ArgsError, Decoder, DecoderConfig, Packet, Parser, RawArgs};
+pub use decode::{ArgsError, Decoded, Decoder, DecoderConfig, Packet, Parser, RawArgs};
 pub use encode::{EncodeError, Encoded, Encoder, EncoderConfig};
 pub use error::ParseError;
 pub use packet::{is_reserved_event, AckId, EventName, Nsp, PacketKind, RESERVED_EVENTS};
 
 /// The Socket.IO protocol revision of a connection, tied to the Engine.IO revision below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProtocolVersion {
+pub enum SocketIoVersion {
     /// Socket.IO protocol v4 (Socket.IO 1.x/2.x) over Engine.IO v3.
     V4,
     /// Socket.IO protocol v5 (Socket.IO 3.x and later) over Engine.IO v4.
     V5,
 }
 
-impl From<ProtocolVersion> for engineio_proto::ProtocolVersion {
-    fn from(v: ProtocolVersion) -> Self {
+impl From<SocketIoVersion> for engineio_proto::EngineIoVersion {
+    fn from(v: SocketIoVersion) -> Self {
         match v {
-            ProtocolVersion::V4 => engineio_proto::ProtocolVersion::V3,
-            ProtocolVersion::V5 => engineio_proto::ProtocolVersion::V4,
+            SocketIoVersion::V4 => engineio_proto::EngineIoVersion::V3,
+            SocketIoVersion::V5 => engineio_proto::EngineIoVersion::V4,
         }
     }
 }
 
-impl From<engineio_proto::ProtocolVersion> for ProtocolVersion {
-    fn from(v: engineio_proto::ProtocolVersion) -> Self {
+impl From<engineio_proto::EngineIoVersion> for SocketIoVersion {
+    fn from(v: engineio_proto::EngineIoVersion) -> Self {
         match v {
-            engineio_proto::ProtocolVersion::V3 => ProtocolVersion::V4,
-            engineio_proto::ProtocolVersion::V4 => ProtocolVersion::V5,
+            engineio_proto::EngineIoVersion::V3 => SocketIoVersion::V4,
+            engineio_proto::EngineIoVersion::V4 => SocketIoVersion::V5,
         }
     }
 }

@@ -24,6 +24,7 @@ fn packet(text: &str) -> Packet {
     Decoder::default()
         .decode_text(text.into())
         .unwrap()
+        .into_packet()
         .expect("complete")
 }
 
@@ -33,7 +34,7 @@ fn decode_all(e: &Encoded) -> Packet {
     for a in e.attachments() {
         out = dec.decode_binary(a.clone()).unwrap();
     }
-    out.expect("complete")
+    out.into_packet().expect("complete")
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]

@@ -6,8 +6,8 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use socketio_proto::{
-    AckId, Args, Binary, Decoder, DecoderConfig, EncodeError, Encoder, Nsp, Packet, PacketKind,
-    ParseError, RawArgs,
+    AckId, Args, Binary, Decoded, Decoder, DecoderConfig, EncodeError, Encoder, Nsp, Packet,
+    PacketKind, ParseError, RawArgs,
 };
 
 /// Decodes a text packet and its attachments with a fresh decoder.
@@ -15,10 +15,10 @@ fn decode(text: &str, attachments: &[&[u8]]) -> Result<Packet, ParseError> {
     let mut dec = Decoder::default();
     let mut out = dec.decode_text(ByteString::from(text))?;
     for a in attachments {
-        assert!(out.is_none(), "complete before all attachments");
+        assert_eq!(out, Decoded::Incomplete, "complete before all attachments");
         out = dec.decode_binary(Bytes::copy_from_slice(a))?;
     }
-    Ok(out.expect("packet incomplete"))
+    Ok(out.into_packet().expect("packet incomplete"))
 }
 
 fn ok(text: &str) -> Packet {
@@ -403,10 +403,16 @@ fn nested_binary_extraction_order() {
 #[test]
 fn binary_args_share_the_attachment_buffer() {
     let mut dec = Decoder::default();
-    dec.decode_text(r#"51-["f",{"_placeholder":true,"num":0}]"#.into())
-        .unwrap();
+    assert_eq!(
+        dec.decode_text(r#"51-["f",{"_placeholder":true,"num":0}]"#.into()),
+        Ok(Decoded::Incomplete)
+    );
     let att = Bytes::from(vec![7u8; 1024]);
-    let p = dec.decode_binary(att.clone()).unwrap().unwrap();
+    let p = dec
+        .decode_binary(att.clone())
+        .unwrap()
+        .into_packet()
+        .unwrap();
     let (b,): (Binary,) = p.args().unwrap();
     assert_eq!(b.as_ptr(), att.as_ptr());
     // Borrowed slices point into it too.
@@ -495,7 +501,7 @@ fn rejected_inputs_are_typed_errors() {
 fn malformed_connect_payload_is_a_syntax_error_when_read() {
     for text in ["0{", r#"0{"token":}"#, r#"0/admin,{"a":1"#, r#"0{"a":1}x"#] {
         let p = decode(text, &[]).expect(text);
-        let err = p.data::<serde_json::Value>().expect(text).unwrap_err();
+        let err = p.data::<serde_json::Value>().unwrap_err();
         assert!(err.is_syntax(), "{text}");
         assert_eq!(p.validate(), Err(ParseError::InvalidJson), "{text}");
     }
@@ -523,7 +529,10 @@ fn every_reserved_event_name_is_refused_both_ways() {
 #[test]
 fn text_while_attachments_pending_is_fatal() {
     let mut dec = Decoder::default();
-    assert_eq!(dec.decode_text(r#"510-["echo"]"#.into()), Ok(None));
+    assert_eq!(
+        dec.decode_text(r#"510-["echo"]"#.into()),
+        Ok(Decoded::Incomplete)
+    );
     assert!(dec.is_reassembling());
     assert_eq!(
         dec.decode_text(r#"2["x"]"#.into()),
@@ -632,17 +641,20 @@ fn surprising_but_accepted_inputs() {
 fn engineio_binary_from_base64_text_frame_is_an_attachment() {
     let mut dec = Decoder::default();
     let eio = |s: &str| {
-        engineio_proto::decode_text_packet(engineio_proto::ProtocolVersion::V4, ByteString::from(s))
+        engineio_proto::decode_text_packet(engineio_proto::EngineIoVersion::V4, ByteString::from(s))
             .unwrap()
     };
     assert_eq!(
         dec.decode(eio(r#"451-["echo",{"k":[{"_placeholder":true,"num":0}]}]"#)),
-        Ok(None)
+        Ok(Decoded::Incomplete)
     );
-    let p = dec.decode(eio("bAQID")).unwrap().unwrap();
+    let p = dec.decode(eio("bAQID")).unwrap().into_packet().unwrap();
     assert_eq!(p.attachments(), &[Bytes::from_static(&[1, 2, 3])]);
     // Other Engine.IO packets are not ours.
-    assert_eq!(dec.decode(engineio_proto::Packet::Noop), Ok(None));
+    assert_eq!(
+        dec.decode(engineio_proto::Packet::Noop),
+        Ok(Decoded::NotAMessage(engineio_proto::Packet::Noop))
+    );
 }
 
 // Pitfalls.

@@ -7,7 +7,7 @@ use std::time::Instant;
 use engineio_proto::Message;
 use serde_json::json;
 use socketio_proto::server::{ConnEvent, ConnId, ConnectRequest, Server, ServerConfig, ServerConn};
-use socketio_proto::{Nsp, ProtocolVersion};
+use socketio_proto::{Nsp, SocketIoVersion};
 
 #[allow(clippy::disallowed_methods)]
 fn start() -> Instant {
@@ -21,7 +21,7 @@ fn server() -> Server {
     server
 }
 
-fn conn(now: Instant, version: ProtocolVersion) -> ServerConn {
+fn conn(now: Instant, version: SocketIoVersion) -> ServerConn {
     ServerConn::new(
         now,
         ConnId::new("sid-0001"),
@@ -52,7 +52,7 @@ fn transmits(conn: &mut ServerConn) -> Vec<String> {
 fn v4_connect_query_becomes_auth() {
     let now = start();
     let mut server = server();
-    let mut conn = conn(now, ProtocolVersion::V4);
+    let mut conn = conn(now, SocketIoVersion::V4);
 
     // The implicit `/` of a v4 connection: no query, empty auth.
     let main = match conn.poll_event() {
@@ -83,7 +83,7 @@ fn v4_connect_query_becomes_auth() {
 fn v4_connect_without_query_has_empty_auth() {
     let now = start();
     for text in ["0/custom,", "0/custom", "0/custom?,"] {
-        let mut conn = conn(now, ProtocolVersion::V4);
+        let mut conn = conn(now, SocketIoVersion::V4);
         let _ = conn.poll_event();
         let req = connect_request(now, &mut conn, text);
         assert_eq!(
@@ -103,7 +103,7 @@ fn v4_connect_json_payload_is_not_auth() {
         (r#"0/custom,{"token":"abc"}"#, json!({})),
         (r#"0/custom?token=q,{"token":"abc"}"#, json!({"token": "q"})),
     ] {
-        let mut conn = conn(now, ProtocolVersion::V4);
+        let mut conn = conn(now, SocketIoVersion::V4);
         let _ = conn.poll_event();
         let req = connect_request(now, &mut conn, text);
         assert_eq!(req.auth(), &auth, "{text:?}");
@@ -114,7 +114,7 @@ fn v4_connect_json_payload_is_not_auth() {
 #[test]
 fn v4_connect_query_repeated_and_bare_keys_follow_the_reference() {
     let now = start();
-    let mut conn = conn(now, ProtocolVersion::V4);
+    let mut conn = conn(now, SocketIoVersion::V4);
     let _ = conn.poll_event();
     let req = connect_request(now, &mut conn, "0/custom?a=1&flag&a=2&=x&b=%zz#frag,");
     assert_eq!(
@@ -133,7 +133,7 @@ fn v5_connect_query_is_not_auth() {
         ("0/custom?token=abc,", json!({})),
         (r#"0/custom,{"token":"abc"}"#, json!({"token": "abc"})),
     ] {
-        let mut conn = conn(now, ProtocolVersion::V5);
+        let mut conn = conn(now, SocketIoVersion::V5);
         let req = connect_request(now, &mut conn, text);
         assert_eq!(
             (req.nsp().as_str(), req.auth()),
@@ -149,7 +149,7 @@ fn v5_connect_query_is_not_auth() {
 fn v4_connect_query_auth_is_what_the_application_decides_on() {
     let now = start();
     let mut server = server();
-    let mut conn = conn(now, ProtocolVersion::V4);
+    let mut conn = conn(now, SocketIoVersion::V4);
     let main = match conn.poll_event() {
         Some(ConnEvent::Connect(req)) => req,
         other => panic!("{other:?}"),
@@ -182,7 +182,7 @@ fn room_events_cover_namespaces_declared_after_turning_them_on() {
     let mut server = Server::new(ServerConfig::default(), Box::new(|b: &mut [u8]| b.fill(7)));
     server.record_room_events(true);
     server.add_namespace("/");
-    let mut c = conn(now, ProtocolVersion::V5);
+    let mut c = conn(now, SocketIoVersion::V5);
     let req = connect_request(now, &mut c, "0");
     let socket = server.accept(now, &mut c, req).socket;
     server.join(&Nsp::main(), &socket, "news");
@@ -201,15 +201,15 @@ fn room_events_cover_namespaces_declared_after_turning_them_on() {
 #[test]
 fn connect_with_malformed_payload_closes_the_connection() {
     for (text, version) in [
-        ("0{", ProtocolVersion::V5),
-        (r#"0{"token":}"#, ProtocolVersion::V5),
-        (r#"0/custom,{"a":1"#, ProtocolVersion::V5),
-        (r#"0{"a":1}x"#, ProtocolVersion::V5),
-        (r#"0/custom,{"a":1"#, ProtocolVersion::V4),
+        ("0{", SocketIoVersion::V5),
+        (r#"0{"token":}"#, SocketIoVersion::V5),
+        (r#"0/custom,{"a":1"#, SocketIoVersion::V5),
+        (r#"0{"a":1}x"#, SocketIoVersion::V5),
+        (r#"0/custom,{"a":1"#, SocketIoVersion::V4),
     ] {
         let now = start();
         let mut conn = conn(now, version);
-        if version == ProtocolVersion::V4 {
+        if version == SocketIoVersion::V4 {
             // The implicit CONNECT to `/`.
             assert!(matches!(conn.poll_event(), Some(ConnEvent::Connect(_))));
         }

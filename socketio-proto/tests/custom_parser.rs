@@ -4,8 +4,8 @@ use bytes::Bytes;
 use engineio_proto::{Message, Packet as EioPacket};
 use socketio_proto::custom::{CustomDecoder, CustomParser, PacketParts};
 use socketio_proto::{
-    AckId, Binary, Decoder, DecoderConfig, EncodeError, Encoder, EncoderConfig, Nsp, PacketKind,
-    ParseError, Parser,
+    AckId, Binary, Decoded, Decoder, DecoderConfig, EncodeError, Encoder, EncoderConfig, Nsp,
+    PacketKind, ParseError, Parser,
 };
 
 /// Text messages reversed, binary messages unchanged.
@@ -44,7 +44,7 @@ impl CustomDecoder for ReversedDecoder {
             Message::Text(t) => self.0.decode_text(reverse(&t).into())?,
             Message::Binary(b) => self.0.decode_binary(b)?,
         };
-        Ok(p.map(|p| PacketParts::from_packet(&p)))
+        Ok(p.into_packet().map(|p| PacketParts::from_packet(&p)))
     }
 }
 
@@ -111,7 +111,7 @@ fn packets_round_trip_through_a_custom_parser() {
     assert_eq!(messages[1], EioPacket::Binary(Bytes::from_static(&[1, 2])));
     let mut got = None;
     for m in messages {
-        got = dec.decode(m).unwrap();
+        got = dec.decode(m).unwrap().into_packet();
     }
     let got = got.unwrap();
     assert_eq!(
@@ -151,7 +151,11 @@ fn packets_round_trip_through_a_custom_parser() {
 fn what_a_custom_parser_hands_back_meets_the_default_rules() {
     let parser = Parser::custom(&FORGED);
     let mut dec = Decoder::new(DecoderConfig::default().with_parser(parser));
-    let ok = dec.decode_text(r#"["fine",1]"#.into()).unwrap().unwrap();
+    let ok = dec
+        .decode_text(r#"["fine",1]"#.into())
+        .unwrap()
+        .into_packet()
+        .unwrap();
     assert_eq!(ok.event_name(), Some("fine"));
     assert_eq!(
         dec.decode_text(r#"["disconnect"]"#.into()).err(),
@@ -162,7 +166,10 @@ fn what_a_custom_parser_hands_back_meets_the_default_rules() {
         Some(ParseError::InvalidPayload)
     );
     // Messages the custom decoder keeps for later are nothing yet.
-    assert_eq!(dec.decode_binary(Bytes::from_static(&[1])).unwrap(), None);
+    assert_eq!(
+        dec.decode_binary(Bytes::from_static(&[1])).unwrap(),
+        Decoded::Incomplete
+    );
 }
 
 /// Counts its `encode` calls.

@@ -9,7 +9,7 @@ use engineio_proto::{CloseReason, Message};
 use serde_json::json;
 use socketio_proto::client::{ClientConfig, ClientConn};
 use socketio_proto::server::{ConnEvent, ConnId, ServerConfig, ServerConn};
-use socketio_proto::ProtocolVersion;
+use socketio_proto::SocketIoVersion;
 
 /// No crate this test is built with turns on `preserve_order` (none of ours in their normal
 /// dependencies, nor a dev-dependency here): a `serde_json::Map` iterates sorted. With
@@ -40,7 +40,7 @@ fn connect_auth_json_keeps_the_client_key_order() {
     #[allow(clippy::disallowed_methods)]
     let now = Instant::now();
     let config = std::sync::Arc::new(ServerConfig::default());
-    let mut conn = ServerConn::new(now, ConnId::new("e1"), ProtocolVersion::V5, config);
+    let mut conn = ServerConn::new(now, ConnId::new("e1"), SocketIoVersion::V5, config);
     let sent = r#"{"z":1,"a":{"y":2,"b":[3]}}"#;
     conn.handle_message(now, Message::Text(format!("0/admin,{sent}").into()));
     let Some(ConnEvent::Connect(req)) = conn.poll_event() else {

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use socketio_proto::rooms::Room;
 use socketio_proto::server::{Broadcast, ConnId, Server, ServerConfig, ServerConn};
-use socketio_proto::{Encoder, Nsp, ProtocolVersion};
+use socketio_proto::{Encoder, Nsp, SocketIoVersion};
 
 #[allow(clippy::disallowed_methods)]
 fn start() -> Instant {
@@ -56,7 +56,7 @@ impl Model {
         }
         self.generation += 1;
         let id = ConnId::new(format!("conn{c}-{}", self.generation));
-        let mut conn = ServerConn::new(now, id, ProtocolVersion::V5, self.server.config().clone());
+        let mut conn = ServerConn::new(now, id, SocketIoVersion::V5, self.server.config().clone());
         conn.handle_message(now, "0".into()); // Socket.IO CONNECT `/` (Engine.IO `40`)
         let Some(socketio_proto::server::ConnEvent::Connect(req)) = conn.poll_event() else {
             panic!("no connect")

@@ -12,7 +12,7 @@ use socketio_proto::server::{
     AckFailure, Broadcast, ConnEvent, DisconnectReason, RecoveryConfig, ServerConfig,
 };
 use socketio_proto::sim::SioSim;
-use socketio_proto::{AckId, Binary, Encoder, Nsp, ProtocolVersion};
+use socketio_proto::{AckId, Binary, Encoder, Nsp, SocketIoVersion};
 
 #[allow(clippy::disallowed_methods)]
 fn start() -> Instant {
@@ -32,18 +32,18 @@ fn eio_server() -> EioServerConfig {
     c
 }
 
-fn eio_client(version: ProtocolVersion, transport: TransportKind) -> EioClientConfig {
+fn eio_client(version: SocketIoVersion, transport: TransportKind) -> EioClientConfig {
     let mut c = EioClientConfig::default();
     c.path = "/socket.io/".into();
     c.version = match version {
-        ProtocolVersion::V5 => engineio_proto::ProtocolVersion::V4,
-        ProtocolVersion::V4 => engineio_proto::ProtocolVersion::V3,
+        SocketIoVersion::V5 => engineio_proto::EngineIoVersion::V4,
+        SocketIoVersion::V4 => engineio_proto::EngineIoVersion::V3,
     };
     c.transport = transport;
     c
 }
 
-fn client(version: ProtocolVersion) -> ClientConfig {
+fn client(version: SocketIoVersion) -> ClientConfig {
     let mut c = ClientConfig::default();
     c.version = version;
     c
@@ -53,7 +53,7 @@ fn sim(config: ServerConfig) -> SioSim {
     SioSim::new(start(), eio_server(), config, NetConfig::default(), 3)
 }
 
-const BOTH: [ProtocolVersion; 2] = [ProtocolVersion::V5, ProtocolVersion::V4];
+const BOTH: [SocketIoVersion; 2] = [SocketIoVersion::V5, SocketIoVersion::V4];
 
 fn connected(s: &SioSim, c: usize) -> Vec<(String, String, bool)> {
     s.client_events(c)
@@ -120,11 +120,11 @@ fn multiplexed_namespaces_get_their_own_socket_ids() {
             .to_owned();
         match v {
             // v5: fresh ids, never the Engine.IO sid (pitfall 18).
-            ProtocolVersion::V5 => assert!(got
+            SocketIoVersion::V5 => assert!(got
                 .iter()
                 .all(|(_, sid, _)| sid.len() == 20 && *sid != eio_sid)),
             // v4: derived on both sides.
-            ProtocolVersion::V4 => {
+            SocketIoVersion::V4 => {
                 let sids: Vec<&str> = got.iter().map(|(_, sid, _)| sid.as_str()).collect();
                 assert!(sids.contains(&eio_sid.as_str()));
                 assert!(sids.contains(&format!("/admin#{eio_sid}").as_str()));
@@ -149,7 +149,7 @@ fn multiplexed_namespaces_get_their_own_socket_ids() {
 #[test]
 fn v4_wire_format_for_namespaces_and_acks() {
     let mut s = sim(ServerConfig::default());
-    let v = ProtocolVersion::V4;
+    let v = SocketIoVersion::V4;
     let c = s.add_client(
         client(v),
         eio_client(v, TransportKind::WebSocket),
@@ -293,7 +293,7 @@ fn binary_acks_round_trip() {
 #[test]
 fn broadcast_to_room_except_room() {
     let mut s = sim(ServerConfig::default());
-    let v = ProtocolVersion::V5;
+    let v = SocketIoVersion::V5;
     let clients: Vec<usize> = (0..3)
         .map(|_| s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]))
         .collect();
@@ -327,7 +327,7 @@ fn broadcast_to_room_except_room() {
 #[test]
 fn broadcast_with_acks_collects_every_recipient() {
     let mut s = sim(ServerConfig::default());
-    let v = ProtocolVersion::V5;
+    let v = SocketIoVersion::V5;
     let clients: Vec<usize> = (0..3)
         .map(|_| s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]))
         .collect();
@@ -375,7 +375,7 @@ fn volatile_broadcasts_are_dropped_under_back_pressure() {
         NetConfig::default(),
         3,
     );
-    let v = ProtocolVersion::V5;
+    let v = SocketIoVersion::V5;
     let mut cfg = eio_client(v, TransportKind::Polling);
     cfg.upgrade = false;
     let c = s.add_client(client(v), cfg, &["/"]);
@@ -399,7 +399,7 @@ fn recovery_replays_missed_packets_once_and_in_order() {
     let mut config = ServerConfig::default();
     config.recovery = Some(RecoveryConfig::default());
     let mut s = sim(config);
-    let v = ProtocolVersion::V5;
+    let v = SocketIoVersion::V5;
     let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
     s.run_for(ms(60));
     let root = Nsp::main();
@@ -443,7 +443,7 @@ fn recovery_refused_after_a_client_namespace_disconnect() {
     let mut config = ServerConfig::default();
     config.recovery = Some(RecoveryConfig::default());
     let mut s = sim(config);
-    let v = ProtocolVersion::V5;
+    let v = SocketIoVersion::V5;
     let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
     s.run_for(ms(60));
     let root = Nsp::main();
@@ -465,12 +465,12 @@ fn reconnect_backoff_schedule_is_seeded_and_capped() {
     let run = |seed: u64| {
         let mut s = sim(ServerConfig::default());
         s.eio.accept_handshakes = false;
-        let mut cfg = client(ProtocolVersion::V5);
+        let mut cfg = client(SocketIoVersion::V5);
         cfg.seed = seed;
         cfg.reconnect.max_attempts = Some(6);
         let c = s.add_client(
             cfg,
-            eio_client(ProtocolVersion::V5, TransportKind::Polling),
+            eio_client(SocketIoVersion::V5, TransportKind::Polling),
             &["/"],
         );
         s.run_for(ms(40_000));
@@ -499,7 +499,7 @@ fn reconnect_backoff_schedule_is_seeded_and_capped() {
 #[test]
 fn offline_buffer_is_bounded_and_flushed_in_order_on_reconnect() {
     let mut s = sim(ServerConfig::default());
-    let v = ProtocolVersion::V5;
+    let v = SocketIoVersion::V5;
     let mut cfg = client(v);
     cfg.max_offline_packets = 3;
     let c = s.add_client(cfg, eio_client(v, TransportKind::WebSocket), &["/"]);
@@ -552,10 +552,10 @@ fn connect_error_carries_middleware_data_and_unknown_namespace_is_refused() {
             })
             .collect();
         let expected_admin = match v {
-            ProtocolVersion::V5 => {
+            SocketIoVersion::V5 => {
                 r#"{"message":"not authorized","data":{"content":"retry later"}}"#
             }
-            ProtocolVersion::V4 => r#"{"content":"retry later"}"#,
+            SocketIoVersion::V4 => r#"{"content":"retry later"}"#,
         };
         let parse = |json: &str| serde_json::from_str::<serde_json::Value>(json).unwrap();
         assert_eq!(
@@ -600,7 +600,7 @@ fn v4_namespace_query_is_the_auth_over_polling_websocket_and_upgrade() {
             (req.auth()["token"] == "bad")
                 .then(|| ("not authorized".to_owned(), Some(req.auth().clone())))
         }));
-        let v = ProtocolVersion::V4;
+        let v = SocketIoVersion::V4;
         let mut eio = eio_client(v, transport);
         eio.upgrade = upgrade;
         let c = s.add_client(client(v), eio, &["/"]);
@@ -668,7 +668,7 @@ fn dynamic_namespaces_by_pattern_and_predicate() {
         .add_dynamic_namespace(NspPattern::Predicate(Box::new(|n| {
             n.len() == 4 && n.starts_with("/t")
         })));
-    let v = ProtocolVersion::V5;
+    let v = SocketIoVersion::V5;
     let c = s.add_client(
         client(v),
         eio_client(v, TransportKind::WebSocket),
@@ -685,7 +685,7 @@ fn connect_timeout_closes_a_connection_that_joins_nothing() {
     let mut config = ServerConfig::default();
     config.connect_timeout = ms(1000);
     let mut s = sim(config);
-    let v = ProtocolVersion::V5;
+    let v = SocketIoVersion::V5;
     let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &[]);
     s.run_for(ms(1500));
     let closed: Vec<Duration> = s
@@ -703,7 +703,7 @@ fn connect_timeout_closes_a_connection_that_joins_nothing() {
 #[test]
 fn leaving_every_namespace_keeps_the_engine_session() {
     let mut s = sim(ServerConfig::default());
-    let v = ProtocolVersion::V5;
+    let v = SocketIoVersion::V5;
     let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
     s.run_for(ms(60));
     s.with_client(c, |cl, _| cl.disconnect(&Nsp::main()));
@@ -727,7 +727,7 @@ fn leaving_every_namespace_keeps_the_engine_session() {
 #[test]
 fn server_disconnect_is_not_retried() {
     let mut s = sim(ServerConfig::default());
-    let v = ProtocolVersion::V5;
+    let v = SocketIoVersion::V5;
     let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
     s.run_for(ms(60));
     s.with_conn(c, |_, conn, _| conn.disconnect(&Nsp::main()).unwrap());
@@ -770,7 +770,7 @@ fn fatal_packets_close_the_connection() {
     ];
     for (raw, fatal) in cases {
         let mut s = sim(ServerConfig::default());
-        let v = ProtocolVersion::V5;
+        let v = SocketIoVersion::V5;
         let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
         s.run_for(ms(60));
         let e = s.eio_index(c).unwrap();
@@ -799,9 +799,9 @@ fn acks_across_loss_resolve_exactly_once() {
         };
         let mut s = SioSim::new(start(), eio_server(), ServerConfig::default(), net, seed);
         let v = if seed % 2 == 0 {
-            ProtocolVersion::V5
+            SocketIoVersion::V5
         } else {
-            ProtocolVersion::V4
+            SocketIoVersion::V4
         };
         let c = s.add_client(client(v), eio_client(v, TransportKind::Polling), &["/"]);
         let root = Nsp::main();
@@ -846,7 +846,7 @@ fn acks_across_loss_resolve_exactly_once() {
 fn acks_sent_end_on_disconnect_and_buffered_ones_wait_for_the_reconnection() {
     let mut s = sim(ServerConfig::default());
     s.auto_ack = false;
-    let v = ProtocolVersion::V5;
+    let v = SocketIoVersion::V5;
     let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
     let root = Nsp::main();
     s.run_for(ms(60));
@@ -907,7 +907,7 @@ fn acks_sent_end_on_disconnect_and_buffered_ones_wait_for_the_reconnection() {
 #[test]
 fn v4_client_sends_its_auth_as_the_namespace_query() {
     let mut s = sim(ServerConfig::default());
-    let v = ProtocolVersion::V4;
+    let v = SocketIoVersion::V4;
     let c = s.add_client(client(v), eio_client(v, TransportKind::WebSocket), &["/"]);
     s.with_client(c, |cl, _| {
         cl.connect(
@@ -942,12 +942,12 @@ fn v4_client_sends_its_auth_as_the_namespace_query() {
     // `/`'s auth goes on the Engine.IO handshake under v4 only.
     let auth = serde_json::json!({"token": "t"});
     assert_eq!(
-        socketio_proto::client::handshake_query(ProtocolVersion::V4, Some(&auth)),
+        socketio_proto::client::handshake_query(SocketIoVersion::V4, Some(&auth)),
         [("token".to_owned(), "t".to_owned())]
     );
-    assert!(socketio_proto::client::handshake_query(ProtocolVersion::V5, Some(&auth)).is_empty());
+    assert!(socketio_proto::client::handshake_query(SocketIoVersion::V5, Some(&auth)).is_empty());
     assert_eq!(
-        engineio_proto::ProtocolVersion::from(ProtocolVersion::V4),
-        engineio_proto::ProtocolVersion::V3
+        engineio_proto::EngineIoVersion::from(SocketIoVersion::V4),
+        engineio_proto::EngineIoVersion::V3
     );
 }

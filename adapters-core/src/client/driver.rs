@@ -21,7 +21,7 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::task::AtomicWaker;
 use futures_util::{SinkExt, StreamExt};
 use socketio_proto::client::{ClientConn, ClientDisconnectReason, ClientEvent};
-use socketio_proto::{Nsp, Packet, ProtocolVersion};
+use socketio_proto::{Nsp, Packet, SocketIoVersion};
 
 use super::net::{self, Lane, Target, Ws};
 use super::tls::Tls;
@@ -66,8 +66,8 @@ const POST: usize = 1;
 
 pub(super) fn start(b: ClientBuilder, tls: Tls, runtime: Arc<dyn Runtime>) -> Client {
     let sio_version = match b.generation {
-        Generation::V4 => ProtocolVersion::V5,
-        Generation::V3 => ProtocolVersion::V4,
+        Generation::V4 => SocketIoVersion::V5,
+        Generation::V3 => SocketIoVersion::V4,
     };
     let mut seed = [0u8; 8];
     runtime.fill_random(&mut seed);

@@ -798,7 +798,7 @@ impl SioConn {
     fn new(
         server: SocketIoServer,
         sid: &str,
-        version: engineio_proto::ProtocolVersion,
+        version: engineio_proto::EngineIoVersion,
         handshake: Arc<HttpRequest>,
     ) -> Self {
         let id = ConnId::new(sid);

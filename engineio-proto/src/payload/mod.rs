@@ -12,7 +12,7 @@ pub mod v4;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::{DecodeError, Packet, ProtocolVersion};
+use crate::{DecodeError, EngineIoVersion, Packet};
 
 /// The body format of a polling payload; tells the HTTP content type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,22 +49,22 @@ impl PayloadFormat {
 /// binary body is only valid in v3. A body longer than `max_payload` bytes is refused with
 /// [`DecodeError::PayloadTooLarge`] before anything else is looked at.
 pub fn decode_payload(
-    version: ProtocolVersion,
+    version: EngineIoVersion,
     format: PayloadFormat,
     body: Bytes,
     max_payload: usize,
 ) -> Result<Vec<Packet>, DecodeError> {
     match (version, format) {
-        (ProtocolVersion::V4, PayloadFormat::Text) => v4::decode_payload(body, max_payload),
-        (ProtocolVersion::V4, PayloadFormat::Binary) => {
+        (EngineIoVersion::V4, PayloadFormat::Text) => v4::decode_payload(body, max_payload),
+        (EngineIoVersion::V4, PayloadFormat::Binary) => {
             if body.len() > max_payload {
                 Err(DecodeError::PayloadTooLarge)
             } else {
                 Err(DecodeError::BinaryPayloadV4)
             }
         }
-        (ProtocolVersion::V3, PayloadFormat::Text) => v3::decode_text_payload(body, max_payload),
-        (ProtocolVersion::V3, PayloadFormat::Binary) => {
+        (EngineIoVersion::V3, PayloadFormat::Text) => v3::decode_text_payload(body, max_payload),
+        (EngineIoVersion::V3, PayloadFormat::Binary) => {
             v3::decode_binary_payload(body, max_payload)
         }
     }
@@ -74,7 +74,7 @@ pub fn decode_payload(
 /// `max_payload` bytes: what a server answers a long-poll with, and what a client posts
 /// (a peer's limit). Counted in bytes, which bounds v3's UTF-16 lengths from above.
 pub(crate) fn batch_len<'a>(
-    version: ProtocolVersion,
+    version: EngineIoVersion,
     packets: impl IntoIterator<Item = &'a Packet>,
     max_payload: usize,
 ) -> usize {
@@ -84,9 +84,9 @@ pub(crate) fn batch_len<'a>(
         let len = crate::packet::text_packet_len(version, p);
         let framed = match version {
             // `0x1E` between packets.
-            ProtocolVersion::V4 => len + usize::from(n > 0),
+            EngineIoVersion::V4 => len + usize::from(n > 0),
             // `<length>:` before each packet.
-            ProtocolVersion::V3 => len + 1 + decimal_digits(len),
+            EngineIoVersion::V3 => len + 1 + decimal_digits(len),
         };
         if n > 0 && total.saturating_add(framed) > max_payload {
             break;
@@ -112,7 +112,7 @@ fn decimal_digits(mut n: usize) -> usize {
 /// `b64=1`). v4 bodies are always text. A v3 body is binary only when `binary` is true and a
 /// packet is binary, as the reference server does.
 pub fn encode_payload<'a, I>(
-    version: ProtocolVersion,
+    version: EngineIoVersion,
     packets: I,
     binary: bool,
     buf: &mut BytesMut,
@@ -123,15 +123,15 @@ where
 {
     let packets = packets.into_iter();
     match version {
-        ProtocolVersion::V4 => {
+        EngineIoVersion::V4 => {
             v4::encode_payload(packets, buf);
             PayloadFormat::Text
         }
-        ProtocolVersion::V3 if binary && packets.clone().any(Packet::is_binary) => {
+        EngineIoVersion::V3 if binary && packets.clone().any(Packet::is_binary) => {
             v3::encode_binary_payload(packets, buf);
             PayloadFormat::Binary
         }
-        ProtocolVersion::V3 => {
+        EngineIoVersion::V3 => {
             v3::encode_text_payload(packets, buf);
             PayloadFormat::Text
         }

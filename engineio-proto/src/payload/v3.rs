@@ -4,7 +4,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
 
 use crate::packet::{decode_binary_packet, decode_piece, encode_text_packet, text_packet_len};
-use crate::{DecodeError, Packet, PacketType, ProtocolVersion};
+use crate::{DecodeError, EngineIoVersion, Packet, PacketType};
 
 /// More decimal digits than any length that fits the limits we enforce; a longer prefix is
 /// refused before it is read as a number (the reference gives up after 310 digits).
@@ -117,7 +117,7 @@ pub fn decode_text_payload(body: Bytes, max_payload: usize) -> Result<Vec<Packet
         }
         let rest = &text[pos..];
         let len = utf16_prefix(rest, units).ok_or(DecodeError::Truncated)?;
-        packets.push(decode_piece(ProtocolVersion::V3, &text, &rest[..len])?);
+        packets.push(decode_piece(EngineIoVersion::V3, &text, &rest[..len])?);
         pos += len;
     }
     Ok(packets)
@@ -131,12 +131,12 @@ pub fn encode_text_payload<'a>(packets: impl IntoIterator<Item = &'a Packet>, bu
         any = true;
         let units = match packet {
             // `b4` and base64 are ASCII: one unit per byte.
-            Packet::Binary(_) => text_packet_len(ProtocolVersion::V3, packet),
+            Packet::Binary(_) => text_packet_len(EngineIoVersion::V3, packet),
             other => 1 + utf16_len(other.text_data()),
         };
         put_decimal(buf, units);
         buf.put_u8(b':');
-        encode_text_packet(ProtocolVersion::V3, packet, buf);
+        encode_text_packet(EngineIoVersion::V3, packet, buf);
     }
     if !any {
         buf.put_slice(b"0:");
@@ -175,9 +175,9 @@ pub fn decode_binary_payload(body: Bytes, max_payload: usize) -> Result<Vec<Pack
         pos += len;
         packets.push(if kind == RECORD_TEXT {
             let text = ByteString::try_from(record).map_err(|_| DecodeError::InvalidUtf8)?;
-            decode_piece(ProtocolVersion::V3, &text, &text)?
+            decode_piece(EngineIoVersion::V3, &text, &text)?
         } else {
-            decode_binary_packet(ProtocolVersion::V3, record)?
+            decode_binary_packet(EngineIoVersion::V3, record)?
         });
     }
     Ok(packets)
@@ -200,9 +200,9 @@ pub fn encode_binary_payload<'a>(
             }
             other => {
                 buf.put_u8(RECORD_TEXT);
-                put_digit_bytes(buf, text_packet_len(ProtocolVersion::V3, other));
+                put_digit_bytes(buf, text_packet_len(EngineIoVersion::V3, other));
                 buf.put_u8(BINARY_LENGTH_END);
-                encode_text_packet(ProtocolVersion::V3, other, buf);
+                encode_text_packet(EngineIoVersion::V3, other, buf);
             }
         }
     }

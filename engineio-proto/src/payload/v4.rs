@@ -3,7 +3,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::packet::{decode_unchecked_piece, encode_text_packet};
-use crate::{DecodeError, Packet, ProtocolVersion};
+use crate::{DecodeError, EngineIoVersion, Packet};
 
 /// The record separator between packets of a v4 payload.
 pub const SEPARATOR: u8 = 0x1E;
@@ -56,7 +56,7 @@ impl Iterator for PayloadIter {
                 self.body.len()
             }
         };
-        let item = decode_unchecked_piece(ProtocolVersion::V4, &self.body, start, end);
+        let item = decode_unchecked_piece(EngineIoVersion::V4, &self.body, start, end);
         if item.is_err() {
             self.done = true;
         }
@@ -79,6 +79,6 @@ pub fn encode_payload<'a>(packets: impl IntoIterator<Item = &'a Packet>, buf: &m
         if i > 0 {
             buf.put_u8(SEPARATOR);
         }
-        encode_text_packet(ProtocolVersion::V4, packet, buf);
+        encode_text_packet(EngineIoVersion::V4, packet, buf);
     }
 }

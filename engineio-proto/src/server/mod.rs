@@ -23,7 +23,7 @@ pub use session::{Session, SessionEvent, Transmit};
 
 use crate::http::{HeaderValue, HttpRequest, HttpResponse, Method};
 pub use crate::http::{RequestId, TransportKind};
-use crate::ProtocolVersion;
+use crate::EngineIoVersion;
 
 /// A session id: 20 characters of base64url on this server; any string a peer sends.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -86,7 +86,7 @@ pub enum Route {
 pub struct Incoming {
     id: RequestId,
     request: HttpRequest,
-    version: ProtocolVersion,
+    version: EngineIoVersion,
     transport: TransportKind,
     b64: bool,
     cors: Vec<(&'static str, HeaderValue)>,
@@ -102,7 +102,7 @@ impl Incoming {
         &self.request
     }
     /// The protocol revision asked for.
-    pub fn version(&self) -> ProtocolVersion {
+    pub fn version(&self) -> EngineIoVersion {
         self.version
     }
     /// The transport asked for.
@@ -277,8 +277,8 @@ impl Engine {
             return fail(ErrorCode::BadHandshakeMethod, cors);
         }
         let version = match request.query_param("EIO").as_deref() {
-            Some("4") => ProtocolVersion::V4,
-            _ if self.config.allow_eio3 => ProtocolVersion::V3,
+            Some("4") => EngineIoVersion::V4,
+            _ if self.config.allow_eio3 => EngineIoVersion::V3,
             _ => return fail(ErrorCode::UnsupportedProtocolVersion, cors),
         };
         if self.sessions.len() >= self.config.max_sessions {

@@ -13,7 +13,7 @@ use crate::message::{CloseReason, Message, UsageError};
 use crate::payload::{self, PayloadFormat};
 use crate::timer::{Clock, Timers};
 use crate::WsFrame;
-use crate::{decode_ws_frame, encode_ws_frame, DecodeError, OpenPacket, Packet, ProtocolVersion};
+use crate::{decode_ws_frame, encode_ws_frame, DecodeError, EngineIoVersion, OpenPacket, Packet};
 
 /// Output of a session, pulled with [`Session::poll_transmit`].
 #[derive(Debug)]
@@ -109,7 +109,7 @@ struct HeldGet {
 #[derive(Debug)]
 pub struct Session {
     sid: Sid,
-    version: ProtocolVersion,
+    version: EngineIoVersion,
     config: Arc<ServerConfig>,
     /// Whether binary goes out as binary (false when the client asked for `b64`).
     binary: bool,
@@ -196,8 +196,8 @@ impl Session {
         // Heartbeat (engineio.md §4): v4 pings after one interval (never at once, pitfall
         // 16); v3 expects the client's first ping within interval + timeout.
         match s.version {
-            ProtocolVersion::V4 => s.timers.set(PING_DUE, now + s.config.ping_interval),
-            ProtocolVersion::V3 => s.arm_v3_deadline(now),
+            EngineIoVersion::V4 => s.timers.set(PING_DUE, now + s.config.ping_interval),
+            EngineIoVersion::V3 => s.arm_v3_deadline(now),
         }
         s
     }
@@ -208,7 +208,7 @@ impl Session {
     }
 
     /// The protocol revision.
-    pub fn version(&self) -> ProtocolVersion {
+    pub fn version(&self) -> EngineIoVersion {
         self.version
     }
 
@@ -506,7 +506,7 @@ impl Session {
             Packet::Binary(data) => self
                 .events
                 .push_back(SessionEvent::Message(Message::Binary(data))),
-            Packet::Ping(_) if self.version == ProtocolVersion::V3 => {
+            Packet::Ping(_) if self.version == EngineIoVersion::V3 => {
                 // engineio.md §4.2: answer with a plain `3` (even to `2probe`), re-arm.
                 if !self.pong_queued && self.state == State::Open {
                     // Heartbeats go ahead of queued data, so a backlog cannot starve them.
@@ -518,13 +518,13 @@ impl Session {
             // A pong answering our ping restarts the interval from its arrival (§4.1); a stray
             // pong changes nothing.
             Packet::Pong(_)
-                if self.version == ProtocolVersion::V4
+                if self.version == EngineIoVersion::V4
                     && self.timers.get(HEARTBEAT_DEADLINE).is_some() =>
             {
                 self.timers.clear(HEARTBEAT_DEADLINE);
                 self.timers.set(PING_DUE, now + self.config.ping_interval);
             }
-            Packet::Pong(_) if self.version == ProtocolVersion::V4 => {}
+            Packet::Pong(_) if self.version == EngineIoVersion::V4 => {}
             // engineio.md §4: "invalid heartbeat direction".
             Packet::Ping(_) | Packet::Pong(_) => {
                 self.finish_close(CloseReason::ProtocolError, false)

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::{Client, ClientConfig, ClientTransmit};
 use crate::http::{HttpResponse, Method, RequestId, TransportKind};
-use crate::{Bytes, ProtocolVersion, WsFrame};
+use crate::{Bytes, EngineIoVersion, WsFrame};
 
 /// One thing the (hostile) server side does.
 #[derive(Debug, Clone)]
@@ -61,7 +61,7 @@ pub enum ClientOp {
 /// Runs `ops` against a client with `version` and initial `transport`.
 pub fn run(
     start: Instant,
-    version: ProtocolVersion,
+    version: EngineIoVersion,
     websocket: bool,
     ops: &[ClientOp],
 ) -> Result<(), String> {
@@ -106,8 +106,8 @@ pub fn run(
                         body.get(2).copied().unwrap_or(1),
                     );
                     match version {
-                        ProtocolVersion::V4 => open.into(),
-                        ProtocolVersion::V3 => format!("{}:{open}", open.len()).into(),
+                        EngineIoVersion::V4 => open.into(),
+                        EngineIoVersion::V3 => format!("{}:{open}", open.len()).into(),
                     }
                 } else {
                     Bytes::from(body.clone())

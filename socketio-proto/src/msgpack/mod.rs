@@ -299,7 +299,7 @@ impl MsgpackPacket {
 
     /// The data as JSON text (`bin` values as arrays of numbers), for a CONNECT's auth.
     pub(crate) fn data_json(&self) -> Option<String> {
-        let v = self.data::<Mixed>()?.ok()?;
+        let v = self.data::<Mixed>().ok()??;
         serde_json::to_string(&v).ok()
     }
 
@@ -338,10 +338,14 @@ impl MsgpackPacket {
     }
 
     /// The whole data item as `T`: a CONNECT's auth, a CONNECT_ERROR's data, an event's whole
-    /// array (name included). `None` without data.
-    pub fn data<'de, T: Deserialize<'de>>(&'de self) -> Option<Result<T, ArgsError>> {
-        let at = self.data_at?;
-        Some(T::deserialize(&mut MsgpackDe::new(&self.buf, at)).map_err(ArgsError::from))
+    /// array (name included). `Ok(None)` without data.
+    pub fn data<'de, T: Deserialize<'de>>(&'de self) -> Result<Option<T>, ArgsError> {
+        let Some(at) = self.data_at else {
+            return Ok(None);
+        };
+        T::deserialize(&mut MsgpackDe::new(&self.buf, at))
+            .map(Some)
+            .map_err(ArgsError::from)
     }
 }
 

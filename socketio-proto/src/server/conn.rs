@@ -13,7 +13,7 @@ use crate::acks::AckTable;
 use crate::rooms::SocketId;
 use crate::{
     AckId, Decoder, DecoderConfig, EncodeError, Encoded, Encoder, EncoderConfig, Nsp, Packet,
-    PacketKind, ProtocolVersion, RawArgs,
+    PacketKind, RawArgs, SocketIoVersion,
 };
 
 /// A namespace CONNECT waiting for the application's decision: [`super::Server::accept`] or
@@ -304,7 +304,7 @@ impl<V> NspMap<V> {
 #[derive(Debug)]
 pub struct ServerConn {
     id: ConnId,
-    version: ProtocolVersion,
+    version: SocketIoVersion,
     config: Arc<ServerConfig>,
     decoder: Decoder,
     encoder: Encoder,
@@ -328,7 +328,7 @@ impl ServerConn {
     pub fn new(
         now: Instant,
         id: ConnId,
-        version: ProtocolVersion,
+        version: SocketIoVersion,
         config: Arc<ServerConfig>,
     ) -> Self {
         let mut conn = ServerConn {
@@ -357,7 +357,7 @@ impl ServerConn {
             closed: false,
             config,
         };
-        if version == ProtocolVersion::V4 {
+        if version == SocketIoVersion::V4 {
             conn.connecting.insert(Nsp::main(), ());
             conn.events.push_back(ConnEvent::Connect(ConnectRequest {
                 nsp: Nsp::main(),
@@ -375,7 +375,7 @@ impl ServerConn {
     }
 
     /// The protocol revision.
-    pub fn version(&self) -> ProtocolVersion {
+    pub fn version(&self) -> SocketIoVersion {
         self.version
     }
 
@@ -417,8 +417,8 @@ impl ServerConn {
             Message::Binary(b) => self.decoder.decode_binary(b),
         };
         match decoded {
-            Ok(Some(packet)) => self.handle_packet(now, packet),
-            Ok(None) => {}
+            Ok(crate::Decoded::Packet(packet)) => self.handle_packet(now, packet),
+            Ok(_) => {}
             // socketio.md §3.3: every decoder error closes the connection.
             Err(_) => self.fatal(),
         }
@@ -431,7 +431,7 @@ impl ServerConn {
             PacketKind::Connect => {
                 if joined || self.connecting.contains_key(&nsp) {
                     // v4 clients may send `0` for `/`, which they were joined to already.
-                    if self.version == ProtocolVersion::V4 && nsp.is_main() {
+                    if self.version == SocketIoVersion::V4 && nsp.is_main() {
                         return;
                     }
                     // socketio.md §4.2: a second CONNECT closes the connection.
@@ -442,12 +442,12 @@ impl ServerConn {
                     // (`0/admin?token=abc,`); the reference reads nothing else for EIO3
                     // connections, a JSON payload included.
                     // A payload that is not JSON is still a decoding error, as there.
-                    ProtocolVersion::V4 if packet.validate().is_err() => return self.fatal(),
-                    ProtocolVersion::V4 => super::query::auth_from_query(packet.query()),
-                    ProtocolVersion::V5 => match packet.data_owned::<serde_json::Value>() {
-                        Some(Ok(v)) => (v, packet.payload_text().unwrap_or_default()),
-                        Some(Err(_)) => return self.fatal(),
-                        None => (
+                    SocketIoVersion::V4 if packet.validate().is_err() => return self.fatal(),
+                    SocketIoVersion::V4 => super::query::auth_from_query(packet.query()),
+                    SocketIoVersion::V5 => match packet.data_owned::<serde_json::Value>() {
+                        Ok(Some(v)) => (v, packet.payload_text().unwrap_or_default()),
+                        Err(_) => return self.fatal(),
+                        Ok(None) => (
                             serde_json::Value::Object(Default::default()),
                             ByteString::from_static(NO_AUTH),
                         ),
@@ -464,7 +464,7 @@ impl ServerConn {
             // socketio.md §4.2: anything but CONNECT for a namespace not joined closes (v4:
             // 2.x servers ignored it).
             _ if !joined => {
-                if self.version == ProtocolVersion::V5 {
+                if self.version == SocketIoVersion::V5 {
                     self.fatal();
                 }
             }
@@ -650,8 +650,8 @@ impl ServerConn {
         }
         let reply = match self.version {
             // v4: `0` / `0/admin,` without payload.
-            ProtocolVersion::V4 => self.encoder.connect::<()>(&req.nsp, None),
-            ProtocolVersion::V5 => {
+            SocketIoVersion::V4 => self.encoder.connect::<()>(&req.nsp, None),
+            SocketIoVersion::V5 => {
                 #[derive(Serialize)]
                 struct Ack<'a> {
                     sid: &'a str,
@@ -682,9 +682,9 @@ impl ServerConn {
             return;
         }
         let packet = match (self.version, data) {
-            (ProtocolVersion::V4, Some(data)) => self.encoder.connect_error(&req.nsp, &data),
-            (ProtocolVersion::V4, None) => self.encoder.connect_error(&req.nsp, message),
-            (ProtocolVersion::V5, data) => self.encoder.connect_error(
+            (SocketIoVersion::V4, Some(data)) => self.encoder.connect_error(&req.nsp, &data),
+            (SocketIoVersion::V4, None) => self.encoder.connect_error(&req.nsp, message),
+            (SocketIoVersion::V5, data) => self.encoder.connect_error(
                 &req.nsp,
                 &Refusal {
                     message,

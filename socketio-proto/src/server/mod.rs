@@ -28,7 +28,7 @@ pub use conn::{
 pub use recovery::RecoveryConfig;
 
 use crate::rooms::{Room, RoomEvent, Rooms, SocketId};
-use crate::{AckId, Encoded, Nsp, ProtocolVersion};
+use crate::{AckId, Encoded, Nsp, SocketIoVersion};
 use recovery::RecoveryStore;
 
 /// Names one connection (the Engine.IO session id is a good choice).
@@ -482,11 +482,11 @@ impl Server {
             None => {
                 let socket = match conn.version() {
                     // v4: the ids both sides derive: the Engine.IO sid, `/nsp#sid` elsewhere.
-                    ProtocolVersion::V4 if nsp.is_main() => SocketId::new(conn.id().as_str()),
-                    ProtocolVersion::V4 => {
+                    SocketIoVersion::V4 if nsp.is_main() => SocketId::new(conn.id().as_str()),
+                    SocketIoVersion::V4 => {
                         SocketId::new(format!("{}#{}", nsp.as_str(), conn.id().as_str()))
                     }
-                    ProtocolVersion::V5 => SocketId::new(self.random_id()),
+                    SocketIoVersion::V5 => SocketId::new(self.random_id()),
                 };
                 let pid = self.recovery.is_some().then(|| self.random_id());
                 (socket, pid, None)

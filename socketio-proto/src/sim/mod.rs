@@ -20,7 +20,7 @@ use crate::client::{ClientConfig, ClientConn, ClientEvent};
 use crate::server::{
     Broadcast, ConnEvent, ConnId, ConnectRequest, Plan, Server, ServerConfig, ServerConn,
 };
-use crate::{Nsp, ProtocolVersion};
+use crate::{Nsp, SocketIoVersion};
 
 /// Decides a CONNECT: `Some((message, data))` rejects it.
 pub type RejectFn = Box<dyn FnMut(&ConnectRequest) -> Option<(String, Option<serde_json::Value>)>>;
@@ -221,7 +221,7 @@ impl SioSim {
         let elapsed = self.eio.elapsed();
         let mut moved = false;
         // Server side: new sessions, their events.
-        let eio_clients: Vec<(usize, String, ProtocolVersion)> = (0..self.eio_client_count())
+        let eio_clients: Vec<(usize, String, SocketIoVersion)> = (0..self.eio_client_count())
             .filter_map(|e| {
                 let session = self.eio.session_of(e)?;
                 Some((

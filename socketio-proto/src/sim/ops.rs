@@ -11,7 +11,7 @@ use engineio_proto::{Bytes, CloseReason, Message};
 
 use crate::client::{ClientConfig, ClientConn};
 use crate::server::{Broadcast, ConnEvent, ConnId, Server, ServerConfig, ServerConn};
-use crate::{AckId, Encoder, Nsp, ProtocolVersion};
+use crate::{AckId, Encoder, Nsp, SocketIoVersion};
 
 /// One operation.
 #[derive(Debug, Clone)]
@@ -177,9 +177,9 @@ pub fn run(start: Instant, ops: &[SioOp]) -> Result<(), String> {
                 if conns.len() < 8 {
                     next_conn += 1;
                     let version = if *v4 {
-                        ProtocolVersion::V4
+                        SocketIoVersion::V4
                     } else {
-                        ProtocolVersion::V5
+                        SocketIoVersion::V5
                     };
                     let id = ConnId::new(format!("c{next_conn}"));
                     conns.push(ServerConn::new(now, id, version, server.config().clone()));
