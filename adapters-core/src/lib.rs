@@ -1,6 +1,28 @@
 //! The runtime-neutral part of the runtime adapters: what tokio and smol both need to drive the
 //! sans-IO machines with real sockets, written once.
 //!
+//! Most applications use it through [socketio-tokio](https://docs.rs/socketio-tokio) or
+//! [socketio-smol](https://docs.rs/socketio-smol), which re-export this API with their
+//! [`Runtime`] plugged in. The server is the same whatever the runtime:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use socketio_adapters_core::{Runtime, SioSocket, SocketIoServer};
+//!
+//! fn chat(runtime: Arc<dyn Runtime>) -> SocketIoServer {
+//!     let io = SocketIoServer::builder().build(runtime);
+//!     io.namespace("/", |socket: SioSocket| async move {
+//!         socket.on("say", |socket, text: String, _| async move {
+//!             // Everyone else in the namespace.
+//!             let _ = socket.broadcast().emit("said", &(socket.id().as_str(), text)).await;
+//!         });
+//!     });
+//!     io
+//! }
+//! ```
+//!
+//! What is here:
+//!
 //! - [`Runtime`]: the little a runtime must provide (spawn, a timer, the clock, OS randomness).
 //! - [`EngineIoServer`]: routes HTTP requests through [`engineio_proto::server::Engine`], runs
 //!   one driver task per session, and hands the application an [`EioSocket`] per session.
@@ -15,6 +37,15 @@
 //! [`engineio_proto::http::HttpRequest`], calls [`EngineIoServer::handle_http`], and either
 //! writes the response or completes the WebSocket upgrade and gives the socket to
 //! [`WsAttach::attach`]. No protocol rule lives here: every decision is the machines'.
+//!
+//! # Features
+//!
+//! - `msgpack`: [`Parser::Msgpack`](socketio_proto::Parser) for servers and clients
+//!   (socket.io-msgpack-parser 3.x; enables `socketio-proto/msgpack`). No extra dependency.
+//!
+//! No feature is on by default.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod client;
 pub mod conformance;

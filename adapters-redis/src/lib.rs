@@ -17,8 +17,11 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The protocol lives in `socketio-cluster-proto` (messages and the node machine); this crate
-//! only moves its messages: one RESP3 multiplexed connection per node carries publishes,
+//! The protocol lives in [socketio-cluster-proto](https://docs.rs/socketio-cluster-proto)
+//! (messages and the node machine); the servers are those of
+//! [socketio-tokio](https://docs.rs/socketio-tokio) and
+//! [socketio-smol](https://docs.rs/socketio-smol). This crate only moves the messages (and
+//! has no optional features): one RESP3 multiplexed connection per node carries publishes,
 //! `PUBSUB NUMSUB` and the subscriptions (push messages). The connection runs on the runtime
 //! the server runs on (tokio or smol; the `redis` crate picks the one whose context it is
 //! called in).
@@ -27,6 +30,8 @@
 //! their publishes are counted ([`RedisAdapter::failed_publishes`]) and logged, requests to
 //! the fleet end at once with [`FleetError::Unavailable`]; it reconnects (with backoff) and
 //! subscribes again by itself.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod cluster_app;
 

@@ -1,7 +1,5 @@
-//! The smol runtime adapter: smol's services for the drivers of `socketio-adapters-core`, and
-//! a standalone server with the same API as the tokio one.
-//!
-//! Only runtime glue lives here: [`SmolRuntime`] and the accept loop.
+//! Socket.IO and Engine.IO on smol, with the API of socketio-tokio: an Engine.IO echo server in
+//! a few lines (only runtime glue lives here: [`SmolRuntime`] and the accept loop):
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -22,6 +20,21 @@
 //! })
 //! # .unwrap();
 //! ```
+//!
+//! Handlers, acks, rooms, broadcasts and the client are those of
+//! [socketio-tokio](https://docs.rs/socketio-tokio)'s documentation (both re-export
+//! [socketio-adapters-core](https://docs.rs/socketio-adapters-core)); a fleet of servers shares
+//! broadcasts through [socketio-redis](https://docs.rs/socketio-redis).
+//!
+//! # Features
+//!
+//! - `msgpack`: `Parser::Msgpack` for servers and clients (socket.io-msgpack-parser 3.x, for
+//!   the npm client with `parser: require("socket.io-msgpack-parser")` and python-socketio
+//!   with `serializer="msgpack"`). No extra dependency.
+//!
+//! No feature is on by default.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::sync::Arc;
 use std::time::Instant;

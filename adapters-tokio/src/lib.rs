@@ -1,10 +1,5 @@
-//! The tokio runtime adapter: tokio's services for the drivers of `socketio-adapters-core`,
-//! and a standalone server (hyper 1 over tokio sockets, WebSocket included).
-//!
-//! Only runtime glue lives here: [`TokioRuntime`] and the accept loop. Request conversion,
-//! the WebSocket upgrade and every protocol decision are shared with the other runtimes.
-//!
-//! A Socket.IO server: typed handlers, acks, rooms and broadcasts.
+//! Socket.IO and Engine.IO on tokio: servers (standalone on hyper 1, or as a tower layer in an
+//! axum app) and a client. A Socket.IO server with typed handlers, acks, rooms and broadcasts:
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -38,6 +33,14 @@
 //! # }
 //! ```
 //!
+//! Only runtime glue lives here: [`TokioRuntime`] and the accept loop. The API (re-exported
+//! from [socketio-adapters-core](https://docs.rs/socketio-adapters-core)), request conversion,
+//! the WebSocket upgrade and every protocol decision are shared with
+//! [socketio-smol](https://docs.rs/socketio-smol); the protocol lives in
+//! [engineio-proto](https://docs.rs/engineio-proto) and
+//! [socketio-proto](https://docs.rs/socketio-proto); a fleet of servers shares broadcasts
+//! through [socketio-redis](https://docs.rs/socketio-redis).
+//!
 //! A raw Engine.IO server (no Socket.IO on top):
 //!
 //! ```no_run
@@ -57,6 +60,16 @@
 //! serve_engineio(listener, server).await
 //! # }
 //! ```
+//!
+//! # Features
+//!
+//! - `msgpack`: `Parser::Msgpack` for servers and clients (socket.io-msgpack-parser 3.x, for
+//!   the npm client with `parser: require("socket.io-msgpack-parser")` and python-socketio
+//!   with `serializer="msgpack"`). No extra dependency.
+//!
+//! No feature is on by default.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -2,6 +2,33 @@
 //! no async runtime, no `adapters-core`. It proves the machines embed in any event loop; read
 //! it as a guide to writing your own driver.
 //!
+//! ```
+//! use std::net::TcpListener;
+//! use std::time::Duration;
+//! use socketio_embedded::client::{Client, ClientOptions};
+//!
+//! // The conformance application's server, on its own threads.
+//! let listener = TcpListener::bind("127.0.0.1:0")?;
+//! let addr = listener.local_addr()?;
+//! std::thread::spawn(move || socketio_embedded::serve(listener, false));
+//!
+//! // The blocking client joins `/`; `message-with-ack` is acked with its own arguments (the
+//! // emit waits in the offline buffer until the namespace is joined).
+//! let client = Client::connect(&addr.to_string(), ClientOptions::default())?;
+//! client.join("/", None);
+//! let ack = client
+//!     .emit_with_ack("/", "message-with-ack", &(1, "two"), Duration::from_secs(5))
+//!     .expect("acked");
+//! assert_eq!(ack.args::<(u32, String)>()?, (1, "two".to_owned()));
+//! client.close();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The protocol is [engineio-proto](https://docs.rs/engineio-proto)'s and
+//! [socketio-proto](https://docs.rs/socketio-proto)'s; the async servers and clients are
+//! [socketio-tokio](https://docs.rs/socketio-tokio) and
+//! [socketio-smol](https://docs.rs/socketio-smol). This crate has no optional features.
+//!
 //! [`serve`] runs the application the official conformance suites expect: a raw Engine.IO
 //! echo server at `/engine.io/` and a Socket.IO server at `/socket.io/`.
 //!
@@ -22,6 +49,8 @@
 //!
 //! The client side is in [`client`]: a blocking Socket.IO client over WebSocket, driven the
 //! same way (one connection thread, the machines under one lock).
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod client;
 mod http;

@@ -4,6 +4,64 @@
 //! time (`now`), randomness comes from the caller, and the same inputs give byte-identical
 //! outputs on any runtime, in a test, or under a fuzzer.
 //!
+//! # Embedding it: bytes in, events out, frames back
+//!
+//! A server session over WebSocket, driven by hand as your event loop would drive it:
+//!
+//! ```
+//! use std::time::Instant;
+//! use engineio_proto::http::HttpRequest;
+//! use engineio_proto::server::{Engine, Route, ServerConfig, SessionEvent, Transmit};
+//! use engineio_proto::{ByteString, Bytes, WsFrame};
+//!
+//! let now = Instant::now();
+//! // Session ids come from your random source.
+//! let mut engine = Engine::new(ServerConfig::default(), Box::new(|b: &mut [u8]| b.fill(7)));
+//!
+//! // In: a WebSocket upgrade request without a session, as your HTTP server parsed it.
+//! let request = HttpRequest::websocket("/engine.io/?EIO=4&transport=websocket");
+//! let Route::Handshake(incoming) = engine.handle_request(request).route else { panic!() };
+//! let mut session = engine.accept(now, incoming); // your application agreed to it
+//!
+//! // Out: complete the upgrade (101), then send the open packet on the WebSocket.
+//! let Some(Transmit::AcceptWebSocket { .. }) = session.poll_transmit() else { panic!() };
+//! let Some(Transmit::WsFrame(WsFrame::Text(open))) = session.poll_transmit() else { panic!() };
+//! assert!(open.starts_with(r#"0{"sid":""#));
+//!
+//! // In: the bytes of a text frame your WebSocket library read.
+//! let text = ByteString::try_from(Bytes::from_static(b"4hello"))?;
+//! session.handle_ws_frame(now, WsFrame::Text(text));
+//! // Out: the application's event.
+//! assert_eq!(session.poll_event(), Some(SessionEvent::Message("hello".into())));
+//!
+//! // The application answers; the frame to write comes back.
+//! session.send("hi")?;
+//! let Some(Transmit::WsFrame(frame)) = session.poll_transmit() else { panic!() };
+//! assert_eq!(frame, WsFrame::Text("4hi".into()));
+//!
+//! // Time: when `poll_timeout` is reached, call `handle_timeout`: here the heartbeat's ping.
+//! let due = session.poll_timeout().expect("a ping is scheduled");
+//! session.handle_timeout(due);
+//! let Some(Transmit::WsFrame(ping)) = session.poll_transmit() else { panic!() };
+//! assert_eq!(ping, WsFrame::Text("2".into()));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The same loop runs anywhere: [socketio-tokio](https://docs.rs/socketio-tokio) and
+//! [socketio-smol](https://docs.rs/socketio-smol) drive these machines with async sockets,
+//! [socketio-embedded](https://docs.rs/socketio-embedded) with plain blocking threads, and
+//! [socketio-proto](https://docs.rs/socketio-proto) puts Socket.IO on top of their messages.
+//!
+//! # Features
+//!
+//! - `sim`: the `sim` module, a deterministic simulation of an engine, its
+//!   sessions and clients on a virtual clock and a seeded, faulty network (for property tests
+//!   of your own driver or application). Costs nothing when off.
+//! - `arbitrary`: `arbitrary::Arbitrary` for [`Packet`] and [`EngineIoVersion`], for fuzz
+//!   targets. Adds the `arbitrary` dependency.
+//!
+//! No feature is on by default.
+//!
 //! # The machines
 //!
 //! - Server: an [`server::Engine`] validates each HTTP request and routes it: answer at once,
@@ -82,6 +140,9 @@
 //!   [`encode_text_packet`], [`encode_ws_frame`].
 //! - Polling bodies: [`payload::decode_payload`] and [`payload::encode_payload`] pick the format
 //!   of the session's protocol revision; [`payload::v4`] and [`payload::v3`] hold each format.
+//!   `decode_payload` is all or nothing (a `Vec` when every packet is valid, the reference's
+//!   rule); [`payload::v4::PayloadIter`] streams a v4 body without collecting it (see
+//!   [`payload`] on which to use).
 //! - The handshake JSON: [`OpenPacket`].
 //!
 //! Every malformed input is a [`DecodeError`]; none panics. Decoders take the maximum payload
@@ -109,6 +170,8 @@
 //! # Ok::<(), engineio_proto::DecodeError>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod client;
 mod error;
 pub mod http;
@@ -119,6 +182,7 @@ pub mod payload;
 pub mod rng;
 pub mod server;
 #[cfg(feature = "sim")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
 pub mod sim;
 mod timer;
 mod version;

@@ -3,6 +3,79 @@
 //! This crate consumes and produces Engine.IO message packets ([`engineio_proto::Packet`]); it
 //! never sees HTTP or WebSocket, a clock or a socket.
 //!
+//! # Embedding it: bytes in, events out, frames back
+//!
+//! A server connection fed the WebSocket frames of an Engine.IO v4 session (decoded with
+//! [`engineio_proto`]'s codec; in a real driver an [`engineio_proto::server::Session`] does
+//! that and runs the heartbeat), its events read, and the frames to send back encoded:
+//!
+//! ```
+//! use std::time::Instant;
+//! use engineio_proto::{decode_ws_frame, encode_ws_frame, BytesMut, EngineIoVersion, Message, WsFrame};
+//! use socketio_proto::server::{ConnEvent, ConnId, Server, ServerConfig, ServerConn};
+//! use socketio_proto::SocketIoVersion;
+//!
+//! let now = Instant::now();
+//! let mut server = Server::new(ServerConfig::default(), Box::new(|b: &mut [u8]| b.fill(1)));
+//! server.add_namespace("/");
+//! // One ServerConn per Engine.IO session (here a v4 session over WebSocket).
+//! let mut conn = ServerConn::new(now, ConnId::new("eio-sid"), SocketIoVersion::V5, server.config().clone());
+//!
+//! // In: the WebSocket frames a client sent; Engine.IO decodes them into messages.
+//! let feed = |conn: &mut ServerConn, frame: &str| -> Result<(), Box<dyn std::error::Error>> {
+//!     let packet = decode_ws_frame(EngineIoVersion::V4, WsFrame::Text(frame.into()), 1_000_000)?;
+//!     // Pings and the like are the Engine.IO session's business; messages are Socket.IO's.
+//!     conn.handle_message(now, Message::from_packet(packet).expect("a message"));
+//!     Ok(())
+//! };
+//! // Out: Socket.IO messages become Engine.IO packets, then frames.
+//! let frames = |conn: &mut ServerConn| {
+//!     let mut buf = BytesMut::new();
+//!     std::iter::from_fn(|| conn.poll_transmit())
+//!         .map(|out| {
+//!             encode_ws_frame(EngineIoVersion::V4, &out.message.into_packet(), true, &mut buf)
+//!         })
+//!         .collect::<Vec<_>>()
+//! };
+//!
+//! // A CONNECT to `/` with an auth payload: the application decides.
+//! feed(&mut conn, r#"40{"token":"abc"}"#)?;
+//! let Some(ConnEvent::Connect(request)) = conn.poll_event() else { panic!() };
+//! assert_eq!(request.auth()["token"], "abc");
+//! let request = server.resolve(&mut conn, request).expect("`/` exists");
+//! let accepted = server.accept(now, &mut conn, request);
+//! let out = frames(&mut conn);
+//! let WsFrame::Text(connect) = &out[0] else { panic!() };
+//! assert_eq!(&connect[..], format!(r#"40{{"sid":"{}"}}"#, accepted.socket.as_str()));
+//!
+//! // An event asking for an ack: the application reads its arguments and answers.
+//! feed(&mut conn, r#"421["hello","world"]"#)?;
+//! let Some(ConnEvent::Event { nsp, packet, .. }) = conn.poll_event() else { panic!() };
+//! let (word,): (String,) = packet.args()?;
+//! conn.ack(&nsp, packet.ack_id().expect("asked"), &(word.len(),))?;
+//! assert_eq!(frames(&mut conn), [WsFrame::Text("431[5]".into())]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [socketio-tokio](https://docs.rs/socketio-tokio) and [socketio-smol](https://docs.rs/socketio-smol)
+//! run this loop for you behind an async API of handlers;
+//! [socketio-embedded](https://docs.rs/socketio-embedded) runs it on blocking threads and is
+//! short enough to read as a guide; [socketio-cluster-proto](https://docs.rs/socketio-cluster-proto)
+//! carries these packets between servers through Redis.
+//!
+//! # Features
+//!
+//! - `msgpack`: `Parser::Msgpack` and the `msgpack` module, the packets of
+//!   socket.io-msgpack-parser 3.x byte for byte (one binary message per packet, binary values
+//!   inline). No extra dependency; adds code only.
+//! - `sim`: the `sim` module, whole conversations of servers and clients over
+//!   engineio-proto's simulation, on a virtual clock (enables `engineio-proto/sim`). Costs
+//!   nothing when off.
+//! - `arbitrary`: `arbitrary::Arbitrary` for the simulation's operations, for fuzz targets.
+//!   Adds the `arbitrary` dependency.
+//!
+//! No feature is on by default.
+//!
 //! # The machines
 //!
 //! - Server: a [`server::Server`] holds what spans connections (namespaces, static and
@@ -120,6 +193,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod acks;
 mod args;
 mod binary;
@@ -137,6 +212,7 @@ pub mod rooms;
 pub mod server;
 mod shape;
 #[cfg(feature = "sim")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
 pub mod sim;
 
 pub use args::Args;

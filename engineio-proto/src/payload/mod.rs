@@ -6,6 +6,18 @@
 //!   (`0x00`/`0x01` kind byte, length digits, `0xFF`, body).
 //!
 //! [`decode_payload`] and [`encode_payload`] pick the right format for a session.
+//!
+//! # Which decoder to use
+//!
+//! - [`decode_payload`]: any revision and body format, all or nothing: the packets come as a
+//!   `Vec` only when every element is valid. This is the reference's rule (a malformed POST
+//!   is refused whole and closes the session) and what this crate's [`crate::server::Session`]
+//!   and [`crate::client::Client`] use. It allocates the `Vec` (the packets themselves are
+//!   slices of the body, not copies).
+//! - [`v4::PayloadIter`]: a v4 text body, streamed: each packet is decoded when the
+//!   iterator reaches it and nothing is collected. Packets before a malformed element have
+//!   already come out when its error does; use it when you act on packets as they come and
+//!   close on the first error, or only count or inspect them.
 
 pub mod v3;
 pub mod v4;
@@ -44,6 +56,8 @@ impl PayloadFormat {
 }
 
 /// Decodes a polling body into its packets; any malformed element rejects the whole body.
+/// To stream a v4 body without collecting it, see [`v4::PayloadIter`] (and the [module
+/// docs](self) on which to use).
 ///
 /// `format` comes from the request's content type ([`PayloadFormat::from_content_type`]); a
 /// binary body is only valid in v3. A body longer than `max_payload` bytes is refused with

@@ -8,7 +8,9 @@ use crate::{DecodeError, EngineIoVersion, Packet};
 /// The record separator between packets of a v4 payload.
 pub const SEPARATOR: u8 = 0x1E;
 
-/// An iterator over the packets of a v4 payload, decoding lazily.
+/// An iterator over the packets of a v4 payload, decoding lazily; nothing is collected.
+/// [`super::decode_payload`] is the all-or-nothing alternative (see the [module
+/// docs](super) on which to use).
 ///
 /// The body's size is checked up front; each element is then decoded and its text sliced out of
 /// the body without copying. UTF-8 is checked per text packet (`0x1E` never occurs inside a
