@@ -186,6 +186,7 @@ pub mod server;
 pub mod sim;
 mod timer;
 mod version;
+pub mod websocket;
 pub mod ws_guard;
 
 pub use bytes::{Bytes, BytesMut};

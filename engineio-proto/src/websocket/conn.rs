@@ -1,0 +1,231 @@
+//! One WebSocket connection's protocol: messages both ways, pings answered, the close
+//! handshake (§7), violations closed with their status code.
+
+use std::collections::VecDeque;
+
+use bytes::{Bytes, BytesMut};
+use bytestring::ByteString;
+
+use super::decoder::{Decoder, Incoming};
+use super::frame::write_frame;
+use super::{CloseFrame, OpCode, Role, WsError};
+use crate::server::RandomSource;
+
+/// A data message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// Text.
+    Text(ByteString),
+    /// Binary data.
+    Binary(Bytes),
+}
+
+/// What the connection reports, pulled with [`WebSocket::poll_event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A message from the peer.
+    Message(Message),
+    /// A pong (an answer to [`WebSocket::ping`], or unsolicited).
+    Pong(Bytes),
+    /// The connection is closed: nothing more is read or sent once
+    /// [`WebSocket::poll_transmit`] is drained. Then the server closes the TCP connection (a
+    /// client waits for the server to, bounded in time: §7.1.1).
+    Closed {
+        /// The peer's close frame, when it sent one (its body, if any).
+        frame: Option<Option<CloseFrame>>,
+        /// The violation that closed it, when the peer broke the protocol (the close frame
+        /// sent carries [`WsError::close_code`]).
+        error: Option<WsError>,
+    },
+}
+
+/// Why a message or ping was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The connection is closing or closed.
+    #[error("the WebSocket is closing")]
+    Closing,
+    /// A ping's data is longer than 125 bytes.
+    #[error("control frame data longer than 125 bytes")]
+    TooLong,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Open,
+    /// Our close frame is sent; waiting for the peer's.
+    CloseSent,
+    Closed,
+}
+
+/// One WebSocket connection, either end, after the opening handshake.
+///
+/// Feed it what the socket reads ([`WebSocket::handle_bytes`]); write what
+/// [`WebSocket::poll_transmit`] gives; read [`WebSocket::poll_event`]. It keeps no read buffer
+/// and, between writes, no frames: an idle connection holds a few words here.
+pub struct WebSocket {
+    role: Role,
+    decoder: Decoder,
+    /// Masking keys (a client's frames only).
+    random: RandomSource,
+    out: BytesMut,
+    events: VecDeque<Event>,
+    state: State,
+}
+
+impl std::fmt::Debug for WebSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("pending_out", &self.out.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebSocket {
+    /// The `role` end of an open WebSocket, refusing messages over `max_message` bytes
+    /// (1009). `random` fills a client's masking keys (RFC 6455 wants them unpredictable: give
+    /// a client a CSPRNG); a server never calls it.
+    pub fn new(role: Role, max_message: usize, random: RandomSource) -> Self {
+        WebSocket {
+            role,
+            decoder: Decoder::new(role, max_message),
+            random,
+            out: BytesMut::new(),
+            events: VecDeque::new(),
+            state: State::Open,
+        }
+    }
+
+    /// Whether messages can still be sent.
+    pub fn is_open(&self) -> bool {
+        self.state == State::Open
+    }
+
+    /// Whether the connection is closed and everything to send was taken: close the socket
+    /// (see [`Event::Closed`]).
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed && self.out.is_empty()
+    }
+
+    fn write(&mut self, opcode: OpCode, payload: &[u8]) {
+        let mask = match self.role {
+            Role::Server => None,
+            Role::Client => {
+                let mut key = [0u8; 4];
+                (self.random)(&mut key);
+                Some(key)
+            }
+        };
+        write_frame(&mut self.out, opcode, true, payload, mask);
+    }
+
+    /// Queues a message (one frame).
+    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+        if self.state != State::Open {
+            return Err(SendError::Closing);
+        }
+        match &message {
+            Message::Text(t) => self.write(OpCode::Text, t.as_bytes()),
+            Message::Binary(b) => self.write(OpCode::Binary, b),
+        }
+        Ok(())
+    }
+
+    /// Queues a ping with `data` (at most 125 bytes); its pong comes back as [`Event::Pong`].
+    pub fn ping(&mut self, data: &[u8]) -> Result<(), SendError> {
+        if self.state != State::Open {
+            return Err(SendError::Closing);
+        }
+        if data.len() > 125 {
+            return Err(SendError::TooLong);
+        }
+        self.write(OpCode::Ping, data);
+        Ok(())
+    }
+
+    /// Starts the close handshake with `code` (a code [`super::close_code_allowed`] accepts;
+    /// others are sent as 1000) and `reason` (cut to the 123 bytes a close frame has room for,
+    /// at a character boundary). Messages may still arrive until the peer's close frame does.
+    /// Nothing happens when closing already.
+    pub fn close(&mut self, code: u16, reason: &str) {
+        if self.state != State::Open {
+            return;
+        }
+        let code = if super::close_code_allowed(code) {
+            code
+        } else {
+            1000
+        };
+        let mut cut = reason.len().min(123);
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let mut body = Vec::with_capacity(2 + cut);
+        body.extend_from_slice(&code.to_be_bytes());
+        body.extend_from_slice(&reason.as_bytes()[..cut]);
+        self.write(OpCode::Close, &body);
+        self.state = State::CloseSent;
+    }
+
+    /// Reads the complete frames at the front of `buf` (what the socket read; an incomplete
+    /// frame is left there for the next read to complete). Once the connection is closed,
+    /// everything read is discarded.
+    pub fn handle_bytes(&mut self, buf: &mut BytesMut) {
+        while self.state != State::Closed {
+            match self.decoder.decode(buf) {
+                Ok(None) => return,
+                Ok(Some(Incoming::Text(t))) => {
+                    self.events.push_back(Event::Message(Message::Text(t)))
+                }
+                Ok(Some(Incoming::Binary(b))) => {
+                    self.events.push_back(Event::Message(Message::Binary(b)))
+                }
+                Ok(Some(Incoming::Ping(data))) => {
+                    if self.state == State::Open {
+                        self.write(OpCode::Pong, &data);
+                    }
+                }
+                Ok(Some(Incoming::Pong(data))) => self.events.push_back(Event::Pong(data)),
+                Ok(Some(Incoming::Close(frame))) => {
+                    if self.state == State::Open {
+                        // Answer with the same code (§5.5.1), or an empty close for an empty one.
+                        let body = frame
+                            .as_ref()
+                            .map(|f| f.code.to_be_bytes().to_vec())
+                            .unwrap_or_default();
+                        self.write(OpCode::Close, &body);
+                    }
+                    self.finish(Some(frame), None);
+                }
+                Err(error) => {
+                    if self.state == State::Open {
+                        self.write(OpCode::Close, &error.close_code().to_be_bytes());
+                    }
+                    self.finish(None, Some(error));
+                }
+            }
+        }
+        buf.clear();
+    }
+
+    fn finish(&mut self, frame: Option<Option<CloseFrame>>, error: Option<WsError>) {
+        self.state = State::Closed;
+        self.events.push_back(Event::Closed { frame, error });
+    }
+
+    /// The bytes to write next (every frame queued so far, in order), or `None`.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        (!self.out.is_empty()).then(|| self.out.split().freeze())
+    }
+
+    /// The next event, or `None`.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+}
