@@ -1,7 +1,8 @@
 //! One WebSocket on two blocking threads: the connection's thread reads frames into the
-//! session, a writer thread sends what the session queued. tungstenite does the framing; each
-//! thread has its own protocol context, and both write through one lock, a whole buffer at a
-//! time, so their frames never interleave.
+//! session, a writer thread sends what the session queued. engineio-proto's WebSocket codec
+//! does the framing (the reader decodes, answers pings and the client's close; the writer
+//! encodes); both write through one lock, whole frames at a time, so their frames never
+//! interleave, and whichever sends the close first is the only one that does.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -9,11 +10,8 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use engineio_proto::ws_guard::WsSizeGuard;
-use engineio_proto::{ByteString, Bytes, WsFrame};
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig, WebSocketContext};
-use tungstenite::Message;
+use engineio_proto::websocket::{write_frame, Decoder, Incoming, OpCode, Role, WsError};
+use engineio_proto::{BytesMut, WsFrame};
 
 use crate::{AppKind, Shared};
 
@@ -48,6 +46,9 @@ struct QueueState {
     reading: bool,
     /// The writer took frames it has not flushed yet.
     writing: bool,
+    /// A close frame was sent (by the writer for the session, or by the reader answering the
+    /// client's).
+    close_sent: bool,
 }
 
 impl WsQueue {
@@ -141,6 +142,11 @@ impl WsQueue {
         }
     }
 
+    /// Whether the caller is the one to send the close frame (the first to ask).
+    fn claim_close(&self) -> bool {
+        !std::mem::replace(&mut self.lock().close_sent, true)
+    }
+
     fn set_reading(&self, reading: bool) {
         self.lock().reading = reading;
         if !reading {
@@ -174,90 +180,28 @@ fn has_unread(_: &TcpStream) -> bool {
     false
 }
 
-/// The socket as tungstenite sees it: reads from this thread's handle (marking, on the
-/// reader's side, when it waits in a read: see [`WsQueue::wait_reader_caught_up`]), writes
-/// whole buffers under the shared lock.
-///
-/// The reader's reads go through the size guard ([`WsSizeGuard`]): once a message over the
-/// limit begins, tungstenite gets nothing more, one read fails with [`TooLarge`] (the session
-/// closes the socket with 1009), and later reads discard the client's bytes until it closes
-/// the connection, so that it finishes writing and reads the close.
-struct Io {
-    read: TcpStream,
-    write: Arc<Mutex<TcpStream>>,
-    /// The reader's queue; the writer's `Io` has none.
-    reader: Option<Arc<WsQueue>>,
-    /// The reader's size guard, and whether its trip was reported.
-    guard: Option<(WsSizeGuard, bool)>,
+/// The socket's write side, shared by the reader (pongs, the answer to a close) and the
+/// writer; each takes the lock for whole frames, so frames never interleave.
+type Writer = Arc<Mutex<TcpStream>>;
+
+fn write_all(write: &Writer, bytes: &[u8]) -> io::Result<()> {
+    let mut w = write.lock().unwrap_or_else(PoisonError::into_inner);
+    w.write_all(bytes)?;
+    w.flush()
 }
 
-/// The error a reader's read fails with once an oversized message began.
-#[derive(Debug)]
-struct TooLarge;
-
-impl std::fmt::Display for TooLarge {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a WebSocket message over the size limit")
-    }
-}
-
-impl std::error::Error for TooLarge {}
-
-fn is_too_large(e: &tungstenite::Error) -> bool {
-    matches!(e, tungstenite::Error::Io(e) if e.get_ref().is_some_and(|e| e.is::<TooLarge>()))
-}
-
-impl Read for Io {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if let Some((guard, reported)) = &mut self.guard {
-            if guard.tripped() {
-                if !*reported {
-                    *reported = true;
-                    return Err(io::Error::other(TooLarge));
-                }
-                // Discard until the client closes (or the writer ends the connection).
-                let mut scratch = [0u8; 4096];
-                while self.read.read(&mut scratch)? > 0 {}
-                return Ok(0);
-            }
-        }
-        // tungstenite reads only when the frames it has are all returned, and the reader
-        // hands each to the session before asking for the next.
-        if let Some(q) = &self.reader {
-            q.set_reading(true);
-        }
-        let read = self.read.read(buf);
-        if let Some(q) = &self.reader {
-            q.set_reading(false);
-        }
-        let n = read?;
-        match &mut self.guard {
-            Some((guard, reported)) => {
-                let keep = guard.filter(&buf[..n]);
-                if guard.tripped() && keep == 0 {
-                    *reported = true;
-                    return Err(io::Error::other(TooLarge));
-                }
-                Ok(keep)
-            }
-            None => Ok(n),
-        }
-    }
-}
-
-impl Write for Io {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut w = self.write.lock().unwrap_or_else(PoisonError::into_inner);
-        w.write_all(buf)?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.write
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .flush()
-    }
+/// A close frame with `code` (none: an empty close).
+fn close_frame(code: Option<u16>) -> BytesMut {
+    let mut out = BytesMut::new();
+    let body = code.map(u16::to_be_bytes);
+    write_frame(
+        &mut out,
+        OpCode::Close,
+        true,
+        body.as_ref().map_or(&[][..], |b| &b[..]),
+        None,
+    );
+    out
 }
 
 /// Runs an accepted WebSocket of session `sid` until it closes: `leftover` holds bytes read
@@ -270,70 +214,24 @@ pub(crate) fn run(
     leftover: Vec<u8>,
     queue: Arc<WsQueue>,
 ) {
-    // Messages up to twice max_payload are read whole and judged by the session (1009 after
-    // the client finished writing); a longer one is cut off by the size guard and reported to
-    // it as too large (1009 too), and its bytes are read and discarded.
-    // A 4 KiB read buffer: tungstenite zero-fills the whole buffer before each read.
-    let config = WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .max_message_size(Some(shared.max_payload.saturating_mul(2)))
-        .max_frame_size(Some(shared.max_payload.saturating_mul(2)));
-    let (Ok(read), Ok(write), Ok(peek)) =
-        (stream.try_clone(), stream.try_clone(), stream.try_clone())
-    else {
+    let (Ok(write), Ok(peek)) = (stream.try_clone(), stream.try_clone()) else {
         shared.ws_closed(kind, sid, &queue);
         return;
     };
     let _ = queue.socket.set(peek);
-    let write = Arc::new(Mutex::new(write));
+    let write: Writer = Arc::new(Mutex::new(write));
     let writer = {
-        let queue = queue.clone();
-        let io = Io {
-            read: stream,
-            write: write.clone(),
-            reader: None,
-            guard: None,
+        let (queue, write) = (queue.clone(), write.clone());
+        let Ok(shutdown) = stream.try_clone() else {
+            shared.ws_closed(kind, sid, &queue);
+            return;
         };
-        std::thread::Builder::new().spawn(move || write_frames(&queue, io, config))
+        std::thread::Builder::new().spawn(move || write_frames(&queue, &write, &shutdown))
     };
     if writer.is_err() {
-        let _ = read.shutdown(Shutdown::Both);
+        let _ = stream.shutdown(Shutdown::Both);
     }
-    let mut io = Io {
-        read,
-        write,
-        reader: Some(queue.clone()),
-        guard: Some((
-            WsSizeGuard::new(shared.max_payload.saturating_mul(2)),
-            false,
-        )),
-    };
-    let mut ctx = WebSocketContext::from_partially_read(leftover, Role::Server, Some(config));
-    loop {
-        queue.wait_for_room();
-        // Pings and the close handshake are tungstenite's; it answers them itself.
-        let frame = match ctx.read(&mut io) {
-            Ok(Message::Text(text)) => match ByteString::try_from(Bytes::from(text)) {
-                Ok(text) => WsFrame::Text(text),
-                Err(_) => break,
-            },
-            Ok(Message::Binary(data)) => WsFrame::Binary(data),
-            Ok(_) => continue,
-            // Read on: the guard discards the rest until the client closes.
-            Err(e) if is_too_large(&e) => {
-                shared.ws_too_large(kind, sid, &queue);
-                continue;
-            }
-            // The library's own limit (the guard's is the same, so only a case it did not
-            // foresee): tungstenite cannot read past it.
-            Err(tungstenite::Error::Capacity(_)) => {
-                shared.ws_too_large(kind, sid, &queue);
-                break;
-            }
-            Err(_) => break,
-        };
-        shared.ws_frame(kind, sid, &queue, frame);
-    }
+    read_frames(shared, kind, sid, stream, leftover, &queue, &write);
     shared.ws_closed(kind, sid, &queue);
     queue.set_done(true);
     if let Ok(writer) = writer {
@@ -341,39 +239,101 @@ pub(crate) fn run(
     }
 }
 
-/// The writer thread: sends queued frames until the session closes the WebSocket, the socket
-/// fails, or the reader is done; then ends the TCP connection.
-fn write_frames(queue: &WsQueue, mut io: Io, config: WebSocketConfig) {
-    let mut ctx = WebSocketContext::new(Role::Server, Some(config));
-    let mut closed = false;
-    'send: while let Some(batch) = queue.take() {
-        for out in batch {
-            let sent = match out {
-                WsOut::Frame(WsFrame::Text(text)) => {
-                    match tungstenite::Utf8Bytes::try_from(text.into_bytes()) {
-                        Ok(text) => ctx.write(&mut io, Message::Text(text)),
-                        Err(_) => continue,
+/// The reader: frames off the socket into the session, with engineio-proto's WebSocket
+/// decoder, until the client closes, breaks the protocol or the socket fails.
+///
+/// Messages up to twice max_payload are read whole and judged by the session (1009 after the
+/// client finished writing); a longer one is refused at its header: the session is told it is
+/// too large (it closes the WebSocket with 1009) and the client's bytes are read and
+/// discarded until it closes the connection, so that it finishes writing and reads the close.
+fn read_frames(
+    shared: &Shared,
+    kind: AppKind,
+    sid: &str,
+    mut read: TcpStream,
+    leftover: Vec<u8>,
+    queue: &Arc<WsQueue>,
+    write: &Writer,
+) {
+    let mut decoder = Decoder::new(Role::Server, shared.max_payload.saturating_mul(2));
+    let mut buf = BytesMut::from(&leftover[..]);
+    let mut chunk = [0u8; 4096];
+    loop {
+        // Every complete frame goes to the session before the next read.
+        loop {
+            queue.wait_for_room();
+            let frame = match decoder.decode(&mut buf) {
+                Ok(None) => break,
+                Ok(Some(Incoming::Text(text))) => WsFrame::Text(text),
+                Ok(Some(Incoming::Binary(data))) => WsFrame::Binary(data),
+                Ok(Some(Incoming::Ping(data))) => {
+                    let mut pong = BytesMut::new();
+                    write_frame(&mut pong, OpCode::Pong, true, &data, None);
+                    if write_all(write, &pong).is_err() {
+                        return;
                     }
+                    continue;
                 }
-                WsOut::Frame(WsFrame::Binary(data)) => ctx.write(&mut io, Message::Binary(data)),
-                WsOut::Close(code) => {
-                    let frame = code.map(|code| CloseFrame {
-                        code: CloseCode::from(code),
-                        reason: "".into(),
-                    });
-                    let _ = ctx.close(&mut io, frame);
-                    let _ = ctx.flush(&mut io);
-                    closed = true;
-                    break 'send;
+                Ok(Some(Incoming::Close(frame))) => {
+                    // Answered with its code, unless the session's close went out first (then
+                    // this is the client's answer).
+                    if queue.claim_close() {
+                        let _ = write_all(write, &close_frame(frame.map(|f| f.code)));
+                    }
+                    return;
+                }
+                Ok(Some(_)) => continue,
+                Err(WsError::MessageTooLarge) => {
+                    shared.ws_too_large(kind, sid, queue);
+                    while read.read(&mut chunk).is_ok_and(|n| n > 0) {}
+                    return;
+                }
+                Err(e) => {
+                    if queue.claim_close() {
+                        let _ = write_all(write, &close_frame(Some(e.close_code())));
+                    }
+                    return;
                 }
             };
-            if sent.is_err() {
-                break 'send;
+            shared.ws_frame(kind, sid, queue, frame);
+        }
+        queue.set_reading(true);
+        let n = read.read(&mut chunk);
+        queue.set_reading(false);
+        match n {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// The writer thread: sends queued frames until the session closes the WebSocket, the socket
+/// fails, or the reader is done; then ends the TCP connection.
+fn write_frames(queue: &WsQueue, write: &Writer, socket: &TcpStream) {
+    let mut out = BytesMut::new();
+    let mut closed = false;
+    while let Some(batch) = queue.take() {
+        for frame in batch {
+            match frame {
+                WsOut::Frame(WsFrame::Text(text)) => {
+                    write_frame(&mut out, OpCode::Text, true, text.as_bytes(), None)
+                }
+                WsOut::Frame(WsFrame::Binary(data)) => {
+                    write_frame(&mut out, OpCode::Binary, true, &data, None)
+                }
+                WsOut::Close(code) => {
+                    if queue.claim_close() {
+                        out.extend_from_slice(&close_frame(code));
+                    }
+                    closed = true;
+                    break;
+                }
             }
         }
-        if ctx.flush(&mut io).is_err() {
+        if write_all(write, &out).is_err() || closed {
             break;
         }
+        out.clear();
         queue.written();
     }
     queue.set_done(false);
@@ -382,28 +342,33 @@ fn write_frames(queue: &WsQueue, mut io: Io, config: WebSocketConfig) {
         // end the connection whatever it does.
         queue.wait_reader(Duration::from_secs(1));
     }
-    let _ = io.read.shutdown(Shutdown::Both);
+    let _ = socket.shutdown(Shutdown::Both);
 }
 
 /// Completes nothing more on a WebSocket the session refused after its 101: sends a close
 /// frame without a status code and reads until the client answers it (at most a second), then
 /// ends the connection. `leftover` holds bytes read past the upgrade request.
-pub(crate) fn refuse(stream: TcpStream, leftover: Vec<u8>) {
-    let Ok(write) = stream.try_clone() else {
-        return;
-    };
+pub(crate) fn refuse(mut stream: TcpStream, leftover: Vec<u8>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-    let mut io = Io {
-        read: stream,
-        write: Arc::new(Mutex::new(write)),
-        reader: None,
-        guard: None,
-    };
-    let config = WebSocketConfig::default().read_buffer_size(4096);
-    let mut ctx = WebSocketContext::from_partially_read(leftover, Role::Server, Some(config));
-    if ctx.close(&mut io, None).is_ok() && ctx.flush(&mut io).is_ok() {
-        // Frames the client sent meanwhile are dropped; its close ends the read.
-        while ctx.read(&mut io).is_ok() {}
+    if stream.write_all(&close_frame(None)).is_ok() {
+        // Frames the client sent meanwhile are dropped; its close (or anything it breaks)
+        // ends the read.
+        let mut decoder = Decoder::new(Role::Server, 1 << 20);
+        let mut buf = BytesMut::from(&leftover[..]);
+        let mut chunk = [0u8; 4096];
+        'read: loop {
+            loop {
+                match decoder.decode(&mut buf) {
+                    Ok(Some(Incoming::Close(_))) | Err(_) => break 'read,
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                }
+            }
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
     }
-    let _ = io.read.shutdown(Shutdown::Both);
+    let _ = stream.shutdown(Shutdown::Both);
 }
