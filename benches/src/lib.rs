@@ -35,3 +35,4 @@ pub mod paired;
 pub mod sio_corpus;
 pub mod sio_groups;
 pub mod socketioxide;
+pub mod ws_groups;

@@ -1,0 +1,36 @@
+//! Paired ratios for WebSocket framing (`benches::ws_groups`): engineio-proto's codec against
+//! tungstenite's, reading client frames and writing server frames.
+//!
+//! Run: `cargo bench -p benches --bench websocket_ratios [-- ROUNDS] [FILTER]` (default 300
+//! rounds of 2 ms batches per contender).
+
+use benches::paired::{measure, RunArgs};
+
+fn main() {
+    let RunArgs {
+        rounds,
+        batch,
+        filter,
+    } = RunArgs::from_env();
+    let mut rows = Vec::new();
+    println!("| group | contender | median |");
+    println!("|---|---|---:|");
+    for mut group in benches::ws_groups::all() {
+        if !group.name.contains(filter.as_str()) {
+            continue;
+        }
+        let results = measure(&mut group.contenders, rounds, batch);
+        for m in &results {
+            println!("| {} | {} | {:.1} ns |", group.name, m.name, m.median_ns);
+        }
+        if let [ours, theirs] = &results[..] {
+            rows.push((group.name, theirs.ratio_to(ours)));
+        }
+    }
+    println!();
+    println!("| group | tungstenite / ours (time; above 1: ours is faster) |");
+    println!("|---|---:|");
+    for (name, r) in rows {
+        println!("| {name} | {r:.2}x |");
+    }
+}
