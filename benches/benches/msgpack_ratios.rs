@@ -5,28 +5,20 @@
 //! Run: `cargo bench -p benches --bench msgpack_ratios [-- ROUNDS] [FILTER]` (default 300
 //! rounds of 2 ms batches per contender).
 
-use benches::paired::{measure, Measured, RunArgs};
+use benches::paired::{Measured, RunArgs};
 
 /// Within this factor of rmp_serde alone.
 const TARGET: f64 = 1.3;
 
 fn main() {
-    let RunArgs {
-        rounds,
-        batch,
-        filter,
-    } = RunArgs::from_env();
+    let args = RunArgs::from_env();
 
     let mut rows: Vec<[String; 7]> = Vec::new();
     println!("| group | contender | median |");
     println!("|---|---|---:|");
-    for mut group in benches::mp_groups::all() {
-        if !group.name.contains(filter.as_str()) {
-            continue;
-        }
-        let results = measure(&mut group.contenders, rounds, batch);
+    for (name, results) in args.measure_groups(benches::mp_groups::all()) {
         for m in &results {
-            println!("| {} | {} | {:.1} ns |", group.name, m.name, m.median_ns);
+            println!("| {name} | {} | {:.1} ns |", m.name, m.median_ns);
         }
         let find = |name: &str| results.iter().find(|r| r.name == name);
         let r = |a: &str, b: &str| {
@@ -34,7 +26,7 @@ fn main() {
                 .zip(find(b))
                 .map(|(a, b): (&Measured, &Measured)| a.ratio_to(b))
         };
-        let (op, case) = group.name.split_once('/').unwrap_or((group.name, ""));
+        let (op, case) = name.split_once('/').unwrap_or((name, ""));
         let (ours, limit, peer) = if op == "msgpack_decode" {
             (
                 r("ours_typed", "limit"),

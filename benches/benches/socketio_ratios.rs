@@ -9,7 +9,7 @@
 //! rounds of 2 ms batches per contender; only the groups whose name contains FILTER, such as
 //! `encode` or `event_64k`).
 
-use benches::paired::{measure, Measured, RunArgs};
+use benches::paired::{Measured, RunArgs};
 
 /// Decode within this factor of serde_json alone building the same data.
 const DECODE_TARGET: f64 = 1.1;
@@ -19,21 +19,13 @@ const PEER_TARGET: f64 = 1.3;
 const ENCODE_TARGET: f64 = 1.5;
 
 fn main() {
-    let RunArgs {
-        rounds,
-        batch,
-        filter,
-    } = RunArgs::from_env();
+    let args = RunArgs::from_env();
 
     let mut decode_rows: Vec<[String; 13]> = Vec::new();
     let mut encode_rows: Vec<[String; 5]> = Vec::new();
     println!("| group | contender | median | time / limit | socketioxide time / this |");
     println!("|---|---|---:|---:|---:|");
-    for mut group in benches::sio_groups::all() {
-        if !group.name.contains(filter.as_str()) {
-            continue;
-        }
-        let results = measure(&mut group.contenders, rounds, batch);
+    for (name, results) in args.measure_groups(benches::sio_groups::all()) {
         let find = |name: &str| results.iter().find(|r| r.name == name);
         for m in &results {
             let peer = m
@@ -42,7 +34,7 @@ fn main() {
                 .map(|rest| format!("socketioxide{rest}"));
             println!(
                 "| {} | {} | {} | {} | {} |",
-                group.name,
+                name,
                 m.name,
                 time(m.median_ns),
                 ratio(Some(m), find("limit")),
@@ -50,8 +42,8 @@ fn main() {
             );
         }
         let r = |a: &str, b: &str| find(a).zip(find(b)).map(|(a, b)| a.ratio_to(b));
-        let case = group.name.split_once('/').map_or(group.name, |(_, c)| c);
-        if group.name.starts_with("socketio_decode") {
+        let case = name.split_once('/').map_or(name, |(_, c)| c);
+        if name.starts_with("socketio_decode") {
             decode_rows.push([
                 case.to_owned(),
                 fmt(r("ours_typed", "limit")),

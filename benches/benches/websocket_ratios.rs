@@ -4,27 +4,19 @@
 //! Run: `cargo bench -p benches --bench websocket_ratios [-- ROUNDS] [FILTER]` (default 300
 //! rounds of 2 ms batches per contender).
 
-use benches::paired::{measure, RunArgs};
+use benches::paired::RunArgs;
 
 fn main() {
-    let RunArgs {
-        rounds,
-        batch,
-        filter,
-    } = RunArgs::from_env();
+    let args = RunArgs::from_env();
     let mut rows = Vec::new();
     println!("| group | contender | median |");
     println!("|---|---|---:|");
-    for mut group in benches::ws_groups::all() {
-        if !group.name.contains(filter.as_str()) {
-            continue;
-        }
-        let results = measure(&mut group.contenders, rounds, batch);
+    for (name, results) in args.measure_groups(benches::ws_groups::all()) {
         for m in &results {
-            println!("| {} | {} | {:.1} ns |", group.name, m.name, m.median_ns);
+            println!("| {name} | {} | {:.1} ns |", m.name, m.median_ns);
         }
         if let [ours, theirs] = &results[..] {
-            rows.push((group.name, theirs.ratio_to(ours)));
+            rows.push((name, theirs.ratio_to(ours)));
         }
     }
     println!();

@@ -43,6 +43,20 @@ impl RunArgs {
     }
 }
 
+impl RunArgs {
+    /// Measures each of `groups` the filter selects, in order, with these rounds and batch.
+    pub fn measure_groups(
+        &self,
+        groups: Vec<crate::groups::Group>,
+    ) -> Vec<(&'static str, Vec<Measured>)> {
+        groups
+            .into_iter()
+            .filter(|g| g.name.contains(self.filter.as_str()))
+            .map(|mut g| (g.name, measure(&mut g.contenders, self.rounds, self.batch)))
+            .collect()
+    }
+}
+
 /// One contender: given an iteration count, runs that many iterations and returns the time
 /// they took (so it can leave setup, such as cloning owned inputs, out of the timed part).
 pub type Contender<'a> = (String, Box<dyn FnMut(u64) -> Duration + 'a>);

@@ -430,6 +430,22 @@ fn ping_is_answered_with_its_data() {
     assert_eq!(ws.poll_event(), Some(Event::Pong(Bytes::from_static(b"x"))));
 }
 
+/// Feeds `bytes` to `ws` in reads cut at `cuts` (any order, clamped), checking after each
+/// read that the buffer holds no more than what was given; returns what is left unread.
+fn feed_in_reads(ws: &mut WebSocket, bytes: &[u8], mut cuts: Vec<usize>) -> BytesMut {
+    let mut buf = BytesMut::new();
+    let mut at = 0;
+    cuts.sort_unstable();
+    for cut in cuts.into_iter().chain([bytes.len()]) {
+        let cut = cut.min(bytes.len()).max(at);
+        buf.extend_from_slice(&bytes[at..cut]);
+        at = cut;
+        ws.handle_bytes(&mut buf);
+        assert!(buf.len() <= bytes.len());
+    }
+    buf
+}
+
 #[derive(Debug, Clone)]
 enum Sent {
     Text(String),
@@ -455,17 +471,7 @@ proptest! {
         server_role in any::<bool>(),
     ) {
         let mut ws = if server_role { server() } else { client() };
-        let mut buf = BytesMut::new();
-        let mut at = 0;
-        let mut cuts = cuts;
-        cuts.sort_unstable();
-        for cut in cuts.into_iter().chain([bytes.len()]) {
-            let cut = cut.min(bytes.len()).max(at);
-            buf.extend_from_slice(&bytes[at..cut]);
-            at = cut;
-            ws.handle_bytes(&mut buf);
-            prop_assert!(buf.len() <= bytes.len());
-        }
+        feed_in_reads(&mut ws, &bytes, cuts);
         while ws.poll_event().is_some() {}
         let _ = ws.poll_transmit();
     }
@@ -496,16 +502,7 @@ proptest! {
         }
         let wire = wire.freeze();
         let mut ws = WebSocket::new(Role::Server, 1 << 20, Box::new(|b: &mut [u8]| b.fill(0)));
-        let mut buf = BytesMut::new();
-        let mut at = 0;
-        let mut cuts = cuts;
-        cuts.sort_unstable();
-        for cut in cuts.into_iter().chain([wire.len()]) {
-            let cut = cut.min(wire.len()).max(at);
-            buf.extend_from_slice(&wire[at..cut]);
-            at = cut;
-            ws.handle_bytes(&mut buf);
-        }
+        let buf = feed_in_reads(&mut ws, &wire, cuts);
         prop_assert!(buf.is_empty());
         let got: Vec<Event> = std::iter::from_fn(|| ws.poll_event()).collect();
         let want: Vec<Event> = messages.iter().filter_map(|m| match m {
