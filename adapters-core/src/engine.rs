@@ -27,7 +27,7 @@ const SESSION_TO_APP: usize = 256;
 /// application's commands (and the application's `send` waits).
 const BLOCKED: usize = 64;
 /// How long a WebSocket the session let go of is still read (for the peer's close frame).
-const WS_LINGER: std::time::Duration = std::time::Duration::from_secs(5);
+pub(crate) const WS_LINGER: std::time::Duration = std::time::Duration::from_secs(5);
 /// Frames waiting for a slow WebSocket before its session stops taking input that makes more.
 const WS_OUT: usize = 64;
 /// Requests held back while a session waits for its new WebSocket to be attached, before it

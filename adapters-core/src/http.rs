@@ -1,37 +1,23 @@
 //! hyper 1 glue shared by every runtime: converting requests and responses, the WebSocket
-//! upgrade (async-tungstenite over futures-io), and one connection's service. A runtime adapter
-//! only accepts TCP connections and wraps their IO for hyper.
+//! upgrade (framed by engineio-proto's codec, [`crate::ws`]), and one connection's service. A
+//! runtime adapter only accepts TCP connections and wraps their IO for hyper.
 
 use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use async_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
-use async_tungstenite::WebSocketStream;
 use bytes::Bytes;
 use engineio_proto::http::{HttpRequest, HttpResponse, Method};
-use engineio_proto::ws_guard::WsSizeGuard;
-use engineio_proto::WsFrame;
-use futures_util::{Sink, StreamExt};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE};
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 
-use crate::engine::{EngineIoServer, HttpOutcome, WsIn, WsOut};
-
-/// The WebSocket library's read buffer per connection, and the most one read takes. The
-/// library keeps it for the connection's life and fills it with zeros before every read
-/// (including the read that finds nothing, which follows each message): 2 KiB holds most
-/// Socket.IO packets whole with half the zeroing and half the memory of 4 KiB; larger
-/// messages take one read per 2 KiB.
-pub(crate) const WS_READ_BUFFER: usize = 2048;
+use crate::engine::{EngineIoServer, HttpOutcome};
+use crate::ws::{server_sides, WsConn};
 
 /// Answers the requests whose path is under no Engine.IO server's (an application's pages and
 /// static files, a health check), beside Engine.IO and Socket.IO on the same listener.
@@ -158,31 +144,11 @@ where
                 };
                 // Messages up to twice max_payload are read whole: the session judges the
                 // boundary and closes an oversized one with 1009 after it was read, so the
-                // client finished writing and gets the close frame. A longer one is cut off
-                // below the library by the size guard (`TooLarge`, 1009 too), which reads and
-                // discards the rest, so that client too finishes writing and reads the close.
-                // A small read buffer: the library fills the whole buffer with zeros before
-                // each read, and keeps it for the connection's life (128 KiB by default was a
-                // third of the CPU of an echo load, and most of an idle connection's memory).
-                let mut config = WebSocketConfig::default();
-                config.read_buffer_size = WS_READ_BUFFER;
-                config.max_message_size = Some(max_payload.saturating_mul(2));
-                config.max_frame_size = Some(max_payload.saturating_mul(2));
-                let tripped = Arc::new(AtomicBool::new(false));
-                let io = HyperIo {
-                    io: upgraded,
-                    guard: WsSizeGuard::new(max_payload.saturating_mul(2)),
-                    tripped: tripped.clone(),
-                };
-                let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-                let (sink, stream) = ws.split();
-                let incoming = WsIncoming {
-                    stream,
-                    tripped,
-                    reported: false,
-                    ended: false,
-                };
-                let outgoing = WsSink(sink);
+                // client finished writing and gets the close frame. A longer one is refused
+                // at its header (1009 too) and the rest is read and discarded until the client
+                // closes, so that client too finishes writing and reads the close.
+                let conn = WsConn::server(HyperIo(upgraded), max_payload.saturating_mul(2));
+                let (incoming, outgoing) = server_sides(conn);
                 attach.attach(incoming, outgoing);
             }));
             let mut res = Response::new(Full::new(Bytes::new()));
@@ -190,8 +156,7 @@ where
             let h = res.headers_mut();
             h.insert(UPGRADE, HeaderValue::from_static("websocket"));
             h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
-            let accept =
-                async_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+            let accept = engineio_proto::websocket::accept_key(key.as_bytes());
             if let Ok(v) = HeaderValue::from_str(&accept) {
                 h.insert(SEC_WEBSOCKET_ACCEPT, v);
             }
@@ -234,66 +199,8 @@ fn to_hyper(r: HttpResponse) -> Response<Full<Bytes>> {
     res
 }
 
-/// The session's frames as the WebSocket library's messages.
-struct WsSink<S>(S);
-
-impl<S: Sink<WsMessage> + Unpin> Sink<WsOut> for WsSink<S> {
-    type Error = S::Error;
-
-    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        Pin::new(&mut self.0).poll_ready(cx)
-    }
-
-    fn start_send(mut self: Pin<&mut Self>, out: WsOut) -> Result<(), S::Error> {
-        let message = match out {
-            // The session's bytes, shared: a broadcast frame is not copied per recipient
-            // (checked as UTF-8 again, which is cheaper).
-            WsOut::Frame(WsFrame::Text(t)) => WsMessage::Text(
-                async_tungstenite::tungstenite::Utf8Bytes::try_from(t.into_bytes())
-                    .unwrap_or_default(),
-            ),
-            WsOut::Frame(WsFrame::Binary(b)) => WsMessage::Binary(b),
-            WsOut::Close(Some(code)) => WsMessage::Close(Some(CloseFrame {
-                code: CloseCode::from(code),
-                reason: "".into(),
-            })),
-            WsOut::Close(None) => WsMessage::Close(None),
-        };
-        Pin::new(&mut self.0).start_send(message)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        Pin::new(&mut self.0).poll_close(cx)
-    }
-}
-
-/// Bytes of an oversized message discarded per poll before the reading task yields.
-const DISCARD_PER_POLL: usize = 64 * 1024;
-
-/// hyper's IO as futures-io (for async-tungstenite over an upgraded connection), with the
-/// WebSocket size guard on what it reads ([`WsSizeGuard`]): from an oversized message on,
-/// the library gets nothing more, `tripped` is raised, and the bytes are read and discarded
-/// until the client closes the connection (so it finishes writing and reads our 1009).
-struct HyperIo<T> {
-    io: T,
-    guard: WsSizeGuard,
-    tripped: Arc<AtomicBool>,
-}
-
-impl<T: hyper::rt::Read + Unpin> HyperIo<T> {
-    fn read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let mut rb = hyper::rt::ReadBuf::new(buf);
-        match Pin::new(&mut self.io).poll_read(cx, rb.unfilled()) {
-            Poll::Ready(Ok(())) => Poll::Ready(Ok(rb.filled().len())),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
+/// hyper's IO (an upgraded connection) as futures-io, for the WebSocket.
+struct HyperIo<T>(T);
 
 impl<T: hyper::rt::Read + Unpin> futures_util::io::AsyncRead for HyperIo<T> {
     fn poll_read(
@@ -301,29 +208,9 @@ impl<T: hyper::rt::Read + Unpin> futures_util::io::AsyncRead for HyperIo<T> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        if !this.guard.tripped() {
-            let n = std::task::ready!(this.read(cx, buf))?;
-            let keep = this.guard.filter(&buf[..n]);
-            if !this.guard.tripped() || keep > 0 {
-                if this.guard.tripped() {
-                    this.tripped.store(true, Ordering::Release);
-                }
-                return Poll::Ready(Ok(keep));
-            }
-            this.tripped.store(true, Ordering::Release);
-        }
-        // Discard until the end of the stream; a bounded amount per poll.
-        let mut discarded = 0;
-        let mut scratch = [0u8; 4096];
-        while discarded < DISCARD_PER_POLL {
-            match std::task::ready!(this.read(cx, &mut scratch))? {
-                0 => return Poll::Ready(Ok(0)),
-                n => discarded += n,
-            }
-        }
-        cx.waker().wake_by_ref();
-        Poll::Pending
+        let mut rb = hyper::rt::ReadBuf::new(buf);
+        std::task::ready!(Pin::new(&mut self.0).poll_read(cx, rb.unfilled()))?;
+        Poll::Ready(Ok(rb.filled().len()))
     }
 }
 
@@ -333,70 +220,15 @@ impl<T: hyper::rt::Write + Unpin> futures_util::io::AsyncWrite for HyperIo<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+        Pin::new(&mut self.0).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
+        Pin::new(&mut self.0).poll_flush(cx)
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-}
-
-/// A WebSocket's messages as the session's inputs: data frames, and one [`WsIn::TooLarge`]
-/// when a message over the size limit began (seen by the guard below the library, or refused
-/// by the library itself). Ends when the socket closes or fails.
-struct WsIncoming<S> {
-    stream: S,
-    tripped: Arc<AtomicBool>,
-    reported: bool,
-    ended: bool,
-}
-
-impl<S> futures_util::Stream for WsIncoming<S>
-where
-    S: futures_util::Stream<Item = Result<WsMessage, WsError>> + Unpin,
-{
-    type Item = WsIn;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WsIn>> {
-        let this = &mut *self;
-        loop {
-            if this.ended {
-                return Poll::Ready(None);
-            }
-            let polled = this.stream.poll_next_unpin(cx);
-            // The guard trips while the library reads: report it before anything else.
-            if !this.reported && this.tripped.load(Ordering::Acquire) {
-                this.reported = true;
-                return Poll::Ready(Some(WsIn::TooLarge));
-            }
-            let Poll::Ready(m) = polled else {
-                return Poll::Pending;
-            };
-            match m {
-                // The frame's bytes, shared (checked as UTF-8 again, not copied).
-                Some(Ok(WsMessage::Text(t))) => {
-                    match bytestring::ByteString::try_from(Bytes::from(t)) {
-                        Ok(t) => return Poll::Ready(Some(WsIn::Frame(WsFrame::Text(t)))),
-                        Err(_) => this.ended = true,
-                    }
-                }
-                Some(Ok(WsMessage::Binary(b))) => {
-                    return Poll::Ready(Some(WsIn::Frame(WsFrame::Binary(b))))
-                }
-                // Control frames are the library's.
-                Some(Ok(_)) => {}
-                Some(Err(WsError::Capacity(_))) if !this.reported => {
-                    this.reported = true;
-                    this.ended = true;
-                    return Poll::Ready(Some(WsIn::TooLarge));
-                }
-                Some(Err(_)) | None => this.ended = true,
-            }
-        }
+        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
 

@@ -56,6 +56,7 @@ mod runtime;
 pub mod sio_cli;
 mod socketio;
 mod tower;
+mod ws;
 
 pub use engine::{
     EioSocket, EngineIoServer, HttpOutcome, InlineHandler, SendError, WeakEngineIoServer, WsAttach,

@@ -99,7 +99,7 @@ fn switching(key: &str, headers: &[(&'static str, engineio_proto::http::HeaderVa
     let mut head = String::from(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",
     );
-    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let accept = engineio_proto::websocket::accept_key(key.as_bytes());
     head.push_str(&format!("Sec-WebSocket-Accept: {accept}\r\n"));
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));

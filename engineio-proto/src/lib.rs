@@ -187,7 +187,6 @@ pub mod sim;
 mod timer;
 mod version;
 pub mod websocket;
-pub mod ws_guard;
 
 pub use bytes::{Bytes, BytesMut};
 pub use bytestring::ByteString;

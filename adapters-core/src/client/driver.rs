@@ -10,12 +10,11 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use engineio_proto::client::{
     Client as EioClient, ClientConfig as EioConfig, ClientEvent as EioEvent, ClientTransmit,
 };
 use engineio_proto::http::{HttpResponse, Method, RequestId, TransportKind};
-use engineio_proto::{CloseReason, WsFrame};
+use engineio_proto::CloseReason;
 use futures_channel::mpsc;
 use futures_util::stream::FuturesUnordered;
 use futures_util::task::AtomicWaker;
@@ -29,8 +28,10 @@ use super::{
     lock, Client, ClientAckSender, ClientBuilder, ClientHandlers, ClientSocket, ConnectionError,
     Generation, Shared, SocketShared, State, Transports,
 };
+use crate::engine::{WsOut, WS_LINGER};
 use crate::runtime::{BoxFuture, Runtime};
 use crate::socketio::AckError;
+use crate::ws::{Opened, Read};
 
 /// What the IO tasks report, tagged with the Engine.IO connection (and WebSocket) they
 /// belong to: reports of an older one are dropped.
@@ -44,7 +45,7 @@ enum Io {
     WsOpened {
         engine: u64,
         ws: u64,
-        result: io::Result<Box<(Ws, net::Sniffed)>>,
+        result: io::Result<crate::ws::Opened<crate::runtime::BoxIo>>,
     },
 }
 
@@ -155,7 +156,7 @@ struct Driver {
     /// in flight on each, as the reference client).
     lanes: [Option<Lane>; 2],
     /// The current WebSocket, read and written by this task.
-    socket: Option<WsConn>,
+    socket: Option<Ws>,
     io_tx: mpsc::Sender<Io>,
     io_rx: mpsc::Receiver<Io>,
     timer: Option<(Instant, BoxFuture)>,
@@ -221,11 +222,22 @@ impl Future for Driver {
 
 impl Driver {
     /// Drops the current WebSocket, closing it properly in the background.
+    /// Closes the WebSocket on a task of its own: our close frame (without a status code, as
+    /// the reference client's), then the server's answer awaited for a while.
     fn close_socket(&mut self) {
-        if let Some(conn) = self.socket.take() {
-            let mut socket = conn.socket;
+        if let Some(mut socket) = self.socket.take() {
+            socket.send(WsOut::Close(None));
+            let deadline = self.runtime.sleep_until(self.runtime.now() + WS_LINGER);
             self.runtime.spawn(Box::pin(async move {
-                let _ = futures_util::SinkExt::close(&mut socket).await;
+                let closed = futures_util::future::poll_fn(move |cx| {
+                    while let Poll::Ready(read) = socket.poll_read(cx) {
+                        if matches!(read, Read::Closed | Read::Refused(_)) {
+                            return Poll::Ready(());
+                        }
+                    }
+                    Poll::Pending
+                });
+                futures_util::future::select(Box::pin(closed), deadline).await;
             }));
         }
     }
@@ -238,19 +250,25 @@ impl Driver {
         let mut read_count = 0;
         let now = self.runtime.now();
         while read_count < WS_READS_PER_POLL {
-            let Some(read) = conn.poll_read(cx) else {
+            let Poll::Ready(read) = conn.poll_read(cx) else {
                 break;
             };
             read_count += 1;
             let Some(eio) = &mut self.eio else { break };
             match read {
-                WsRead::Frame(frame) => eio.handle_ws_frame(now, frame),
-                WsRead::Refused(response) => {
+                Read::Frame(frame) => eio.handle_ws_frame(now, frame),
+                // Over the limit: the codec closes with 1009; the machine sees the end.
+                Read::TooLarge => {
+                    eio.handle_ws_closed(now);
+                    self.close_socket();
+                    return true;
+                }
+                Read::Refused(response) => {
                     eio.handle_ws_refused(now, response);
                     self.socket = None;
                     return true;
                 }
-                WsRead::Closed => {
+                Read::Closed => {
                     eio.handle_ws_closed(now);
                     self.socket = None;
                     return true;
@@ -267,7 +285,7 @@ impl Driver {
     /// Writes the frames queued for the WebSocket.
     fn flush_socket(&mut self, cx: &mut Context<'_>) {
         let Some(conn) = &mut self.socket else { return };
-        if conn.poll_write(cx).is_err() {
+        if let Poll::Ready(Err(_)) = conn.poll_write_all(cx) {
             // Reported by the read side.
             cx.waker().wake_by_ref();
         }
@@ -317,22 +335,14 @@ impl Driver {
                 }
                 let Some(eio) = &mut self.eio else { return };
                 match result {
-                    Ok(opened) => {
-                        let (socket, sniffed) = *opened;
-                        self.socket = Some(WsConn {
-                            socket,
-                            sniffed,
-                            out: VecDeque::new(),
-                            frames: 0,
-                        });
+                    Ok(Opened::Open(socket)) => {
+                        self.socket = Some(socket);
                         eio.handle_ws_open(now);
                     }
+                    Ok(Opened::Refused(response)) => eio.handle_ws_refused(now, response),
                     Err(e) => {
                         tracing::debug!(error = %e, "WebSocket failed to open");
-                        match refusal(&e) {
-                            Some(response) => eio.handle_ws_refused(now, response),
-                            None => eio.handle_ws_closed(now),
-                        }
+                        eio.handle_ws_closed(now);
                     }
                 }
             }
@@ -600,15 +610,13 @@ impl Driver {
                     let mut tx = self.io_tx.clone();
                     let max = self.eio_config.max_payload;
                     self.runtime.spawn(Box::pin(async move {
-                        let result = net::websocket(runtime, target, tls, request, max)
-                            .await
-                            .map(Box::new);
+                        let result = net::websocket(runtime, target, tls, request, max).await;
                         let _ = tx.send(Io::WsOpened { engine, ws, result }).await;
                     }));
                 }
                 ClientTransmit::WsFrame(frame) => {
                     if let Some(conn) = &mut self.socket {
-                        conn.out.push_back(ws_message(frame));
+                        conn.send(WsOut::Frame(frame));
                     }
                 }
                 ClientTransmit::CloseWebSocket => {
@@ -702,99 +710,5 @@ impl Driver {
     }
 }
 
-/// A refused WebSocket handshake as the machine reads it (status and body).
-fn refusal(e: &io::Error) -> Option<HttpResponse> {
-    let inner = e.get_ref()?.downcast_ref::<WsError>()?;
-    match inner {
-        WsError::Http(res) => {
-            let body = res.body().clone().unwrap_or_default();
-            Some(HttpResponse::new(res.status().as_u16()).with_body(body))
-        }
-        _ => None,
-    }
-}
-
-fn ws_message(frame: WsFrame) -> WsMessage {
-    match frame {
-        WsFrame::Text(t) => WsMessage::Text(
-            async_tungstenite::tungstenite::Utf8Bytes::try_from(t.into_bytes()).unwrap_or_default(),
-        ),
-        WsFrame::Binary(b) => WsMessage::Binary(b),
-    }
-}
-
-/// The WebSocket the driver reads and writes itself (no task of its own: a frame costs no
-/// hop between tasks).
-struct WsConn {
-    socket: Ws,
-    /// What the connection read first (see [`net::late_refusal`]).
-    sniffed: net::Sniffed,
-    /// Frames to write, in order.
-    out: VecDeque<WsMessage>,
-    /// Frames read so far.
-    frames: u64,
-}
-
-/// What the WebSocket did, for the machine.
-enum WsRead {
-    Frame(WsFrame),
-    Refused(HttpResponse),
-    Closed,
-}
-
 /// Frames read per wake-up before other work gets its turn.
 const WS_READS_PER_POLL: usize = 64;
-
-impl WsConn {
-    /// Writes what is queued, as far as the socket takes it; an error ends the socket.
-    fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), WsError> {
-        use futures_util::Sink;
-        let mut sink = Pin::new(&mut self.socket);
-        while !self.out.is_empty() {
-            match sink.as_mut().poll_ready(cx) {
-                Poll::Ready(Ok(())) => {
-                    let m = self.out.pop_front().expect("not empty");
-                    sink.as_mut().start_send(m)?;
-                }
-                Poll::Ready(Err(e)) => return Err(e),
-                Poll::Pending => return Ok(()),
-            }
-        }
-        match sink.poll_flush(cx) {
-            Poll::Ready(Err(e)) => Err(e),
-            _ => Ok(()),
-        }
-    }
-
-    /// The next thing the socket did, if any.
-    fn poll_read(&mut self, cx: &mut Context<'_>) -> Option<WsRead> {
-        loop {
-            let m = match self.socket.poll_next_unpin(cx) {
-                Poll::Pending => return None,
-                Poll::Ready(m) => m,
-            };
-            let frame = match m {
-                Some(Ok(WsMessage::Text(t))) => {
-                    match bytestring::ByteString::try_from(bytes::Bytes::from(t)) {
-                        Ok(t) => WsFrame::Text(t),
-                        Err(_) => return Some(WsRead::Closed),
-                    }
-                }
-                Some(Ok(WsMessage::Binary(b))) => WsFrame::Binary(b),
-                Some(Ok(WsMessage::Close(_))) | None => return Some(WsRead::Closed),
-                Some(Ok(_)) => continue,
-                Some(Err(_)) => {
-                    if self.frames == 0 {
-                        let seen = self.sniffed.lock().map(|s| s.clone()).unwrap_or_default();
-                        if let Some(response) = net::late_refusal(&seen) {
-                            return Some(WsRead::Refused(response));
-                        }
-                    }
-                    return Some(WsRead::Closed);
-                }
-            };
-            self.frames += 1;
-            return Some(WsRead::Frame(frame));
-        }
-    }
-}

@@ -1,13 +1,10 @@
 //! The client's IO: the server's address from its URL, connections (TCP from the runtime),
-//! HTTP requests over hyper 1's client, and WebSockets over async-tungstenite. No protocol
-//! rule lives here: the machines decide what to send and when.
+//! HTTP requests over hyper 1's client, and WebSockets framed by engineio-proto's codec
+//! ([`crate::ws`]). No protocol rule lives here: the machines decide what to send and when.
 
 use std::io;
 use std::sync::Arc;
 
-use async_tungstenite::tungstenite::client::IntoClientRequest;
-use async_tungstenite::tungstenite::protocol::WebSocketConfig;
-use async_tungstenite::WebSocketStream;
 use bytes::Bytes;
 use engineio_proto::http::{HttpRequest, HttpResponse, Method};
 use http_body_util::{BodyExt, Full, Limited};
@@ -180,118 +177,26 @@ pub(crate) async fn http(
 }
 
 /// The client's WebSocket.
-pub(crate) type Ws = WebSocketStream<BoxIo>;
+pub(crate) type Ws = crate::ws::WsConn<BoxIo>;
 
-/// The first bytes a WebSocket's connection read (its handshake answer and what followed).
-pub(crate) type Sniffed = Arc<std::sync::Mutex<Vec<u8>>>;
-
-/// How many bytes [`Sniffing`] keeps.
-const SNIFF: usize = 1024;
-
-/// Keeps the first bytes read: the reference server refuses a WebSocket of the other
-/// generation by writing an HTTP 400 answer *after* its 101, which the WebSocket library can
-/// only call a bad frame.
-struct Sniffing {
-    io: BoxIo,
-    seen: Sniffed,
-    /// Bytes kept so far: once [`SNIFF`], reads pass through without the lock.
-    kept: usize,
-}
-
-impl futures_util::io::AsyncRead for Sniffing {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut [u8],
-    ) -> std::task::Poll<io::Result<usize>> {
-        let this = &mut *self;
-        let r = std::pin::Pin::new(&mut this.io).poll_read(cx, buf);
-        if let std::task::Poll::Ready(Ok(n)) = &r {
-            let room = SNIFF.saturating_sub(this.kept).min(*n);
-            if room > 0 {
-                let mut seen = this.seen.lock().unwrap_or_else(|e| e.into_inner());
-                seen.extend_from_slice(&buf[..room]);
-                this.kept += room;
-            }
-        }
-        r
-    }
-}
-
-impl futures_util::io::AsyncWrite for Sniffing {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<io::Result<usize>> {
-        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<io::Result<()>> {
-        std::pin::Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_close(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<io::Result<()>> {
-        std::pin::Pin::new(&mut self.io).poll_close(cx)
-    }
-}
-
-/// An HTTP answer written after the 101 in what a WebSocket read (see [`Sniffing`]).
-pub(crate) fn late_refusal(seen: &[u8]) -> Option<HttpResponse> {
-    let after_101 = find(seen, b"\r\n\r\n")? + 4;
-    let rest = &seen[after_101..];
-    let status: u16 = std::str::from_utf8(rest.strip_prefix(b"HTTP/1.1 ")?.get(..3)?)
-        .ok()?
-        .parse()
-        .ok()?;
-    let body = find(rest, b"\r\n\r\n").map_or(&[][..], |i| &rest[i + 4..]);
-    Some(HttpResponse::new(status).with_body(Bytes::copy_from_slice(body)))
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Opens a WebSocket with `request` (its URI and extra headers).
+/// Opens a WebSocket with `request` (its URI and extra headers): the open socket, or the
+/// server's refusal (its answer to the handshake, or an HTTP answer written after its 101).
 pub(crate) async fn websocket(
     runtime: Arc<dyn Runtime>,
     target: Arc<Target>,
     tls: Arc<super::tls::Tls>,
     request: HttpRequest,
     max_message: usize,
-) -> io::Result<(Ws, Sniffed)> {
-    let scheme = if target.secure { "wss" } else { "ws" };
-    let url = format!("{scheme}://{}{}", target.authority(), request.uri);
-    let mut req = url.into_client_request().map_err(io::Error::other)?;
-    for (name, value) in &request.headers {
-        if let (Ok(n), Ok(v)) = (
-            hyper::header::HeaderName::from_bytes(name.as_bytes()),
-            hyper::header::HeaderValue::from_str(value),
-        ) {
-            req.headers_mut().append(n, v);
-        }
-    }
-    let seen = Sniffed::default();
-    let io: BoxIo = Box::new(Sniffing {
-        io: connect(&runtime, &target, &tls).await?,
-        seen: seen.clone(),
-        kept: 0,
-    });
-    let mut config = WebSocketConfig::default();
-    // As on the server side: the library zero-fills its whole read buffer before every read.
-    config.read_buffer_size = crate::http::WS_READ_BUFFER;
-    config.max_message_size = Some(max_message);
-    config.max_frame_size = Some(max_message);
-    let (ws, _) = async_tungstenite::client_async_with_config(req, io, Some(config))
-        .await
-        .map_err(io::Error::other)?;
-    Ok((ws, seen))
+) -> io::Result<crate::ws::Opened<BoxIo>> {
+    let io = connect(&runtime, &target, &tls).await?;
+    crate::ws::client_handshake(
+        io,
+        &target.authority(),
+        &request.uri,
+        &request.headers,
+        max_message,
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -322,17 +227,5 @@ mod tests {
             Err(UrlError::Scheme(s)) if s == "ftp"
         ));
         assert!(Target::parse("not a url").is_err());
-    }
-
-    #[test]
-    fn a_late_http_answer_after_the_101_is_read_as_a_refusal() {
-        let seen = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\
-HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 28\r\n\r\n\
-Unsupported protocol version";
-        let r = late_refusal(seen).unwrap();
-        assert_eq!(r.status, 400);
-        assert_eq!(&r.body[..], b"Unsupported protocol version");
-        assert!(late_refusal(b"HTTP/1.1 101 OK\r\n\r\n\x81\x02hi").is_none());
-        assert!(late_refusal(b"garbage").is_none());
     }
 }

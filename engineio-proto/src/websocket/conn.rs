@@ -147,6 +147,28 @@ impl WebSocket {
         Ok(())
     }
 
+    /// Bytes queued to send and not yet taken by [`WebSocket::poll_transmit`]: what a driver
+    /// weighs against its write buffer's bound before queuing more.
+    pub fn buffered(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Payload bytes of the frame at the front of `buf` that have not arrived yet (0 when its
+    /// header is incomplete): how much room the next reads need.
+    pub fn missing(&self, buf: &[u8]) -> usize {
+        self.decoder.missing(buf)
+    }
+
+    /// Starts the close handshake with a close frame without a body (no status code: §7.1.5
+    /// calls that 1005 on the other side). Nothing happens when closing already.
+    pub fn close_without_code(&mut self) {
+        if self.state != State::Open {
+            return;
+        }
+        self.write(OpCode::Close, &[]);
+        self.state = State::CloseSent;
+    }
+
     /// Starts the close handshake with `code` (a code [`super::close_code_allowed`] accepts;
     /// others are sent as 1000) and `reason` (cut to the 123 bytes a close frame has room for,
     /// at a character boundary). Messages may still arrive until the peer's close frame does.
@@ -217,10 +239,11 @@ impl WebSocket {
         self.events.push_back(Event::Closed { frame, error });
     }
 
-    /// The bytes to write next (every frame queued so far, in order), or `None`.
+    /// The bytes to write next (every frame queued so far, in order), or `None`. The buffer
+    /// goes with them: between writes the connection holds none.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        (!self.out.is_empty()).then(|| self.out.split().freeze())
+        (!self.out.is_empty()).then(|| std::mem::take(&mut self.out).freeze())
     }
 
     /// The next event, or `None`.

@@ -13,8 +13,10 @@
 //!   with the right status code on a protocol violation (1002), invalid UTF-8 (1007) or an
 //!   oversized message (1009).
 //!
-//! The opening handshake (the HTTP upgrade) is not here: it is HTTP, and engineio-proto's
-//! [`crate::server::Engine`] decides whether to accept it.
+//! - The opening handshake's bytes: [`accept_key`] for a server's 101 (whether to accept an
+//!   upgrade is [`crate::server::Engine`]'s decision), and a client's request
+//!   ([`write_client_request`]) and the checks of the server's answer ([`parse_response_head`],
+//!   [`check_upgrade`]).
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -43,12 +45,17 @@
 mod conn;
 mod decoder;
 mod frame;
+mod handshake;
 
 use bytestring::ByteString;
 
 pub use conn::{Event, Message, SendError, WebSocket};
 pub use decoder::{Decoder, Incoming};
 pub use frame::{apply_mask, write_frame};
+pub use handshake::{
+    accept_key, check_upgrade, client_key, parse_response_head, write_client_request,
+    HandshakeError, ResponseHead, MAX_RESPONSE_HEAD,
+};
 
 /// Which end of the connection this is: a server reads masked frames and writes unmasked
 /// ones, a client the other way round (§5.1).
