@@ -69,6 +69,8 @@ pub(crate) struct WsConn<T> {
     ended: bool,
     /// Writing failed: nothing more is written.
     failed: bool,
+    /// Bytes were written and not flushed yet (a TLS stream holds them until flushed).
+    unflushed: bool,
     /// The reader waits for the codec's replies (its answer to a close) to be written, by
     /// itself or by the writer, whichever the socket wakes.
     read_waiting: Option<Waker>,
@@ -113,6 +115,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WsConn<T> {
             discarding: false,
             ended: false,
             failed: false,
+            unflushed: false,
             read_waiting: None,
             sniff_http: role == Role::Client,
         }
@@ -152,7 +155,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WsConn<T> {
         if self.failed {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
-        let mut wrote = false;
         loop {
             if self.pending.is_empty() {
                 match self.ws.poll_transmit() {
@@ -164,16 +166,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WsConn<T> {
                 Poll::Ready(Ok(0)) => return self.fail(io::ErrorKind::WriteZero.into()),
                 Poll::Ready(Ok(n)) => {
                     self.pending.advance(n);
-                    wrote = true;
+                    self.unflushed = true;
                 }
                 Poll::Ready(Err(e)) => return self.fail(e),
                 Poll::Pending => return Poll::Pending,
             }
         }
-        if wrote {
+        if self.unflushed {
             if let Err(e) = std::task::ready!(Pin::new(&mut self.io).poll_flush(cx)) {
                 return self.fail(e);
             }
+            self.unflushed = false;
         }
         self.pending = Bytes::new();
         if let Some(reader) = self.read_waiting.take() {
@@ -314,7 +317,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WsConn<T> {
 
     /// Whether bytes wait to be written (on a socket that has not failed).
     fn unwritten(&self) -> bool {
-        !self.failed && (!self.pending.is_empty() || self.ws.buffered() > 0)
+        !self.failed && (self.unflushed || !self.pending.is_empty() || self.ws.buffered() > 0)
     }
 
     fn end(&mut self) -> Poll<Read> {

@@ -1,6 +1,6 @@
 //! A blocking Socket.IO client: the client machines ([`engineio_proto::client::Client`],
-//! [`socketio_proto::client::ClientConn`]) on `std::net` and sync tungstenite, WebSocket
-//! transport, no async runtime.
+//! [`socketio_proto::client::ClientConn`]) on `std::net`, WebSocket transport framed by
+//! [`engineio_proto::websocket`], no async runtime.
 //!
 //! # How it is driven
 //!
@@ -9,8 +9,10 @@
 //!   `handle_timeout` when a read times out. It opens a new WebSocket when the Socket.IO
 //!   machine plans a reconnection.
 //! - The application's calls (`emit`, `ack`, `join`, ...) lock the machines, feed them and
-//!   drain them on the calling thread; frames are written there, through their own
-//!   tungstenite context on a clone of the socket (the reader's context only reads).
+//!   drain them on the calling thread; frames are written there, on a clone of the socket.
+//!   The WebSocket machine lives with the others under the lock: the connection thread
+//!   reads bytes into a buffer of its own and hands them to it (it answers pings and the
+//!   server's close itself).
 //! - What happens is queued as [`Event`]s for [`Client::next_event`]; an ack awaited with
 //!   [`Client::emit_with_ack`] blocks its caller until the answer, the timeout or the
 //!   disconnection.
@@ -38,7 +40,7 @@
 //! ```
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -47,14 +49,13 @@ use engineio_proto::client::{
     Client as EioClient, ClientConfig as EioConfig, ClientEvent as EioEvent, ClientTransmit,
 };
 use engineio_proto::http::{HttpRequest, TransportKind};
-use engineio_proto::{ByteString, Bytes, WsFrame};
+use engineio_proto::websocket::{self, Event as WsEvent, Message, Role, WebSocket};
+use engineio_proto::{BytesMut, WsFrame};
 use serde::Serialize;
 use socketio_proto::client::{
     ClientConfig, ClientConn, ClientDisconnectReason, ClientError, ClientEvent,
 };
 use socketio_proto::{AckId, Nsp, Packet};
-use tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
-use tungstenite::Message;
 
 /// Settings of a blocking client.
 #[derive(Debug, Clone)]
@@ -140,14 +141,35 @@ enum AckSlot {
 struct State {
     eio: Option<EioClient>,
     sio: ClientConn,
-    /// The current WebSocket's writing half and its protocol context.
-    writer: Option<(TcpStream, WebSocketContext)>,
+    /// The current WebSocket: its writing half and its machine.
+    writer: Option<WsWriter>,
     /// A WebSocket to open (the machines asked for it).
     open: Option<HttpRequest>,
     events: VecDeque<Event>,
     acks: HashMap<(Nsp, AckId), AckSlot>,
     closed: bool,
 }
+
+/// The current WebSocket's machine and the socket its frames are written to.
+struct WsWriter {
+    stream: TcpStream,
+    ws: WebSocket,
+}
+
+impl WsWriter {
+    /// Writes what the machine queued; a failure shuts the socket (the reader reports it).
+    fn flush(&mut self) {
+        while let Some(bytes) = self.ws.poll_transmit() {
+            if self.stream.write_all(&bytes).is_err() {
+                let _ = self.stream.shutdown(Shutdown::Both);
+                return;
+            }
+        }
+    }
+}
+
+/// Bytes read from a WebSocket at a time.
+const READ_CHUNK: usize = 16 * 1024;
 
 struct Shared {
     addr: String,
@@ -352,9 +374,7 @@ fn pump(shared: &Shared, st: &mut State, now: Instant) {
                 ClientTransmit::OpenWebSocket { request } => st.open = Some(request),
                 ClientTransmit::WsFrame(frame) => write_frame(st, frame),
                 ClientTransmit::CloseWebSocket => {
-                    if let Some((stream, _)) = st.writer.take() {
-                        let _ = stream.shutdown(Shutdown::Both);
-                    }
+                    close_writer(st);
                 }
                 // WebSocket only: a polling request fails at once.
                 ClientTransmit::Request { id, .. } => {
@@ -372,9 +392,7 @@ fn pump(shared: &Shared, st: &mut State, now: Instant) {
                 EioEvent::Message(m) => st.sio.handle_message(now, m),
                 EioEvent::Closed(reason) => {
                     st.eio = None;
-                    if let Some((stream, _)) = st.writer.take() {
-                        let _ = stream.shutdown(Shutdown::Both);
-                    }
+                    close_writer(st);
                     st.sio.handle_engine_closed(now, reason);
                     // Done unless a reconnection follows.
                     if !st.sio.wants_connection() || !shared.options.config.reconnect.enabled {
@@ -439,21 +457,26 @@ fn finish_ack(st: &mut State, nsp: Nsp, id: AckId, r: Result<Packet, AckFailure>
     }
 }
 
+/// Ends the current WebSocket: our close frame (without a status code, as the reference
+/// client's), then the socket is shut (its reader sees the end).
+fn close_writer(st: &mut State) {
+    if let Some(mut writer) = st.writer.take() {
+        writer.ws.close_without_code();
+        writer.flush();
+        let _ = writer.stream.shutdown(Shutdown::Both);
+    }
+}
+
 fn write_frame(st: &mut State, frame: WsFrame) {
-    let Some((stream, ctx)) = &mut st.writer else {
+    let Some(writer) = &mut st.writer else {
         return;
     };
-    let message = match frame {
-        WsFrame::Text(t) => match tungstenite::Utf8Bytes::try_from(t.into_bytes()) {
-            Ok(t) => Message::Text(t),
-            Err(_) => return,
-        },
-        WsFrame::Binary(b) => Message::Binary(b),
+    let sent = match frame {
+        WsFrame::Text(t) => writer.ws.send(Message::Text(t)),
+        WsFrame::Binary(b) => writer.ws.send(Message::Binary(b)),
     };
-    let ok = ctx.write(stream, message).is_ok() && ctx.flush(stream).is_ok();
-    if !ok || stream.flush().is_err() {
-        // The reader sees the socket fail and reports it.
-        let _ = stream.shutdown(Shutdown::Both);
+    if sent.is_ok() {
+        writer.flush();
     }
 }
 
@@ -498,29 +521,88 @@ fn timeout(shared: &Shared, st: &mut State, now: Instant) {
     pump(shared, st, now);
 }
 
+/// Performs the opening handshake on `stream`: what the server sent after its 101.
+fn handshake(stream: &mut TcpStream, host: &str, request: &HttpRequest) -> io::Result<BytesMut> {
+    let mut nonce = [0u8; 16];
+    (crate::os_random())(&mut nonce);
+    let key = websocket::client_key(nonce);
+    let mut out = Vec::new();
+    websocket::write_client_request(&mut out, host, &request.uri, &key, &request.headers);
+    stream.write_all(&out)?;
+    let mut buf = BytesMut::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let head = websocket::parse_response_head(&buf)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        if let Some(head) = head {
+            websocket::check_upgrade(&head, &key)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            return Ok(buf.split_off(head.len));
+        }
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Hands what was read to the WebSocket machine, writes its replies and feeds the messages
+/// to the Engine.IO machine; whether the WebSocket is over.
+fn feed(shared: &Shared, st: &mut State, buf: &mut BytesMut, now: Instant) -> bool {
+    let Some(writer) = &mut st.writer else {
+        return true;
+    };
+    writer.ws.handle_bytes(buf);
+    writer.flush();
+    let mut frames = Vec::new();
+    let mut closed = false;
+    while let Some(event) = writer.ws.poll_event() {
+        match event {
+            WsEvent::Message(Message::Text(t)) => frames.push(WsFrame::Text(t)),
+            WsEvent::Message(Message::Binary(b)) => frames.push(WsFrame::Binary(b)),
+            WsEvent::Closed { .. } => closed = true,
+            _ => {}
+        }
+    }
+    if let Some(eio) = &mut st.eio {
+        for frame in frames {
+            eio.handle_ws_frame(now, frame);
+        }
+    }
+    if closed {
+        if let Some(eio) = &mut st.eio {
+            eio.handle_ws_closed(now);
+        }
+        st.writer = None;
+    }
+    pump(shared, st, now);
+    closed
+}
+
 /// Opens one WebSocket and reads it until it ends.
 fn read_websocket(shared: &Shared, request: HttpRequest) {
-    let url = format!("ws://{}{}", shared.addr, request.uri);
-    let opened = TcpStream::connect(&shared.addr).and_then(|stream| {
+    let opened = TcpStream::connect(&shared.addr).and_then(|mut stream| {
         stream.set_nodelay(true)?;
-        let (ws, _) = tungstenite::client::client(url.as_str(), stream)
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        let writer = ws.get_ref().try_clone()?;
-        Ok((ws, writer))
+        let rest = handshake(&mut stream, &shared.addr, &request)?;
+        let writer = stream.try_clone()?;
+        Ok((stream, writer, rest))
     });
-    let mut ws = match opened {
-        Ok((ws, writer)) => {
+    let (mut stream, mut buf) = match opened {
+        Ok((stream, writer, rest)) => {
             let mut st = lock(shared);
-            st.writer = Some((
-                writer,
-                WebSocketContext::new(Role::Client, Some(WebSocketConfig::default())),
-            ));
+            // Messages up to the Engine.IO machine's payload limit.
+            let max = EioConfig::default().max_payload;
+            st.writer = Some(WsWriter {
+                stream: writer,
+                ws: WebSocket::new(Role::Client, max, crate::os_random()),
+            });
             let now = Instant::now();
             if let Some(eio) = &mut st.eio {
                 eio.handle_ws_open(now);
             }
             pump(shared, &mut st, now);
-            ws
+            (stream, rest)
         }
         Err(_) => {
             let mut st = lock(shared);
@@ -532,6 +614,14 @@ fn read_websocket(shared: &Shared, request: HttpRequest) {
             return;
         }
     };
+    if !buf.is_empty() {
+        // Frames that came with the 101.
+        let mut st = lock(shared);
+        if feed(shared, &mut st, &mut buf, Instant::now()) {
+            return;
+        }
+    }
+    let mut chunk = vec![0u8; READ_CHUNK];
     loop {
         let wait = {
             let st = lock(shared);
@@ -541,35 +631,28 @@ fn read_websocket(shared: &Shared, request: HttpRequest) {
                     .clamp(Duration::from_millis(1), Duration::from_secs(1))
             })
         };
-        let _ = ws.get_ref().set_read_timeout(Some(wait));
-        let read = ws.read();
+        let _ = stream.set_read_timeout(Some(wait));
+        let read = stream.read(&mut chunk);
         let mut st = lock(shared);
         let now = Instant::now();
         match read {
-            Ok(Message::Text(t)) => {
-                if let Ok(t) = ByteString::try_from(Bytes::from(t)) {
-                    if let Some(eio) = &mut st.eio {
-                        eio.handle_ws_frame(now, WsFrame::Text(t));
-                    }
+            Ok(n) if n > 0 => {
+                buf.extend_from_slice(&chunk[..n]);
+                if feed(shared, &mut st, &mut buf, now) {
+                    return;
                 }
-                pump(shared, &mut st, now);
             }
-            Ok(Message::Binary(b)) => {
-                if let Some(eio) = &mut st.eio {
-                    eio.handle_ws_frame(now, WsFrame::Binary(b));
-                }
-                pump(shared, &mut st, now);
-            }
-            Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
+            Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) =>
             {
                 timeout(shared, &mut st, now);
             }
-            Err(_) => {
+            _ => {
                 if let Some(eio) = &mut st.eio {
                     eio.handle_ws_closed(now);
                 }
