@@ -173,10 +173,8 @@ impl WsWriter {
                 Poll::Pending => break,
             }
         }
-        if self.queue.is_empty() && self.queue.capacity() > 1 {
-            // Usually one frame at a time: an idle socket keeps room for one.
-            self.queue.shrink_to(1);
-        }
+        // Usually one frame at a time: an idle socket keeps room for one.
+        keep_room_for_one(&mut self.queue);
         if self.dirty {
             match sink.as_mut().poll_flush(cx) {
                 Poll::Ready(Ok(())) => {
@@ -1135,6 +1133,7 @@ impl Driver {
                 }
             }
         }
+        keep_room_for_one(&mut self.to_app);
     }
 
     fn handle(&mut self, now: Instant, input: Input) {
@@ -1190,6 +1189,7 @@ impl Driver {
             let message = self.blocked.pop_front().expect("not empty");
             let _ = self.session.send(message);
         }
+        keep_room_for_one(&mut self.blocked);
     }
 
     /// Transmits, then events, then engine updates (the drain rule); again while handling
@@ -1345,4 +1345,12 @@ fn linger(runtime: &Arc<dyn Runtime>, ws_in: Option<WsIncoming>, mut ws_out: WsW
         futures_util::pin_mut!(both);
         futures_util::future::select(both, deadline).await;
     }));
+}
+
+/// Gives back the room an empty queue kept from a burst, but for one item: an idle session
+/// holds no room for the largest burst it had.
+fn keep_room_for_one<T>(queue: &mut std::collections::VecDeque<T>) {
+    if queue.is_empty() && queue.capacity() > 1 {
+        queue.shrink_to(1);
+    }
 }

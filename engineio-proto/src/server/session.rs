@@ -643,15 +643,22 @@ impl Session {
             return Some(t);
         }
         self.flush();
-        self.transmits.pop_front()
+        let t = self.transmits.pop_front();
+        if t.is_none() {
+            // Drained: an idle session keeps room for one transmit and one packet, not for the
+            // largest burst it had (a `Transmit` is about 160 bytes).
+            keep_room_for_one(&mut self.transmits);
+            keep_room_for_one(&mut self.queue);
+        }
+        t
     }
 
     /// The next event for the application, or `None`.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
         let event = self.events.pop_front();
-        if event.is_none() && self.events.capacity() > 1 {
-            self.events.shrink_to(1);
+        if event.is_none() {
+            keep_room_for_one(&mut self.events);
         }
         event
     }
@@ -788,5 +795,12 @@ impl Session {
             let frame = encode_ws_frame(self.version, &packet, self.binary, &mut self.buf);
             self.transmits.push_back(Transmit::WsFrame(frame));
         }
+    }
+}
+
+/// Gives back the room an empty queue kept from a burst, but for one item.
+fn keep_room_for_one<T>(queue: &mut VecDeque<T>) {
+    if queue.is_empty() && queue.capacity() > 1 {
+        queue.shrink_to(1);
     }
 }
