@@ -782,7 +782,9 @@ struct SioConn {
     stashed: Option<Command>,
     sockets: HashMap<Nsp, SioSocket>,
     waiters: HashMap<(Nsp, AckId), oneshot::Sender<Result<Packet, AckError>>>,
-    running: FuturesUnordered<BoxFuture>,
+    /// Handlers still running (created when one first waits, dropped once all are done: an
+    /// idle connection holds none).
+    running: Option<FuturesUnordered<BoxFuture>>,
     /// Commands the handlers sent while polled by `poll_wake`, applied by `work`.
     local: Vec<Command>,
     /// Whether the session could send at once, as last told by `work`.
@@ -816,7 +818,7 @@ impl SioConn {
             stashed: None,
             sockets: HashMap::new(),
             waiters: HashMap::new(),
-            running: FuturesUnordered::new(),
+            running: None,
             local: Vec::new(),
             writable: false,
             close: false,
@@ -831,7 +833,9 @@ impl SioConn {
         let pending = fut.as_mut().poll(cx).is_pending();
         let sent = outbox.close();
         if pending {
-            self.running.push(fut);
+            self.running
+                .get_or_insert_with(FuturesUnordered::new)
+                .push(fut);
         }
         for c in sent {
             self.command(now, self.writable, c);
@@ -995,12 +999,13 @@ impl crate::engine::Hosted for SioConn {
         }
         // Handlers still running (a disconnect handler saving state) finish on their own
         // task; their emits fail with `Closed` once this connection is gone.
-        let running = std::mem::take(&mut self.running);
-        if !running.is_empty() {
-            self.server
-                .inner
-                .runtime
-                .spawn(Box::pin(running.for_each(|()| async {})));
+        if let Some(running) = self.running.take() {
+            if !running.is_empty() {
+                self.server
+                    .inner
+                    .runtime
+                    .spawn(Box::pin(running.for_each(|()| async {})));
+            }
         }
     }
 
@@ -1016,13 +1021,16 @@ impl crate::engine::Hosted for SioConn {
     fn poll_wake(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let mut woke = false;
         // The handlers run here, on the session's task.
-        if !self.running.is_empty() {
+        if let Some(running) = &mut self.running {
             let outbox = Outbox::open(self.cmd_tx.key());
-            while !self.running.is_empty() {
-                match self.running.poll_next_unpin(cx) {
+            while !running.is_empty() {
+                match running.poll_next_unpin(cx) {
                     Poll::Ready(_) => woke = true,
                     Poll::Pending => break,
                 }
+            }
+            if running.is_empty() {
+                self.running = None;
             }
             let sent = outbox.close();
             if !sent.is_empty() {
@@ -1069,7 +1077,7 @@ impl crate::engine::Hosted for SioConn {
     }
 
     fn ready(&self) -> bool {
-        self.running.len() < RUNNING_HANDLERS
+        self.running.as_ref().map_or(0, FuturesUnordered::len) < RUNNING_HANDLERS
     }
 }
 
