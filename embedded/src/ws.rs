@@ -1,8 +1,8 @@
 //! One WebSocket on two blocking threads: the connection's thread reads frames into the
-//! session, a writer thread sends what the session queued. engineio-proto's WebSocket codec
-//! does the framing (the reader decodes, answers pings and the client's close; the writer
-//! encodes); both write through one lock, whole frames at a time, so their frames never
-//! interleave, and whichever sends the close first is the only one that does.
+//! session, a writer thread sends what the session queued. engineio-proto's WebSocket machine
+//! ([`WebSocket`]) keeps the protocol for both (pings answered, the close handshake, a
+//! violation's close code, one close frame each way); the threads only feed it and write the
+//! bytes it gives, under the socket's write lock, in the order it gave them.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -10,7 +10,7 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use engineio_proto::websocket::{write_frame, Decoder, Incoming, OpCode, Role, WsError};
+use engineio_proto::websocket::{Event, Message, Role, WebSocket, WsError};
 use engineio_proto::{BytesMut, WsFrame};
 
 use crate::{AppKind, Shared};
@@ -46,9 +46,6 @@ struct QueueState {
     reading: bool,
     /// The writer took frames it has not flushed yet.
     writing: bool,
-    /// A close frame was sent (by the writer for the session, or by the reader answering the
-    /// client's).
-    close_sent: bool,
 }
 
 impl WsQueue {
@@ -142,11 +139,6 @@ impl WsQueue {
         }
     }
 
-    /// Whether the caller is the one to send the close frame (the first to ask).
-    fn claim_close(&self) -> bool {
-        !std::mem::replace(&mut self.lock().close_sent, true)
-    }
-
     fn set_reading(&self, reading: bool) {
         self.lock().reading = reading;
         if !reading {
@@ -180,28 +172,42 @@ fn has_unread(_: &TcpStream) -> bool {
     false
 }
 
-/// The socket's write side, shared by the reader (pongs, the answer to a close) and the
-/// writer; each takes the lock for whole frames, so frames never interleave.
-type Writer = Arc<Mutex<TcpStream>>;
-
-fn write_all(write: &Writer, bytes: &[u8]) -> io::Result<()> {
-    let mut w = write.lock().unwrap_or_else(PoisonError::into_inner);
-    w.write_all(bytes)?;
-    w.flush()
+/// A WebSocket's machine and its socket's write side, shared by the reader (which feeds the
+/// machine what it reads) and the writer (which hands it the session's frames).
+struct Conn {
+    ws: Mutex<WebSocket>,
+    stream: Mutex<TcpStream>,
 }
 
-/// A close frame with `code` (none: an empty close).
-fn close_frame(code: Option<u16>) -> BytesMut {
-    let mut out = BytesMut::new();
-    let body = code.map(u16::to_be_bytes);
-    write_frame(
-        &mut out,
-        OpCode::Close,
-        true,
-        body.as_ref().map_or(&[][..], |b| &b[..]),
-        None,
-    );
-    out
+impl Conn {
+    fn new(stream: TcpStream, max_message: usize) -> Self {
+        Conn {
+            // A server never masks: its random source is never called.
+            ws: Mutex::new(WebSocket::new(Role::Server, max_message, Box::new(|_| {}))),
+            stream: Mutex::new(stream),
+        }
+    }
+
+    fn ws(&self) -> MutexGuard<'_, WebSocket> {
+        self.ws.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes what the machine queued. The write lock is taken first and the machine's only
+    /// while its bytes are taken, so bytes leave in the machine's order and a long write does
+    /// not keep the reader from feeding it.
+    fn flush(&self) -> io::Result<()> {
+        if self.ws().buffered() == 0 {
+            // Nothing to write: the reader does not wait behind a writer that is blocked.
+            return Ok(());
+        }
+        let mut stream = self.stream.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let Some(bytes) = self.ws().poll_transmit() else {
+                return stream.flush();
+            };
+            stream.write_all(&bytes)?;
+        }
+    }
 }
 
 /// Runs an accepted WebSocket of session `sid` until it closes: `leftover` holds bytes read
@@ -219,19 +225,20 @@ pub(crate) fn run(
         return;
     };
     let _ = queue.socket.set(peek);
-    let write: Writer = Arc::new(Mutex::new(write));
+    // Messages up to twice max_payload are read whole and judged by the session.
+    let conn = Arc::new(Conn::new(write, shared.max_payload.saturating_mul(2)));
     let writer = {
-        let (queue, write) = (queue.clone(), write.clone());
+        let (queue, conn) = (queue.clone(), conn.clone());
         let Ok(shutdown) = stream.try_clone() else {
             shared.ws_closed(kind, sid, &queue);
             return;
         };
-        std::thread::Builder::new().spawn(move || write_frames(&queue, &write, &shutdown))
+        std::thread::Builder::new().spawn(move || write_frames(&queue, &conn, &shutdown))
     };
     if writer.is_err() {
         let _ = stream.shutdown(Shutdown::Both);
     }
-    read_frames(shared, kind, sid, stream, leftover, &queue, &write);
+    read_frames(shared, kind, sid, stream, leftover, &queue, &conn);
     shared.ws_closed(kind, sid, &queue);
     queue.set_done(true);
     if let Ok(writer) = writer {
@@ -239,13 +246,13 @@ pub(crate) fn run(
     }
 }
 
-/// The reader: frames off the socket into the session, with engineio-proto's WebSocket
-/// decoder, until the client closes, breaks the protocol or the socket fails.
+/// The reader: what the socket brings into the machine, its messages into the session, until
+/// the client closes, breaks the protocol or the socket fails.
 ///
 /// Messages up to twice max_payload are read whole and judged by the session (1009 after the
-/// client finished writing); a longer one is refused at its header: the session is told it is
-/// too large (it closes the WebSocket with 1009) and the client's bytes are read and
-/// discarded until it closes the connection, so that it finishes writing and reads the close.
+/// client finished writing); a longer one is refused at its header (the machine sends 1009 and
+/// the session is told it is too large) and the client's bytes are read and discarded until it
+/// closes the connection, so that it finishes writing and reads the close.
 fn read_frames(
     shared: &Shared,
     kind: AppKind,
@@ -253,48 +260,36 @@ fn read_frames(
     mut read: TcpStream,
     leftover: Vec<u8>,
     queue: &Arc<WsQueue>,
-    write: &Writer,
+    conn: &Conn,
 ) {
-    let mut decoder = Decoder::new(Role::Server, shared.max_payload.saturating_mul(2));
     let mut buf = BytesMut::from(&leftover[..]);
     let mut chunk = [0u8; 4096];
     loop {
-        // Every complete frame goes to the session before the next read.
+        conn.ws().handle_bytes(&mut buf);
+        // Its replies (pongs, the answer to a close, a violation's close) go out first.
+        if conn.flush().is_err() {
+            return;
+        }
+        // Every message read goes to the session before the next read.
         loop {
-            queue.wait_for_room();
-            let frame = match decoder.decode(&mut buf) {
-                Ok(None) => break,
-                Ok(Some(Incoming::Text(text))) => WsFrame::Text(text),
-                Ok(Some(Incoming::Binary(data))) => WsFrame::Binary(data),
-                Ok(Some(Incoming::Ping(data))) => {
-                    let mut pong = BytesMut::new();
-                    write_frame(&mut pong, OpCode::Pong, true, &data, None);
-                    if write_all(write, &pong).is_err() {
-                        return;
-                    }
-                    continue;
-                }
-                Ok(Some(Incoming::Close(frame))) => {
-                    // Answered with its code, unless the session's close went out first (then
-                    // this is the client's answer).
-                    if queue.claim_close() {
-                        let _ = write_all(write, &close_frame(frame.map(|f| f.code)));
-                    }
-                    return;
-                }
-                Ok(Some(_)) => continue,
-                Err(WsError::MessageTooLarge) => {
+            let Some(event) = conn.ws().poll_event() else {
+                break;
+            };
+            let frame = match event {
+                Event::Message(Message::Text(text)) => WsFrame::Text(text),
+                Event::Message(Message::Binary(data)) => WsFrame::Binary(data),
+                Event::Closed {
+                    error: Some(WsError::MessageTooLarge),
+                    ..
+                } => {
                     shared.ws_too_large(kind, sid, queue);
                     while read.read(&mut chunk).is_ok_and(|n| n > 0) {}
                     return;
                 }
-                Err(e) => {
-                    if queue.claim_close() {
-                        let _ = write_all(write, &close_frame(Some(e.close_code())));
-                    }
-                    return;
-                }
+                Event::Closed { .. } => return,
+                _ => continue,
             };
+            queue.wait_for_room();
             shared.ws_frame(kind, sid, queue, frame);
         }
         queue.set_reading(true);
@@ -309,31 +304,31 @@ fn read_frames(
 
 /// The writer thread: sends queued frames until the session closes the WebSocket, the socket
 /// fails, or the reader is done; then ends the TCP connection.
-fn write_frames(queue: &WsQueue, write: &Writer, socket: &TcpStream) {
-    let mut out = BytesMut::new();
+fn write_frames(queue: &WsQueue, conn: &Conn, socket: &TcpStream) {
     let mut closed = false;
     while let Some(batch) = queue.take() {
-        for frame in batch {
-            match frame {
-                WsOut::Frame(WsFrame::Text(text)) => {
-                    write_frame(&mut out, OpCode::Text, true, text.as_bytes(), None)
-                }
-                WsOut::Frame(WsFrame::Binary(data)) => {
-                    write_frame(&mut out, OpCode::Binary, true, &data, None)
-                }
-                WsOut::Close(code) => {
-                    if queue.claim_close() {
-                        out.extend_from_slice(&close_frame(code));
+        {
+            let mut ws = conn.ws();
+            for frame in batch {
+                // Once the machine is closing, frames are dropped.
+                let _ = match frame {
+                    WsOut::Frame(WsFrame::Text(text)) => ws.send(Message::Text(text)),
+                    WsOut::Frame(WsFrame::Binary(data)) => ws.send(Message::Binary(data)),
+                    WsOut::Close(code) => {
+                        // Nothing is sent if the client's close was answered already.
+                        match code {
+                            Some(code) => ws.close(code, ""),
+                            None => ws.close_without_code(),
+                        }
+                        closed = true;
+                        break;
                     }
-                    closed = true;
-                    break;
-                }
+                };
             }
         }
-        if write_all(write, &out).is_err() || closed {
+        if conn.flush().is_err() || closed {
             break;
         }
-        out.clear();
         queue.written();
     }
     queue.set_done(false);
@@ -348,27 +343,29 @@ fn write_frames(queue: &WsQueue, write: &Writer, socket: &TcpStream) {
 /// Completes nothing more on a WebSocket the session refused after its 101: sends a close
 /// frame without a status code and reads until the client answers it (at most a second), then
 /// ends the connection. `leftover` holds bytes read past the upgrade request.
-pub(crate) fn refuse(mut stream: TcpStream, leftover: Vec<u8>) {
+pub(crate) fn refuse(stream: TcpStream, leftover: Vec<u8>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-    if stream.write_all(&close_frame(None)).is_ok() {
+    let Ok(mut read) = stream.try_clone() else {
+        let _ = stream.shutdown(Shutdown::Both);
+        return;
+    };
+    let conn = Conn::new(stream, 1 << 20);
+    conn.ws().close_without_code();
+    if conn.flush().is_ok() {
         // Frames the client sent meanwhile are dropped; its close (or anything it breaks)
         // ends the read.
-        let mut decoder = Decoder::new(Role::Server, 1 << 20);
         let mut buf = BytesMut::from(&leftover[..]);
         let mut chunk = [0u8; 4096];
-        'read: loop {
-            loop {
-                match decoder.decode(&mut buf) {
-                    Ok(Some(Incoming::Close(_))) | Err(_) => break 'read,
-                    Ok(Some(_)) => {}
-                    Ok(None) => break,
-                }
+        loop {
+            conn.ws().handle_bytes(&mut buf);
+            if conn.ws().is_closed() {
+                break;
             }
-            match stream.read(&mut chunk) {
+            match read.read(&mut chunk) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
             }
         }
     }
-    let _ = stream.shutdown(Shutdown::Both);
+    let _ = read.shutdown(Shutdown::Both);
 }
