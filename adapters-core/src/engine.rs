@@ -17,6 +17,7 @@ use engineio_proto::{CloseReason, Message, WsFrame};
 use futures_channel::{mpsc, oneshot};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 
+use crate::inbox::Inbox;
 use crate::runtime::{BoxFuture, Runtime};
 
 /// Messages the application may queue towards one session before `send` waits.
@@ -106,11 +107,9 @@ impl WsAttach {
                 channels,
                 generation,
             }) => {
-                let mut control = channels.control;
                 // The session's own task reads and writes the socket (no task and no channel
-                // in between). This sender has a slot of its own in the channel, so the
-                // message is always taken.
-                let _ = control.try_send(Input::WsAttached(outgoing, incoming, generation));
+                // in between). The control lane always takes it.
+                let _ = channels.control(Input::WsAttached(outgoing, incoming, generation));
             }
             Some(AttachTarget::Refused(runtime)) => {
                 let mut out = WsWriter {
@@ -209,15 +208,11 @@ impl WsWriter {
     }
 }
 
-/// The two ways into a session driver: `control` (long-polls, aborts, WebSocket attach) is
-/// always read; `data` (POST bodies, WebSocket frames) is paused while the application lags,
-/// so a slow application slows its client down without stopping the long-polls that drain the
-/// session's output (which the application may be waiting on).
-#[derive(Clone)]
-struct Channels {
-    control: mpsc::Sender<Input>,
-    data: mpsc::Sender<Input>,
-}
+/// The way into a session driver: its control lane (long-polls, aborts, WebSocket attach) is
+/// always read; its data lane (POST bodies) is paused while the application lags, so a slow
+/// application slows its client down without stopping the long-polls that drain the session's
+/// output (which the application may be waiting on).
+type Channels = Inbox<Input>;
 
 enum Reply {
     Http(HttpResponse),
@@ -515,13 +510,9 @@ impl EngineIoServer {
     /// close (a `close` packet on a long-poll, a WebSocket close). New handshakes are still
     /// answered: stop accepting connections first.
     pub async fn shutdown(&self) {
-        let sessions: Vec<mpsc::Sender<Input>> = self
-            .sessions()
-            .values()
-            .map(|c| c.control.clone())
-            .collect();
-        for mut control in sessions {
-            let _ = control.send(Input::Shutdown).await;
+        let sessions: Vec<Channels> = self.sessions().values().cloned().collect();
+        for session in sessions {
+            let _ = session.control(Input::Shutdown);
         }
     }
 
@@ -584,20 +575,18 @@ impl EngineIoServer {
                     // Closed between routing and now.
                     return HttpOutcome::Response(HttpResponse::new(400));
                 };
-                let mut sender = if req.request().method == engineio_proto::http::Method::Post {
-                    channels.data.clone()
-                } else {
-                    channels.control.clone()
+                let post = req.request().method == engineio_proto::http::Method::Post;
+                let input = Input::Request {
+                    req,
+                    reply: reply_tx,
+                    at: self.inner.runtime.now(),
                 };
-                if sender
-                    .send(Input::Request {
-                        req,
-                        reply: reply_tx,
-                        at: self.inner.runtime.now(),
-                    })
-                    .await
-                    .is_err()
-                {
+                let sent = if post {
+                    channels.data(input).await
+                } else {
+                    channels.control(input)
+                };
+                if sent.is_err() {
                     return HttpOutcome::Response(HttpResponse::new(400));
                 }
                 channels
@@ -607,7 +596,7 @@ impl EngineIoServer {
         };
         let mut guard = AbortGuard {
             id,
-            control: Some(channels.control.clone()),
+            control: Some(channels),
         };
         let reply = reply_rx.await;
         guard.control = None;
@@ -635,12 +624,7 @@ impl EngineIoServer {
     ) -> Channels {
         let sid = session.sid().as_str().to_owned();
         let version = session.version();
-        let (control_tx, control_rx) = mpsc::channel(APP_TO_SESSION);
-        let (data_tx, data_rx) = mpsc::channel(APP_TO_SESSION);
-        let channels = Channels {
-            control: control_tx,
-            data: data_tx,
-        };
+        let (channels, receiver) = crate::inbox::inbox(APP_TO_SESSION);
         // The channels to and from an application's `EioSocket`, when it takes one.
         let socket_app = match &self.inner.app {
             App::Socket(on_connection) => Some((
@@ -688,8 +672,7 @@ impl EngineIoServer {
         };
         let run = SessionTask {
             driver,
-            control: control_rx,
-            data: data_rx,
+            inbox: receiver,
             commands_open: commands_rx.is_some(),
             commands: commands_rx,
             timer: None,
@@ -716,13 +699,13 @@ impl EngineIoServer {
 /// Aborts a request whose future was dropped before its answer.
 struct AbortGuard {
     id: RequestId,
-    control: Option<mpsc::Sender<Input>>,
+    control: Option<Channels>,
 }
 
 impl Drop for AbortGuard {
     fn drop(&mut self) {
-        if let Some(mut control) = self.control.take() {
-            let _ = control.try_send(Input::Aborted(self.id));
+        if let Some(control) = self.control.take() {
+            let _ = control.control(Input::Aborted(self.id));
         }
     }
 }
@@ -803,7 +786,7 @@ enum Wake {
     Timer,
     Hosted,
     AppReady(bool),
-    Input(Option<Input>),
+    Input(Input),
 }
 
 struct Driver {
@@ -862,8 +845,7 @@ impl Driver {
 
 struct SessionTask {
     driver: Driver,
-    control: mpsc::Receiver<Input>,
-    data: mpsc::Receiver<Input>,
+    inbox: crate::inbox::Receiver<Input>,
     /// The application's commands (when it has an [`EioSocket`]).
     commands: Option<mpsc::Receiver<Input>>,
     /// The armed deadline and its timer.
@@ -947,7 +929,7 @@ impl SessionTask {
         ) {
             if let Poll::Ready(c) = commands.poll_next_unpin(cx) {
                 return Some(match c {
-                    Some(c) => Wake::Input(Some(c)),
+                    Some(c) => Wake::Input(c),
                     None => Wake::CommandsClosed,
                 });
             }
@@ -965,29 +947,24 @@ impl SessionTask {
                     self.deferred.push_front(input);
                     return Some(Wake::Frame(f));
                 }
-                return Some(Wake::Input(Some(input)));
+                return Some(Wake::Input(input));
             }
         }
-        while let Poll::Ready(i) = self.control.poll_next_unpin(cx) {
-            match i {
-                Some(input)
-                    if d.ws_attaching
-                        && !matches!(input, Input::WsAttached(..))
-                        && self.deferred.len() < DEFERRED =>
-                {
-                    self.deferred.push_back(input);
-                }
-                Some(input) => {
-                    if let Some(f) = d.frame_before(cx, &input, read_data) {
-                        // Handled after the frames it followed (at most one input waits
-                        // beyond the deferred ones' bound: this one).
-                        self.deferred.push_back(input);
-                        return Some(Wake::Frame(f));
-                    }
-                    return Some(Wake::Input(Some(input)));
-                }
-                None => return Some(Wake::Input(None)),
+        while let Poll::Ready(input) = self.inbox.poll_control(cx) {
+            if d.ws_attaching
+                && !matches!(input, Input::WsAttached(..))
+                && self.deferred.len() < DEFERRED
+            {
+                self.deferred.push_back(input);
+                continue;
             }
+            if let Some(f) = d.frame_before(cx, &input, read_data) {
+                // Handled after the frames it followed (at most one input waits beyond the
+                // deferred ones' bound: this one).
+                self.deferred.push_back(input);
+                return Some(Wake::Frame(f));
+            }
+            return Some(Wake::Input(input));
         }
         if d.ws_out.busy() && d.ws_out.pump(cx) {
             return Some(Wake::Written);
@@ -998,15 +975,12 @@ impl SessionTask {
             }
         }
         if read_data {
-            if let Poll::Ready(i) = self.data.poll_next_unpin(cx) {
-                if let Some(input) = i {
-                    if let Some(f) = d.frame_before(cx, &input, read_data) {
-                        self.deferred.push_back(input);
-                        return Some(Wake::Frame(f));
-                    }
-                    return Some(Wake::Input(Some(input)));
+            if let Poll::Ready(input) = self.inbox.poll_data(cx) {
+                if let Some(f) = d.frame_before(cx, &input, read_data) {
+                    self.deferred.push_back(input);
+                    return Some(Wake::Frame(f));
                 }
-                return Some(Wake::Input(None));
+                return Some(Wake::Input(input));
             }
         }
         if let (Some(app), false) = (&mut d.app, d.to_app.is_empty()) {
@@ -1053,7 +1027,7 @@ impl SessionTask {
             }
             Wake::AppReady(true) => d.feed_app(),
             Wake::AppReady(false) => d.app = None,
-            Wake::Input(Some(input)) => {
+            Wake::Input(input) => {
                 let at = input.arrived().map_or(now, |t| t.min(now));
                 // Deadlines that passed before this input arrived come first (a request
                 // after the pong deadline finds the session closed); later ones wait.
@@ -1081,7 +1055,6 @@ impl SessionTask {
                 }
                 d.handle(now, input);
             }
-            Wake::Input(None) => return false,
             Wake::CommandsClosed => self.commands_open = false,
         }
         true
@@ -1096,15 +1069,9 @@ impl SessionTask {
         linger(&d.server.inner.runtime, ws_in, ws_out);
         d.server.sessions().remove(d.session.sid().as_str());
         d.feed_app();
-        self.control.close();
-        self.data.close();
+        self.inbox.close();
         d.ws_attaching = false;
-        while let Some(input) = self.deferred.pop_front().or_else(|| {
-            self.control
-                .try_recv()
-                .or_else(|_| self.data.try_recv())
-                .ok()
-        }) {
+        while let Some(input) = self.deferred.pop_front().or_else(|| self.inbox.try_recv()) {
             let now = d.server.inner.runtime.now();
             d.handle(now, input);
             d.drain(cx);

@@ -52,6 +52,7 @@ pub mod conformance;
 mod engine;
 mod handler;
 mod http;
+mod inbox;
 mod runtime;
 pub mod sio_cli;
 mod socketio;
