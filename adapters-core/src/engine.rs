@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use engineio_proto::http::{HeaderValue, HttpRequest, HttpResponse, RequestId};
+use engineio_proto::http::{HeaderValue, HttpRequest, HttpResponse, RequestHead, RequestId};
 use engineio_proto::server::{
     Engine, Route, ServerConfig, Session, SessionEvent, SessionRequest, Transmit,
 };
@@ -277,7 +277,7 @@ pub struct EioSocket {
     commands: mpsc::Sender<Input>,
     messages: mpsc::Receiver<Message>,
     writable: Arc<AtomicBool>,
-    handshake: Arc<HttpRequest>,
+    handshake: Arc<RequestHead>,
 }
 
 impl Input {
@@ -310,7 +310,7 @@ impl EioSocket {
     }
 
     /// The request that opened the session (its URI and headers; the body is not kept).
-    pub fn handshake(&self) -> &Arc<HttpRequest> {
+    pub fn handshake(&self) -> &Arc<RequestHead> {
         &self.handshake
     }
 
@@ -385,7 +385,7 @@ pub(crate) type MakeHosted = Box<
             &EngineIoServer,
             &str,
             engineio_proto::EngineIoVersion,
-            Arc<HttpRequest>,
+            Arc<RequestHead>,
         ) -> Box<dyn Hosted>
         + Send
         + Sync,
@@ -564,10 +564,9 @@ impl EngineIoServer {
             Route::Reply(response) => return HttpOutcome::Response(response),
             Route::Handshake(incoming) => {
                 let now = self.inner.runtime.now();
-                let mut handshake = incoming.request().clone();
-                handshake.body = bytes::Bytes::new();
+                let handshake = Arc::new(RequestHead::new(incoming.request()));
                 let session = self.lock_engine().accept(now, incoming);
-                self.spawn_session(session, Arc::new(handshake), id, reply_tx)
+                self.spawn_session(session, handshake, id, reply_tx)
             }
             Route::Session(sid, req) => {
                 let channels = self.sessions().get(sid.as_str()).cloned();
@@ -618,7 +617,7 @@ impl EngineIoServer {
     fn spawn_session(
         &self,
         session: Session,
-        handshake: Arc<HttpRequest>,
+        handshake: Arc<RequestHead>,
         first: RequestId,
         reply: oneshot::Sender<Reply>,
     ) -> Channels {
@@ -635,8 +634,7 @@ impl EngineIoServer {
             _ => None,
         };
         self.sessions().insert(sid.clone(), channels.clone());
-        let mut pending = HashMap::new();
-        pending.insert(first, reply);
+        let pending = vec![(first, reply)];
         let writable = Arc::new(AtomicBool::new(false));
         let driver = Driver {
             server: self.clone(),
@@ -792,7 +790,9 @@ enum Wake {
 struct Driver {
     server: EngineIoServer,
     session: Session,
-    pending: HashMap<RequestId, oneshot::Sender<Reply>>,
+    /// The requests waiting for their answer (a few at most: the engine answers a second
+    /// long-poll or POST at once).
+    pending: Vec<(RequestId, oneshot::Sender<Reply>)>,
     /// The current WebSocket's sending side (frames wait there before it is attached).
     ws_out: WsWriter,
     /// Counts the WebSockets the session accepted; the current one's inputs carry this.
@@ -1080,6 +1080,16 @@ impl SessionTask {
 }
 
 impl Driver {
+    /// The answer channel of request `id`, taken (an idle session keeps no room for any).
+    fn take_pending(&mut self, id: RequestId) -> Option<oneshot::Sender<Reply>> {
+        let i = self.pending.iter().position(|(r, _)| *r == id)?;
+        let (_, reply) = self.pending.swap_remove(i);
+        if self.pending.is_empty() {
+            self.pending = Vec::new();
+        }
+        Some(reply)
+    }
+
     /// Hands queued messages to the application's channel while it has room.
     fn feed_app(&mut self) {
         let Some(app) = &mut self.app else {
@@ -1106,11 +1116,11 @@ impl Driver {
     fn handle(&mut self, now: Instant, input: Input) {
         match input {
             Input::Request { req, reply, .. } => {
-                self.pending.insert(req.id(), reply);
+                self.pending.push((req.id(), reply));
                 self.session.handle_request(now, req);
             }
             Input::Aborted(id) => {
-                self.pending.remove(&id);
+                self.take_pending(id);
                 self.session.handle_request_aborted(now, id);
             }
             Input::WsAttached(_, _, g) | Input::WsFrame(_, _, g) | Input::WsClosed(_, g)
@@ -1205,7 +1215,7 @@ impl Driver {
             };
             match t {
                 Transmit::Response { request, response } => {
-                    if let Some(reply) = self.pending.remove(&request) {
+                    if let Some(reply) = self.take_pending(request) {
                         let _ = reply.send(Reply::Http(response));
                     }
                 }
@@ -1219,8 +1229,7 @@ impl Driver {
                         .sessions()
                         .get(self.session.sid().as_str())
                         .cloned();
-                    if let (Some(reply), Some(channels)) = (self.pending.remove(&request), channels)
-                    {
+                    if let (Some(reply), Some(channels)) = (self.take_pending(request), channels) {
                         // Long-polls wait for it (see `SessionTask::deferred`). The attach
                         // always comes: a `WsAttach` dropped unused (the reply not taken, the
                         // upgrade failed) attaches a closed socket.
@@ -1235,7 +1244,7 @@ impl Driver {
                     }
                 }
                 Transmit::RefuseWebSocket { request, headers } => {
-                    if let Some(reply) = self.pending.remove(&request) {
+                    if let Some(reply) = self.take_pending(request) {
                         let _ = reply.send(Reply::Refuse(headers));
                     }
                 }

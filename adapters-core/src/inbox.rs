@@ -5,7 +5,8 @@
 //! anyway, so the lane is bounded by what the server holds open. `data` (POST bodies) holds at
 //! most `capacity` inputs and its senders wait for room, which the task makes only while the
 //! application keeps up: a slow application slows its client down. One allocation per session
-//! and no allocation per idle session beyond it (the queues take room on their first input).
+//! and nothing more while it is idle (a queue takes room for an input and gives it back
+//! when emptied).
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -231,10 +232,12 @@ impl<T> Drop for Receiver<T> {
     }
 }
 
-/// Gives back the room a burst left in an emptied queue, but for one input.
+/// Gives back the room of an emptied queue: inputs are rare on a session whose client talks
+/// over a WebSocket (one per long-poll otherwise, where an allocation is nothing beside the
+/// HTTP request), so an idle session keeps none.
 fn shrink<T>(queue: &mut VecDeque<T>) {
-    if queue.is_empty() && queue.capacity() > 1 {
-        queue.shrink_to(1);
+    if queue.is_empty() {
+        *queue = VecDeque::new();
     }
 }
 
@@ -275,6 +278,11 @@ mod tests {
             assert_eq!(rx.poll_control(&cx), Poll::Ready(i));
         }
         assert!(rx.poll_control(&cx).is_pending());
+        assert_eq!(
+            lock(&tx.shared).control.capacity(),
+            0,
+            "an idle inbox keeps no room"
+        );
     }
 
     #[test]

@@ -57,6 +57,7 @@ mod runtime;
 pub mod sio_cli;
 mod socketio;
 mod tower;
+mod vec_map;
 mod ws;
 
 pub use engine::{

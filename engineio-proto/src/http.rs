@@ -155,6 +155,113 @@ impl HttpRequest {
     }
 }
 
+/// What a server keeps of a request after answering it: its method, URI and headers, in one
+/// buffer (the request that opened a session, for the application's `handshake`). An
+/// [`HttpRequest`] holds each header name and value in a `String` of its own; this holds them
+/// all in one allocation and their bounds in another.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RequestHead {
+    method: Method,
+    /// The URI, then each header's name and value, one after the other.
+    text: Box<str>,
+    uri_end: u32,
+    /// Where each header's name and value end in `text`.
+    ends: Box<[(u32, u32)]>,
+}
+
+impl RequestHead {
+    /// The head of `request` (its body is not kept). Headers past 4 GiB in all, which no
+    /// HTTP library reads, are left out.
+    pub fn new(request: &HttpRequest) -> Self {
+        let len = request.uri.len()
+            + request
+                .headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len())
+                .sum::<usize>();
+        let mut text = String::with_capacity(len.min(u32::MAX as usize));
+        let mut push = |s: &str| -> Option<u32> {
+            let end = u32::try_from(text.len() + s.len()).ok()?;
+            text.push_str(s);
+            Some(end)
+        };
+        let uri_end = push(&request.uri).unwrap_or(0);
+        let mut ends = Vec::with_capacity(request.headers.len());
+        for (name, value) in &request.headers {
+            let (Some(n), Some(v)) = (push(name), push(value)) else {
+                break;
+            };
+            ends.push((n, v));
+        }
+        RequestHead {
+            method: request.method,
+            text: text.into_boxed_str(),
+            uri_end,
+            ends: ends.into_boxed_slice(),
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// Path and query, as in the request line.
+    pub fn uri(&self) -> &str {
+        &self.text[..self.uri_end as usize]
+    }
+
+    /// Headers, in arrival order.
+    pub fn headers(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        let mut start = self.uri_end as usize;
+        self.ends.iter().map(move |&(n, v)| {
+            let (n, v) = (n as usize, v as usize);
+            let pair = (&self.text[start..n], &self.text[n..v]);
+            start = v;
+            pair
+        })
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// The path, without the query.
+    pub fn path(&self) -> &str {
+        let uri = self.uri();
+        uri.split_once('?').map_or(uri, |(p, _)| p)
+    }
+
+    /// The raw query string, without the `?`.
+    pub fn query(&self) -> &str {
+        self.uri().split_once('?').map_or("", |(_, q)| q)
+    }
+
+    /// The percent-decoded value of query parameter `name` (the first occurrence).
+    pub fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
+        query_param(self.query(), name)
+    }
+}
+
+impl From<&HttpRequest> for RequestHead {
+    fn from(request: &HttpRequest) -> Self {
+        RequestHead::new(request)
+    }
+}
+
+impl fmt::Debug for RequestHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestHead")
+            .field("method", &self.method)
+            .field("uri", &self.uri())
+            .field("headers", &self.headers().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 /// An HTTP response produced by the machines.
 ///
 /// The adapter adds `Content-Length` (and `Date`, `Connection` as its library does).
@@ -283,6 +390,39 @@ pub fn percent_encode_into(s: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_head_keeps_method_uri_and_headers_in_order() {
+        let req = HttpRequest::get("/socket.io/?EIO=4&transport=websocket&t=a%20b")
+            .with_header("Host", "127.0.0.1")
+            .with_header("x-empty", "")
+            .with_header("Cookie", "a=1; b=2")
+            .with_header("cookie", "second");
+        let head = RequestHead::new(&req);
+        assert_eq!(head.method(), Method::Get);
+        assert_eq!(head.uri(), req.uri);
+        assert_eq!(head.path(), "/socket.io/");
+        assert_eq!(head.query(), "EIO=4&transport=websocket&t=a%20b");
+        assert_eq!(head.query_param("t").as_deref(), Some("a b"));
+        let headers: Vec<(&str, &str)> = head.headers().collect();
+        let expected: Vec<(&str, &str)> = req
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(headers, expected);
+        assert_eq!(
+            head.header("COOKIE"),
+            Some("a=1; b=2"),
+            "the first, any case"
+        );
+        assert_eq!(head.header("x-empty"), Some(""));
+        assert_eq!(head.header("missing"), None);
+        assert_eq!(head.headers().len(), 4);
+        let empty = RequestHead::new(&HttpRequest::post("", "body"));
+        assert_eq!((empty.uri(), empty.headers().len()), ("", 0));
+        assert_eq!(empty.method(), Method::Post);
+    }
 
     #[test]
     fn query_params_decode_percent_escapes() {

@@ -199,3 +199,11 @@ pub use packet::{
     Packet, PacketType, WsFrame,
 };
 pub use version::EngineIoVersion;
+
+/// Gives back the room an empty queue kept from a burst, but for one item: an idle connection
+/// holds no room for the largest burst it had, and a busy one does not allocate per item.
+fn keep_room_for_one<T>(queue: &mut std::collections::VecDeque<T>) {
+    if queue.is_empty() && queue.capacity() > 1 {
+        queue.shrink_to(1);
+    }
+}

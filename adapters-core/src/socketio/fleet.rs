@@ -537,11 +537,11 @@ impl SioSocket {
     pub fn handshake_json(&self) -> Json {
         let h = self.handshake();
         let mut headers = serde_json::Map::new();
-        for (k, v) in &h.headers {
-            headers.insert(k.to_ascii_lowercase(), Json::String(v.clone()));
+        for (k, v) in h.headers() {
+            headers.insert(k.to_ascii_lowercase(), Json::String(v.to_owned()));
         }
         let mut query = serde_json::Map::new();
-        if let Some((_, q)) = h.uri.split_once('?') {
+        if let Some((_, q)) = h.uri().split_once('?') {
             for pair in q.split('&').filter(|p| !p.is_empty()) {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
                 let k = engineio_proto::http::percent_decode(k).into_owned();
@@ -553,7 +553,7 @@ impl SioSocket {
             "headers": headers,
             "xdomain": headers.contains_key("origin"),
             "secure": false,
-            "url": h.uri,
+            "url": h.uri(),
             "query": query,
             "auth": self.auth(),
         })

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use engineio_proto::http::HttpRequest;
+use engineio_proto::http::RequestHead;
 use engineio_proto::Message;
 use futures_channel::oneshot;
 use futures_util::stream::FuturesUnordered;
@@ -326,7 +326,7 @@ impl ConnectError {
 /// A connect middleware: sees the CONNECT (namespace, auth) and the HTTP request that opened
 /// the connection (headers, query); `Err` refuses the socket with a CONNECT_ERROR.
 pub type Middleware =
-    Arc<dyn Fn(&ConnectRequest, &HttpRequest) -> Result<(), ConnectError> + Send + Sync>;
+    Arc<dyn Fn(&ConnectRequest, &RequestHead) -> Result<(), ConnectError> + Send + Sync>;
 type OnConnect = Arc<dyn Fn(SioSocket) -> BoxFuture + Send + Sync>;
 
 struct NamespaceHandlers {
@@ -776,11 +776,11 @@ struct SioConn {
     server: SocketIoServer,
     id: ConnId,
     conn: ServerConn,
-    handshake: Arc<HttpRequest>,
+    handshake: Arc<RequestHead>,
     cmd_tx: ConnHandle,
     /// A command taken by `poll_wake`, for `work`.
     stashed: Option<Command>,
-    sockets: HashMap<Nsp, SioSocket>,
+    sockets: crate::vec_map::VecMap<Nsp, SioSocket>,
     waiters: HashMap<(Nsp, AckId), oneshot::Sender<Result<Packet, AckError>>>,
     /// Handlers still running (created when one first waits, dropped once all are done: an
     /// idle connection holds none).
@@ -801,7 +801,7 @@ impl SioConn {
         server: SocketIoServer,
         sid: &str,
         version: engineio_proto::EngineIoVersion,
-        handshake: Arc<HttpRequest>,
+        handshake: Arc<RequestHead>,
     ) -> Self {
         let id = ConnId::new(sid);
         let inner = &server.inner;
@@ -816,7 +816,7 @@ impl SioConn {
             handshake,
             cmd_tx,
             stashed: None,
-            sockets: HashMap::new(),
+            sockets: crate::vec_map::VecMap::new(),
             waiters: HashMap::new(),
             running: None,
             local: Vec::new(),

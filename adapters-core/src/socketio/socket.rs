@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytestring::ByteString;
-use engineio_proto::http::HttpRequest;
+use engineio_proto::http::RequestHead;
 use futures_channel::oneshot;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -122,7 +122,7 @@ type DisconnectHandler = Arc<dyn Fn(SioSocket, DisconnectReason) -> BoxFuture + 
 
 #[derive(Default)]
 struct Handlers {
-    events: HashMap<String, EventHandler>,
+    events: crate::vec_map::VecMap<Box<str>, EventHandler>,
     any: Option<EventHandler>,
     disconnect: Option<DisconnectHandler>,
 }
@@ -133,7 +133,7 @@ pub(super) struct SocketShared {
     pub(super) auth: serde_json::Value,
     /// The auth as the client wrote it.
     pub(super) auth_json: ByteString,
-    pub(super) handshake: Arc<HttpRequest>,
+    pub(super) handshake: Arc<RequestHead>,
     pub(super) recovered: bool,
     pub(super) conn: ConnHandle,
     pub(super) server: SocketIoServer,
@@ -177,7 +177,7 @@ impl SioSocket {
         nsp: Nsp,
         id: SocketId,
         (auth, auth_json): (serde_json::Value, ByteString),
-        handshake: Arc<HttpRequest>,
+        handshake: Arc<RequestHead>,
         recovered: bool,
         conn: ConnHandle,
         server: SocketIoServer,
@@ -229,7 +229,7 @@ impl SioSocket {
     }
 
     /// The HTTP request that opened the connection (URI with its query, headers).
-    pub fn handshake(&self) -> &HttpRequest {
+    pub fn handshake(&self) -> &RequestHead {
         &self.shared.handshake
     }
 
@@ -262,7 +262,7 @@ impl SioSocket {
     {
         lock(&self.shared.handlers)
             .events
-            .insert(event.to_owned(), crate::handler::typed(handler));
+            .insert(event.into(), crate::handler::typed(handler));
     }
 
     /// Handles event `event` with the packet itself: for arguments passed on unparsed
@@ -274,7 +274,7 @@ impl SioSocket {
     {
         lock(&self.shared.handlers)
             .events
-            .insert(event.to_owned(), crate::handler::raw(handler));
+            .insert(event.into(), crate::handler::raw(handler));
     }
 
     /// Handles every event that has no handler of its own (the name is

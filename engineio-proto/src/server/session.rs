@@ -9,6 +9,7 @@ use bytes::BytesMut;
 use super::config::{ErrorCode, ServerConfig};
 use super::{EngineUpdate, Incoming, RequestId, SessionRequest, Sid, TransportKind, UpdateKind};
 use crate::http::{HeaderValue, HttpResponse, Method};
+use crate::keep_room_for_one;
 use crate::message::{CloseReason, Message, UsageError};
 use crate::payload::{self, PayloadFormat};
 use crate::timer::{Clock, Timers};
@@ -795,12 +796,5 @@ impl Session {
             let frame = encode_ws_frame(self.version, &packet, self.binary, &mut self.buf);
             self.transmits.push_back(Transmit::WsFrame(frame));
         }
-    }
-}
-
-/// Gives back the room an empty queue kept from a burst, but for one item.
-fn keep_room_for_one<T>(queue: &mut VecDeque<T>) {
-    if queue.is_empty() && queue.capacity() > 1 {
-        queue.shrink_to(1);
     }
 }

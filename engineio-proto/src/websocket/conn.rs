@@ -249,6 +249,10 @@ impl WebSocket {
     /// The next event, or `None`.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() {
+            crate::keep_room_for_one(&mut self.events);
+        }
+        event
     }
 }
