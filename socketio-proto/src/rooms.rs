@@ -269,11 +269,7 @@ impl Rooms {
     /// The sockets a broadcast reaches: members of any of `rooms` (every socket when `rooms`
     /// is empty), minus members of any of `except`; each once, sorted.
     pub fn targets(&self, rooms: &[Room], except: &[Room]) -> Vec<SocketId> {
-        let excluded = |s: &SocketId| {
-            except
-                .iter()
-                .any(|r| self.rooms.get(r).is_some_and(|m| m.contains(s)))
-        };
+        let excluded = |s: &SocketId| self.in_any(s, except);
         if rooms.is_empty() {
             return self
                 .sockets
@@ -291,6 +287,13 @@ impl Rooms {
             }
         }
         out.into_iter().collect()
+    }
+
+    /// Whether `socket` is a member of any of `rooms`.
+    pub fn in_any(&self, socket: &SocketId, rooms: &[Room]) -> bool {
+        rooms
+            .iter()
+            .any(|r| self.rooms.get(r).is_some_and(|m| m.contains(socket)))
     }
 
     /// Whether a socket in `socket_rooms` is reached by a broadcast to `rooms` except

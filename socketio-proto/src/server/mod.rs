@@ -348,7 +348,7 @@ pub struct Accepted {
 #[derive(Debug, Default)]
 struct NamespaceState {
     rooms: Rooms,
-    /// Socket -> its connection.
+    /// Socket -> its connection (the same sockets as `rooms` holds: added and removed together).
     conns: BTreeMap<SocketId, ConnId>,
     /// The reference counts ack ids per namespace, shared by its sockets, from 0.
     next_ack: u64,
@@ -558,6 +558,16 @@ impl Server {
         let Some(ns) = self.namespaces.get(nsp) else {
             return Vec::new();
         };
+        if rooms.is_empty() {
+            // Every socket of the namespace: its connection table holds them all, in the
+            // order of the room index, and no socket needs looking up.
+            return ns
+                .conns
+                .iter()
+                .filter(|(s, _)| !ns.rooms.in_any(s, except))
+                .map(|(s, c)| (c.clone(), s.clone()))
+                .collect();
+        }
         ns.rooms
             .targets(rooms, except)
             .into_iter()
