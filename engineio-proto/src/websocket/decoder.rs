@@ -99,7 +99,13 @@ impl Decoder {
             if buf.len() < total {
                 return Ok(None);
             }
-            let mut payload = buf.split_to(total);
+            // A frame that is the whole buffer (the usual read) takes the buffer itself:
+            // splitting would make its storage shared, an allocation of its own.
+            let mut payload = if buf.len() == total {
+                std::mem::take(buf)
+            } else {
+                buf.split_to(total)
+            };
             payload.advance(h.size);
             if let Some(key) = h.mask {
                 apply_mask(&mut payload, key, 0);

@@ -4,9 +4,6 @@ use bytes::{BufMut, BytesMut};
 
 use super::{OpCode, Role, WsError};
 
-/// The longest header: 2 bytes, a 64-bit length, a 4-byte masking key.
-pub(crate) const MAX_HEADER: usize = 14;
-
 /// A parsed frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Header {
@@ -117,7 +114,15 @@ pub fn write_frame(
     mask: Option<[u8; 4]>,
 ) {
     let len = payload.len();
-    out.reserve(MAX_HEADER + len);
+    // The exact size: a buffer written with one frame is frozen without an allocation of its
+    // own (`Bytes` keeps a vector whose length is its capacity as it is).
+    let length_bytes = match len {
+        0..126 => 0,
+        126..=0xFFFF => 2,
+        _ => 8,
+    };
+    let mask_bytes = if mask.is_some() { 4 } else { 0 };
+    out.reserve(2 + length_bytes + mask_bytes + len);
     out.put_u8(u8::from(fin) << 7 | opcode.bits());
     let mask_bit = if mask.is_some() { 0x80 } else { 0 };
     if len < 126 {
