@@ -237,7 +237,7 @@ impl Entry {
             conn.handle_timeout(now);
             while self.auth_due.front().is_some_and(|(at, ..)| *at <= now) {
                 if let Some((_, nsp, packet)) = self.auth_due.pop_front() {
-                    let _ = conn.emit_encoded(&nsp, &packet);
+                    let _ = conn.emit_encoded(&nsp, packet);
                 }
             }
         }
@@ -596,7 +596,7 @@ fn socketio_app(
             match (packet.event_name(), packet.ack_id()) {
                 (Some("message"), _) => {
                     if let Ok(p) = encoder.event_raw(&nsp, "message-back", &args, None) {
-                        let _ = conn.emit_encoded(&nsp, &p);
+                        let _ = conn.emit_encoded(&nsp, p);
                     }
                 }
                 (Some("message-with-ack"), Some(id)) => {

@@ -195,6 +195,21 @@ impl Encoded {
         Packets::Plain(text, self.attachments.iter())
     }
 
+    /// [`Encoded::engineio_packets`], taking the packet: its text and attachments are moved
+    /// rather than shared (a packet sent once costs no reference count: a freshly written
+    /// text's first share allocates its shared state).
+    pub fn into_engineio_packets(self) -> impl Iterator<Item = engineio_proto::Packet> {
+        if let Some(c) = self.custom {
+            let messages = std::sync::Arc::unwrap_or_clone(c).messages;
+            return IntoPackets::Custom(messages.into_iter());
+        }
+        let text = self
+            .msgpack
+            .is_none()
+            .then_some(engineio_proto::Packet::Message(self.text));
+        IntoPackets::Plain(text, self.attachments.into_iter())
+    }
+
     /// This packet (in the default form) with `parser`'s messages for it, made now; none
     /// if the parser fails (the packet is then not sent).
     fn with_custom(mut self, parser: crate::custom::CustomRef) -> Encoded {
@@ -213,6 +228,27 @@ impl Encoded {
             .unwrap_or_default();
         self.custom = Some(std::sync::Arc::new(Custom { parser, messages }));
         self
+    }
+}
+
+/// [`Encoded::into_engineio_packets`]: the same as [`Packets`], owned.
+enum IntoPackets {
+    Plain(Option<engineio_proto::Packet>, std::vec::IntoIter<Bytes>),
+    Custom(std::vec::IntoIter<engineio_proto::Message>),
+}
+
+impl Iterator for IntoPackets {
+    type Item = engineio_proto::Packet;
+    fn next(&mut self) -> Option<engineio_proto::Packet> {
+        match self {
+            IntoPackets::Plain(text, attachments) => text
+                .take()
+                .or_else(|| attachments.next().map(engineio_proto::Packet::Binary)),
+            IntoPackets::Custom(messages) => messages.next().map(|m| match m {
+                engineio_proto::Message::Text(t) => engineio_proto::Packet::Message(t),
+                engineio_proto::Message::Binary(b) => engineio_proto::Packet::Binary(b),
+            }),
+        }
     }
 }
 

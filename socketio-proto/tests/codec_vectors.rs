@@ -875,3 +875,28 @@ fn escaped_names_and_queries_are_kept() {
     assert_eq!(ok("2/,[\"x\"]").nsp(), "/");
     assert_eq!(ok(r#"2["x"]"#).nsp_owned(), Nsp::main());
 }
+
+#[test]
+fn packets_taken_are_the_shared_ones_moved() {
+    let mut enc = Encoder::default();
+    let file = socketio_proto::Binary::from(Bytes::from_static(b"ab"));
+    let e = enc.event(&nsp("/a"), "up", &(&file, 1), None).unwrap();
+    let shared: Vec<engineio_proto::Packet> = e.engineio_packets().collect();
+    assert_eq!(shared.len(), 2);
+    let text_at = e.text().as_ptr();
+    let owned: Vec<engineio_proto::Packet> = e.into_engineio_packets().collect();
+    assert_eq!(owned, shared);
+    let engineio_proto::Packet::Message(t) = &owned[0] else {
+        panic!("{owned:?}")
+    };
+    assert!(
+        std::ptr::eq(t.as_ptr(), text_at),
+        "the text moved, not copied"
+    );
+    let config =
+        socketio_proto::EncoderConfig::default().with_parser(socketio_proto::Parser::Msgpack);
+    let mut mp = Encoder::new(config);
+    let e = mp.event(&nsp("/a"), "up", &(1,), None).unwrap();
+    let shared: Vec<engineio_proto::Packet> = e.engineio_packets().collect();
+    assert_eq!(e.into_engineio_packets().collect::<Vec<_>>(), shared);
+}

@@ -104,6 +104,8 @@ fn packets_round_trip_through_a_custom_parser() {
     assert_eq!(packet.parser(), parser);
     let messages: Vec<EioPacket> = packet.engineio_packets().collect();
     assert_eq!(messages.len(), 2);
+    let owned: Vec<EioPacket> = packet.clone().into_engineio_packets().collect();
+    assert_eq!(owned, messages, "taken or shared, the same messages");
     assert_eq!(
         text(&messages[0]),
         reverse(r#"51-/a,4["up","f",{"_placeholder":true,"num":0}]"#)

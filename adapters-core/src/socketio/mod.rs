@@ -939,7 +939,7 @@ impl SioConn {
     fn command(&mut self, now: Instant, writable: bool, command: Command) {
         match command {
             Command::Send(nsp, packet) => {
-                let _ = self.conn.emit_encoded(&nsp, &packet);
+                let _ = self.conn.emit_encoded(&nsp, packet);
             }
             Command::Deliver(delivery, waiter) => {
                 let key = delivery.ack.map(|a| (delivery.nsp.clone(), a.id));

@@ -624,8 +624,22 @@ impl ServerConn {
         self.updates.pop_front()
     }
 
-    fn queue(&mut self, packet: &Encoded, compress: bool) {
-        for message in packet.engineio_packets().filter_map(Message::from_packet) {
+    /// Queues a packet written for this connection (moved: no share of its text).
+    fn queue(&mut self, packet: Encoded, compress: bool) {
+        self.queue_packets(packet.into_engineio_packets(), compress);
+    }
+
+    /// Queues a packet shared with other connections (a broadcast's).
+    fn queue_shared(&mut self, packet: &Encoded, compress: bool) {
+        self.queue_packets(packet.engineio_packets(), compress);
+    }
+
+    fn queue_packets(
+        &mut self,
+        packets: impl Iterator<Item = engineio_proto::Packet>,
+        compress: bool,
+    ) {
+        for message in packets.filter_map(Message::from_packet) {
             self.transmits.push_back(Outgoing { message, compress });
         }
     }
@@ -645,7 +659,7 @@ impl ServerConn {
             return;
         }
         self.connect_deadline = None;
-        for packet in &replay {
+        for packet in replay {
             self.queue(packet, false);
         }
         let reply = match self.version {
@@ -668,7 +682,7 @@ impl ServerConn {
             }
         };
         if let Ok(reply) = reply {
-            self.queue(&reply, false);
+            self.queue(reply, false);
         }
         self.sockets
             .insert(req.nsp, SocketState { id: socket, pid });
@@ -693,7 +707,7 @@ impl ServerConn {
             ),
         };
         if let Ok(packet) = packet {
-            self.queue(&packet, false);
+            self.queue(packet, false);
         }
     }
 
@@ -708,7 +722,7 @@ impl ServerConn {
             data: None,
         };
         if let Ok(packet) = self.encoder.connect_error(&req.nsp, &payload) {
-            self.queue(&packet, false);
+            self.queue(packet, false);
         }
     }
 
@@ -732,7 +746,7 @@ impl ServerConn {
     ) -> Result<(), EmitError> {
         self.check_nsp(nsp)?;
         let packet = self.encoder.event(nsp, event, args, None)?;
-        self.queue(&packet, false);
+        self.queue(packet, false);
         Ok(())
     }
 
@@ -753,13 +767,14 @@ impl ServerConn {
             return Err(EmitError::TooManyPendingAcks);
         }
         let packet = self.encoder.event(nsp, event, args, Some(id))?;
-        self.queue(&packet, false);
+        self.queue(packet, false);
         self.acks.insert(now + timeout, nsp, id);
         Ok(())
     }
 
-    /// Sends a packet encoded elsewhere (once for many connections) to the socket in `nsp`.
-    pub fn emit_encoded(&mut self, nsp: &Nsp, packet: &Encoded) -> Result<(), EmitError> {
+    /// Sends a packet encoded elsewhere to the socket in `nsp` (one encoded once for many
+    /// connections is given as clones: reference counts, no copies).
+    pub fn emit_encoded(&mut self, nsp: &Nsp, packet: Encoded) -> Result<(), EmitError> {
         self.check_nsp(nsp)?;
         self.queue(packet, false);
         Ok(())
@@ -780,7 +795,7 @@ impl ServerConn {
             self.acks
                 .insert(now + Duration::from_millis(timeout_ms), &delivery.nsp, id);
         }
-        self.queue(&delivery.packet, delivery.flags.compress);
+        self.queue_shared(&delivery.packet, delivery.flags.compress);
         true
     }
 
@@ -793,7 +808,7 @@ impl ServerConn {
     ) -> Result<(), EmitError> {
         self.check_nsp(nsp)?;
         let packet = self.encoder.ack(nsp, id, args)?;
-        self.queue(&packet, false);
+        self.queue(packet, false);
         Ok(())
     }
 
@@ -801,7 +816,7 @@ impl ServerConn {
     pub fn ack_raw(&mut self, nsp: &Nsp, id: AckId, args: &RawArgs) -> Result<(), EmitError> {
         self.check_nsp(nsp)?;
         let packet = self.encoder.ack_raw(nsp, id, args);
-        self.queue(&packet, false);
+        self.queue(packet, false);
         Ok(())
     }
 
@@ -809,7 +824,7 @@ impl ServerConn {
     pub fn disconnect(&mut self, nsp: &Nsp) -> Result<(), EmitError> {
         self.check_nsp(nsp)?;
         let packet = self.encoder.disconnect(nsp);
-        self.queue(&packet, false);
+        self.queue(packet, false);
         self.remove_socket(nsp, DisconnectReason::ServerNamespaceDisconnect);
         Ok(())
     }
@@ -832,7 +847,7 @@ impl ServerConn {
         let nsps: Vec<Nsp> = self.sockets.keys().cloned().collect();
         for nsp in &nsps {
             let packet = self.encoder.disconnect(nsp);
-            self.queue(&packet, false);
+            self.queue(packet, false);
         }
         self.close_all(DisconnectReason::ServerNamespaceDisconnect);
     }
