@@ -141,12 +141,12 @@ impl HttpRequest {
 
     /// The path, without the query.
     pub fn path(&self) -> &str {
-        self.uri.split_once('?').map_or(&self.uri, |(p, _)| p)
+        split_uri(&self.uri).0
     }
 
     /// The raw query string, without the `?`.
     pub fn query(&self) -> &str {
-        self.uri.split_once('?').map_or("", |(_, q)| q)
+        split_uri(&self.uri).1
     }
 
     /// The percent-decoded value of query parameter `name` (the first occurrence).
@@ -231,13 +231,12 @@ impl RequestHead {
 
     /// The path, without the query.
     pub fn path(&self) -> &str {
-        let uri = self.uri();
-        uri.split_once('?').map_or(uri, |(p, _)| p)
+        split_uri(self.uri()).0
     }
 
     /// The raw query string, without the `?`.
     pub fn query(&self) -> &str {
-        self.uri().split_once('?').map_or("", |(_, q)| q)
+        split_uri(self.uri()).1
     }
 
     /// The percent-decoded value of query parameter `name` (the first occurrence).
@@ -333,6 +332,11 @@ pub(crate) fn query_param<'a>(query: &'a str, name: &str) -> Option<Cow<'a, str>
         .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| percent_decode(v))
+}
+
+/// A request line's path and query (without the `?`; empty when there is none).
+fn split_uri(uri: &str) -> (&str, &str) {
+    uri.split_once('?').unwrap_or((uri, ""))
 }
 
 /// Decodes `%XX` escapes and `+` (as a space, form encoding). Malformed escapes are kept as
