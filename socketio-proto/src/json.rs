@@ -6,8 +6,6 @@ use std::io;
 use serde_json::ser::Formatter as _;
 
 use bytestring::ByteString;
-use serde::de::IgnoredAny;
-use serde::Deserialize;
 
 use crate::ParseError;
 
@@ -20,7 +18,11 @@ fn is_ws(b: u8) -> bool {
 /// Index of the first non-whitespace byte at or after `i`.
 #[inline]
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && is_ws(b[i]) {
+    // Most tokens follow one another directly: one comparison says so.
+    while let Some(&c) = b.get(i) {
+        if c > b' ' || !is_ws(c) {
+            break;
+        }
         i += 1;
     }
     i
@@ -33,10 +35,214 @@ pub(crate) fn first_byte(b: &[u8]) -> Option<u8> {
 }
 
 /// Checks that `b` is one well-formed JSON text (without building anything).
+///
+/// It accepts exactly what serde_json's `IgnoredAny` followed by `Deserializer::end` accepts
+/// (the fuzz target `socketio_json_validate` compares the two): strict RFC 8259 syntax, no
+/// depth limit (the nesting is a bit per level, so memory stays a fraction of the input), any
+/// `\u` escape of four hex digits (lone surrogates included: they are not decoded), and bytes
+/// inside strings taken as they are. One pass over the bytes: serde_json's path through its
+/// deserializer cost about 900 instructions for a 30-byte event, and every EVENT and ACK a
+/// server receives is checked this way before its handler parses it.
 pub(crate) fn validate(b: &[u8]) -> Result<(), ParseError> {
-    let mut de = serde_json::Deserializer::from_slice(b);
-    IgnoredAny::deserialize(&mut de).map_err(|_| ParseError::InvalidJson)?;
-    de.end().map_err(|_| ParseError::InvalidJson)
+    validate_inner(b).ok_or(ParseError::InvalidJson)
+}
+
+/// Kinds of open containers, one bit per level: 64 levels in a word, deeper ones spilled.
+#[derive(Default)]
+struct Nesting {
+    /// The innermost levels, the innermost in bit 0 (1: an object).
+    bits: u64,
+    /// How many levels are open.
+    depth: usize,
+    /// Full words of outer levels.
+    spill: Vec<u64>,
+}
+
+impl Nesting {
+    #[inline]
+    fn push(&mut self, object: bool) {
+        if self.depth > 0 && self.depth.is_multiple_of(64) {
+            self.spill.push(self.bits);
+            self.bits = 0;
+        }
+        self.bits = (self.bits << 1) | u64::from(object);
+        self.depth += 1;
+    }
+
+    /// The innermost open container: `Some(true)` for an object.
+    #[inline]
+    fn top(&self) -> Option<bool> {
+        (self.depth > 0).then_some(self.bits & 1 == 1)
+    }
+
+    #[inline]
+    fn pop(&mut self) {
+        self.bits >>= 1;
+        self.depth -= 1;
+        if self.depth > 0 && self.depth.is_multiple_of(64) {
+            self.bits = self.spill.pop().unwrap_or_default();
+        }
+    }
+}
+
+fn validate_inner(b: &[u8]) -> Option<()> {
+    let mut open = Nesting::default();
+    let mut i = skip_ws(b, 0);
+    loop {
+        // A value starts at `i`.
+        match *b.get(i)? {
+            b'{' => {
+                i = skip_ws(b, i + 1);
+                if b.get(i) == Some(&b'}') {
+                    i += 1;
+                } else {
+                    open.push(true);
+                    i = key(b, i)?;
+                    continue;
+                }
+            }
+            b'[' => {
+                i = skip_ws(b, i + 1);
+                if b.get(i) == Some(&b']') {
+                    i += 1;
+                } else {
+                    open.push(false);
+                    continue;
+                }
+            }
+            b'"' => i = string_end(b, i + 1)?,
+            b'-' | b'0'..=b'9' => i = number_end(b, i)?,
+            b't' => i = literal_end(b, i, b"true")?,
+            b'f' => i = literal_end(b, i, b"false")?,
+            b'n' => i = literal_end(b, i, b"null")?,
+            _ => return None,
+        }
+        // After a value: close containers until a `,` asks for the next value.
+        loop {
+            i = skip_ws(b, i);
+            let Some(object) = open.top() else {
+                return (i == b.len()).then_some(());
+            };
+            match (*b.get(i)?, object) {
+                (b',', false) => {
+                    i = skip_ws(b, i + 1);
+                    break;
+                }
+                (b',', true) => {
+                    i = key(b, skip_ws(b, i + 1))?;
+                    break;
+                }
+                (b']', false) | (b'}', true) => {
+                    open.pop();
+                    i += 1;
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// An object key and its colon at `i`; where its value starts.
+#[inline]
+fn key(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let i = skip_ws(b, string_end(b, i + 1)?);
+    (b.get(i) == Some(&b':')).then(|| skip_ws(b, i + 1))
+}
+
+/// Bytes that end a run of plain string contents: `"`, `\\` and the control characters.
+static STRING_SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        table[c] = true;
+        c += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// The index after the closing quote of the string whose contents start at `i`.
+#[inline]
+fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        // Plain contents: one table lookup a byte.
+        while let Some(&c) = b.get(i) {
+            if STRING_SPECIAL[usize::from(c)] {
+                break;
+            }
+            i += 1;
+        }
+        match *b.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => match *b.get(i + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                b'u' => {
+                    let hex = b.get(i + 2..i + 6)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    i += 6;
+                }
+                _ => return None,
+            },
+            // A control character.
+            _ => return None,
+        }
+    }
+}
+
+/// The index after the number starting at `i` (`-`? then `0` or a digit run without a leading
+/// zero, then `.digits`? and `e`/`E` `+`/`-`? `digits`?).
+#[inline]
+fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let digits = |b: &[u8], i: usize| {
+        b[i.min(b.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    };
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match *b.get(i)? {
+        b'0' => {
+            i += 1;
+            if b.get(i).is_some_and(u8::is_ascii_digit) {
+                return None;
+            }
+        }
+        b'1'..=b'9' => i += 1 + digits(b, i + 1),
+        _ => return None,
+    }
+    if b.get(i) == Some(&b'.') {
+        let n = digits(b, i + 1);
+        if n == 0 {
+            return None;
+        }
+        i += 1 + n;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let n = digits(b, i);
+        if n == 0 {
+            return None;
+        }
+        i += n;
+    }
+    Some(i)
+}
+
+/// The index after `word` at `i`.
+#[inline]
+fn literal_end(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
+    (b.get(i..i + word.len())? == word).then_some(i + word.len())
 }
 
 /// An event name: where it is in the payload, or its unescaped value when it has escapes.
@@ -195,6 +401,191 @@ pub(crate) fn write_js_number<W: ?Sized + io::Write>(w: &mut W, value: f64) -> i
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use serde::Deserialize;
+
+    /// What serde_json says of `b`: `IgnoredAny`, then nothing but whitespace.
+    fn serde_accepts(b: &[u8]) -> bool {
+        let mut de = serde_json::Deserializer::from_slice(b);
+        serde::de::IgnoredAny::deserialize(&mut de).is_ok() && de.end().is_ok()
+    }
+
+    #[track_caller]
+    fn agrees(text: &[u8]) -> bool {
+        let ours = validate(text).is_ok();
+        assert_eq!(
+            ours,
+            serde_accepts(text),
+            "validate and serde_json disagree on {:?}",
+            String::from_utf8_lossy(text)
+        );
+        ours
+    }
+
+    #[test]
+    fn validator_accepts_what_serde_json_accepts() {
+        let valid: &[&str] = &[
+            "0",
+            "-0",
+            "1",
+            "-12.5e+3",
+            "0.5",
+            "1E9",
+            "1e-0",
+            "123456789012345678901234567890",
+            "true",
+            "false",
+            "null",
+            r#""""#,
+            r#""a\"\\\/\b\f\n\r\t""#,
+            r#""\u00e9\uD83D\uDE00""#,
+            r#""\uD800""#,
+            "\"\u{e9}\u{1F600}\"",
+            "[]",
+            "{}",
+            " [ ] ",
+            "\t\n\r [1, \"a\" , {\"k\" : [null,true,false]} ]\n",
+            r#"["echo",{"msg":"hello","n":1}]"#,
+            r#"{"a":{"b":{"c":[[],{}]}}}"#,
+            r#"[{"_placeholder":true,"num":0}]"#,
+            r#"{"":""}"#,
+            "[0,-0,0.0,1e5]",
+        ];
+        for text in valid {
+            assert!(agrees(text.as_bytes()), "{text}");
+        }
+        let invalid: &[&str] = &[
+            "",
+            " ",
+            "[",
+            "]",
+            "{",
+            "}",
+            "[1,]",
+            "[,1]",
+            "[1 2]",
+            r#"{"a":1,}"#,
+            r#"{"a"}"#,
+            r#"{"a" 1}"#,
+            "{a:1}",
+            "{1:1}",
+            "[}",
+            "{]",
+            "[1]]",
+            "[1]x",
+            "01",
+            "-01",
+            "-",
+            "+1",
+            "1.",
+            ".5",
+            "1e",
+            "1e+",
+            "1.e5",
+            "0x10",
+            "tru",
+            "nul",
+            "nulll",
+            "True",
+            "NaN",
+            "Infinity",
+            "\"abc",
+            r#""\x""#,
+            r#""\u12""#,
+            r#""\u12G4""#,
+            "\"a\u{1}b\"",
+            "\"tab\there\"",
+            "[1]\u{0}",
+            "1 2",
+            "\u{feff}1",
+            r#"["a",]"#,
+            r#"{"a":}"#,
+            "{,}",
+            "[-]",
+            "[1.5e]",
+            r#"["\"]"#,
+        ];
+        for text in invalid {
+            assert!(!agrees(text.as_bytes()), "{text}");
+        }
+        // Bytes inside strings are not UTF-8-checked by either; outside, they are refused.
+        assert!(agrees(b"[\"\xff\"]"));
+        assert!(!agrees(b"[\xff]"));
+    }
+
+    #[test]
+    fn validator_nests_deeper_than_a_word() {
+        for depth in [1, 2, 63, 64, 65, 127, 128, 129, 200, 1000] {
+            let arrays = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            assert!(agrees(arrays.as_bytes()), "{depth}");
+            // Objects and arrays alternating: each level must close with its own bracket.
+            let mut open = String::new();
+            let mut close = String::new();
+            for level in 0..depth {
+                if level % 3 == 1 {
+                    open.push_str("{\"k\":");
+                    close.insert(0, '}');
+                } else {
+                    open.push('[');
+                    close.insert(0, ']');
+                }
+            }
+            let mixed = format!("{open}1{close}");
+            assert!(agrees(mixed.as_bytes()), "{depth}");
+            // The same with one closer swapped, at the innermost and the outermost level.
+            for at in [0, close.len() - 1] {
+                let mut wrong = close.clone().into_bytes();
+                wrong[at] = if wrong[at] == b']' { b'}' } else { b']' };
+                let text = [open.as_bytes(), b"1", &wrong].concat();
+                assert!(!agrees(&text), "{depth} {at}");
+            }
+            assert!(!agrees(&arrays.as_bytes()[..arrays.len() - 1]), "{depth}");
+        }
+    }
+
+    proptest! {
+        /// JSON-ish byte strings (mostly the tokens that matter to the grammar) get the same
+        /// verdict from both.
+        #[test]
+        fn validator_agrees_with_serde_json(
+            parts in prop::collection::vec(prop::sample::select(vec![
+                "[", "]", "{", "}", ",", ":", " ", "\"", "\\", "\\u", "00e9", "\"k\"",
+                "\"v\":", "0", "1", "-", ".", "e", "+", "12", "true", "false", "null", "tru",
+                "\n", "\u{1}", "x", "\u{e9}",
+            ]), 0..24)
+        ) {
+            agrees(parts.concat().as_bytes());
+        }
+
+        /// Serialized values are accepted, and cut short they get the same verdict from both.
+        #[test]
+        fn validator_accepts_serialized_values(
+            v in json_value(),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let text = serde_json::to_vec(&v).unwrap();
+            prop_assert!(agrees(&text));
+            agrees(&text[..cut.index(text.len() + 1)]);
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            ".{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(6, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(".{0,4}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
 
     fn js(v: f64) -> String {
         let mut out = Vec::new();

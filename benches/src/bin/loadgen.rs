@@ -331,6 +331,12 @@ async fn phase_echo(
         "rt_per_s": completed as f64 / window_s,
         "p50_us": percentile(&latencies, 0.5),
         "p99_us": percentile(&latencies, 0.99),
+        // The shape of the tail: a closed loop's p99 can sit on a cliff (a share of the round
+        // trips waiting in a scheduler's slow lane), which p50 and p99 alone do not show.
+        "p90_us": percentile(&latencies, 0.9),
+        "p95_us": percentile(&latencies, 0.95),
+        "p999_us": percentile(&latencies, 0.999),
+        "max_us": latencies.last().copied().unwrap_or(0),
         "wrong_acks": bad,
         "tool_cpu_pct": window.tool_cpu_pct(),
     });
