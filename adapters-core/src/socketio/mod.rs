@@ -245,6 +245,20 @@ thread_local! {
     /// The connection whose handlers this thread is polling, and what they sent to it.
     static OUTBOX: std::cell::RefCell<Option<(usize, Vec<Command>)>> =
         const { std::cell::RefCell::new(None) };
+    /// An emptied outbox's vector, for the next outbox: a handler that acks at once would
+    /// otherwise allocate one per event.
+    static SPARE: std::cell::Cell<Vec<Command>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The most commands a spare outbox vector keeps room for (a burst's larger one is freed).
+const SPARE_COMMANDS: usize = 8;
+
+/// Gives an outbox's vector back, emptied, for the next outbox on this thread.
+fn recycle(mut commands: Vec<Command>) {
+    if (1..=SPARE_COMMANDS).contains(&commands.capacity()) {
+        commands.clear();
+        SPARE.with(|s| s.set(commands));
+    }
 }
 
 /// Takes `command` into the open outbox if it is `key`'s; gives it back otherwise.
@@ -267,7 +281,8 @@ struct Outbox {
 
 impl Outbox {
     fn open(key: usize) -> Self {
-        let previous = OUTBOX.with(|o| o.borrow_mut().replace((key, Vec::new())));
+        let spare = SPARE.with(std::cell::Cell::take);
+        let previous = OUTBOX.with(|o| o.borrow_mut().replace((key, spare)));
         Outbox { previous }
     }
 
@@ -831,15 +846,16 @@ impl SioConn {
     fn start(&mut self, cx: &mut Context<'_>, now: Instant, mut fut: BoxFuture) {
         let outbox = Outbox::open(self.cmd_tx.key());
         let pending = fut.as_mut().poll(cx).is_pending();
-        let sent = outbox.close();
+        let mut sent = outbox.close();
         if pending {
             self.running
                 .get_or_insert_with(FuturesUnordered::new)
                 .push(fut);
         }
-        for c in sent {
+        for c in sent.drain(..) {
             self.command(now, self.writable, c);
         }
+        recycle(sent);
     }
 
     /// The machine's events (CONNECT decisions, events for handlers, acks, ends) and its news
@@ -1032,11 +1048,16 @@ impl crate::engine::Hosted for SioConn {
             if running.is_empty() {
                 self.running = None;
             }
-            let sent = outbox.close();
+            let mut sent = outbox.close();
             if !sent.is_empty() {
-                self.local.extend(sent);
+                if self.local.is_empty() {
+                    std::mem::swap(&mut self.local, &mut sent);
+                } else {
+                    self.local.append(&mut sent);
+                }
                 woke = true;
             }
+            recycle(sent);
         }
         if self.stashed.is_none() {
             if let Poll::Ready(c) = self.cmd_tx.poll_recv(cx) {
@@ -1053,9 +1074,11 @@ impl crate::engine::Hosted for SioConn {
 
     fn work(&mut self, cx: &mut Context<'_>, now: Instant, writable: bool) {
         self.writable = writable;
-        for c in std::mem::take(&mut self.local) {
+        let mut local = std::mem::take(&mut self.local);
+        for c in local.drain(..) {
             self.command(now, writable, c);
         }
+        recycle(local);
         if let Some(c) = self.stashed.take() {
             self.command(now, writable, c);
         }
