@@ -3,7 +3,7 @@
 //! `benches::paired`). Prints one Markdown table per group, then a summary against issue 17's
 //! targets: decode to handler data within 1.1x of serde_json's own `from_slice` into the same
 //! types (typed and `Value`) and at least 1.3x faster than socketioxide; encode within 1.5x of
-//! `serde_json::to_vec`.
+//! `serde_json::to_vec`; and the JSON syntax check of received packets against serde_json's.
 //!
 //! Run: `cargo bench -p benches --bench socketio_ratios [-- ROUNDS] [FILTER]` (default 300
 //! rounds of 2 ms batches per contender; only the groups whose name contains FILTER, such as
@@ -23,6 +23,7 @@ fn main() {
 
     let mut decode_rows: Vec<[String; 13]> = Vec::new();
     let mut encode_rows: Vec<[String; 5]> = Vec::new();
+    let mut validate_rows: Vec<[String; 2]> = Vec::new();
     println!("| group | contender | median | time / limit | socketioxide time / this |");
     println!("|---|---|---:|---:|---:|");
     for (name, results) in args.measure_groups(benches::sio_groups::all()) {
@@ -67,6 +68,8 @@ fn main() {
                     met_at_least(r("socketioxide_value", "ours_value"), PEER_TARGET)
                 ),
             ]);
+        } else if name.starts_with("socketio_validate") {
+            validate_rows.push([case.to_owned(), fmt(r("ours", "serde_json"))]);
         } else {
             encode_rows.push([
                 case.to_owned(),
@@ -120,6 +123,11 @@ fn main() {
             "socketioxide / ours",
         ],
         encode_rows.iter(),
+    );
+    println!();
+    table(
+        &["syntax check case", "ours / serde_json IgnoredAny"],
+        validate_rows.iter(),
     );
 }
 

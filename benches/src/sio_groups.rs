@@ -14,6 +14,9 @@
 //!   `serde_json::Value`). Neither is a Socket.IO decoder.
 //! - `socketio_encode/<case>`: `ours`, `socketioxide` and `limit`, each writing the case's values
 //!   as the packet (`limit`: `serde_json::to_vec` of the same JSON payload, no header).
+//! - `socketio_validate/<case>`: `ours` (`Packet::validate`, the syntax check a server makes of
+//!   every EVENT and ACK before its handler runs) and `serde_json` (`IgnoredAny` over the same
+//!   JSON, then `Deserializer::end`).
 //!
 //! Fairness rules (as in [`crate::groups`]): every contender's output is dropped inside the timed
 //! part; inputs a decoder takes by value (the text as a `ByteString` or socketioxide's `Str`,
@@ -42,8 +45,31 @@ use crate::socketioxide::{self as sx, Str, SxDecoder, SxPacket, SxValue};
 pub fn all() -> Vec<Group> {
     corpus::CASES
         .iter()
-        .flat_map(|name| [decode_group(name), encode_group(name)])
+        .flat_map(|name| [decode_group(name), encode_group(name), validate_group(name)])
         .collect()
+}
+
+/// `socketio_validate/<case>`: the JSON syntax check a server makes of every EVENT and ACK it
+/// receives before its handler runs (`Packet::validate`, on a decoded packet) against
+/// serde_json checking the same JSON (`IgnoredAny`, then `Deserializer::end`), as the check
+/// was made before it had a scanner of its own.
+pub fn validate_group(name: &str) -> Group {
+    let case = corpus::case(name);
+    let packet = ours_packet(&mut Decoder::default(), &case.text, &case.attachments)
+        .expect("the corpus decodes");
+    let json = case.json().to_vec();
+    let ours: Run = Box::new(move |n| timed(n, || black_box(&packet).validate().is_ok()));
+    let serde: Run = Box::new(move |n| {
+        timed(n, || {
+            let mut de = serde_json::Deserializer::from_slice(black_box(&json));
+            IgnoredAny::deserialize(&mut de).is_ok() && de.end().is_ok()
+        })
+    });
+    Group {
+        name: group_name("socketio_validate", name),
+        throughput: vec![("", case.json().len() as u64)],
+        contenders: vec![("ours".into(), ours), ("serde_json".into(), serde)],
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
