@@ -17,6 +17,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 
 use crate::engine::{EngineIoServer, HttpOutcome};
+use crate::runtime::{AsyncIo, BoxIo};
 use crate::ws::{server_sides, WsConn};
 
 /// Answers the requests whose path is under no Engine.IO server's (an application's pages and
@@ -137,7 +138,8 @@ where
                 return plain(StatusCode::BAD_REQUEST);
             };
             let runtime = server.runtime();
-            runtime.spawn(Box::pin(async move {
+            let spawner = runtime.clone();
+            spawner.spawn(Box::pin(async move {
                 let Ok(upgraded) = upgrade.await else {
                     attach.attach(futures_util::stream::empty(), futures_util::sink::drain());
                     return;
@@ -147,7 +149,8 @@ where
                 // client finished writing and gets the close frame. A longer one is refused
                 // at its header (1009 too) and the rest is read and discarded until the client
                 // closes, so that client too finishes writing and reads the close.
-                let conn = WsConn::server(HyperIo(upgraded), max_payload.saturating_mul(2));
+                let io = runtime.upgraded_io(upgraded);
+                let conn = WsConn::server(io, max_payload.saturating_mul(2));
                 let (incoming, outgoing) = server_sides(conn);
                 attach.attach(incoming, outgoing);
             }));
@@ -201,6 +204,63 @@ fn to_hyper(r: HttpResponse) -> Response<Full<Bytes>> {
 
 /// hyper's IO (an upgraded connection) as futures-io, for the WebSocket.
 struct HyperIo<T>(T);
+
+/// An upgraded connection read and written through hyper ([`Runtime::upgraded_io`]'s
+/// default, for connections of a type the runtime does not know).
+///
+/// [`Runtime::upgraded_io`]: crate::Runtime::upgraded_io
+pub fn upgraded_via_hyper(upgraded: hyper::upgrade::Upgraded) -> BoxIo {
+    Box::new(HyperIo(upgraded))
+}
+
+/// A connection taken back from hyper after an upgrade, with the bytes hyper had already read
+/// past the request (a client may send its first frames with it): those are read first.
+pub fn read_ahead<T: AsyncIo + 'static>(read: Bytes, io: T) -> BoxIo {
+    if read.is_empty() {
+        Box::new(io)
+    } else {
+        Box::new(ReadAhead { read, io })
+    }
+}
+
+/// See [`read_ahead`].
+struct ReadAhead<T> {
+    read: Bytes,
+    io: T,
+}
+
+impl<T: AsyncIo> futures_util::io::AsyncRead for ReadAhead<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.read.is_empty() {
+            return Pin::new(&mut self.io).poll_read(cx, buf);
+        }
+        let n = buf.len().min(self.read.len());
+        buf[..n].copy_from_slice(&self.read.split_to(n));
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl<T: AsyncIo> futures_util::io::AsyncWrite for ReadAhead<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_close(cx)
+    }
+}
 
 impl<T: hyper::rt::Read + Unpin> futures_util::io::AsyncRead for HyperIo<T> {
     fn poll_read(

@@ -64,7 +64,10 @@ pub use engine::{
     EioSocket, EngineIoServer, HttpOutcome, InlineHandler, SendError, WeakEngineIoServer, WsAttach,
     WsIn, WsOut,
 };
-pub use http::{handle, serve_connection, serve_connection_with, Fallback, FuturesIo};
+pub use http::{
+    handle, read_ahead, serve_connection, serve_connection_with, upgraded_via_hyper, Fallback,
+    FuturesIo,
+};
 pub use runtime::{AsyncIo, BoxFuture, BoxIo, ConnectFuture, Runtime};
 pub use socketio::{
     AckError, AckResponses, AckSender, Adapter, BroadcastOperator, ConnectError, EmitError,

@@ -25,6 +25,15 @@ pub trait Runtime: Send + Sync + 'static {
         ))))
     }
 
+    /// The byte stream of a connection hyper upgraded to a WebSocket. The default reads and
+    /// writes through hyper's `Upgraded` (a boxed stream behind a rewind buffer); a runtime
+    /// that knows the type of the connections it serves takes its socket back
+    /// (`Upgraded::downcast`, then [`crate::read_ahead`] for bytes hyper read past the
+    /// request) and skips those layers on every read and write.
+    fn upgraded_io(&self, upgraded: hyper::upgrade::Upgraded) -> BoxIo {
+        crate::upgraded_via_hyper(upgraded)
+    }
+
     /// Fills `buf` with random bytes from the OS's CSPRNG (session ids). The same on every
     /// runtime; override only to inject another source.
     fn fill_random(&self, buf: &mut [u8]) {

@@ -100,6 +100,17 @@ impl Runtime for TokioRuntime {
         tokio::time::Instant::now().into_std()
     }
 
+    fn upgraded_io(&self, upgraded: hyper::upgrade::Upgraded) -> socketio_adapters_core::BoxIo {
+        use tokio_util::compat::TokioAsyncReadCompatExt;
+        // The connections `serve` accepts: their socket, without hyper's layers in between.
+        match upgraded.downcast::<TokioIo<tokio::net::TcpStream>>() {
+            Ok(parts) => {
+                socketio_adapters_core::read_ahead(parts.read_buf, parts.io.into_inner().compat())
+            }
+            Err(upgraded) => socketio_adapters_core::upgraded_via_hyper(upgraded),
+        }
+    }
+
     fn connect_tcp(&self, host: &str, port: u16) -> socketio_adapters_core::ConnectFuture {
         use tokio_util::compat::TokioAsyncReadCompatExt;
         let host = host.to_owned();

@@ -135,3 +135,59 @@ async fn oversized_websocket_messages_close_with_1009() {
     drop(socket);
     drains_to_zero(&server).await;
 }
+
+/// A client that sends its first frames in the same write as its upgrade request: the server
+/// reads them with the request (hyper keeps what it read past it), and they must reach the
+/// session before anything read from the socket afterwards.
+#[tokio::test]
+async fn frames_sent_with_the_upgrade_request_are_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (addr, _server) = servers().await;
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.set_nodelay(true).unwrap();
+    let mut request = format!(
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {addr}\r\n\
+         Upgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .into_bytes();
+    // Two masked text frames: CONNECT to `/`, then an event asking for an ack.
+    for text in [&b"40"[..], &br#"421["message-with-ack","early"]"#[..]] {
+        let mask = [0x37, 0xfa, 0x21, 0x3d];
+        request.extend_from_slice(&[0x81, 0x80 | text.len() as u8]);
+        request.extend_from_slice(&mask);
+        request.extend(text.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    }
+    tcp.write_all(&request).await.unwrap();
+    // The 101 and whatever frames came with it.
+    let mut head = Vec::new();
+    let end = loop {
+        let mut chunk = [0u8; 1024];
+        let n = tcp.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "closed before the 101");
+        head.extend_from_slice(&chunk[..n]);
+        if let Some(at) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    let rest = head.split_off(end);
+    let mut ws = tokio_tungstenite::WebSocketStream::from_partially_read(
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp),
+        rest,
+        tokio_tungstenite::tungstenite::protocol::Role::Client,
+        None,
+    )
+    .await;
+    assert!(next_text(&mut ws).await.starts_with("0{"), "the open packet");
+    assert!(next_text(&mut ws).await.starts_with("40{"), "the CONNECT answered");
+    // The conformance server acks `message-with-ack` with its arguments (and emits `auth`).
+    loop {
+        let text = next_text(&mut ws).await;
+        if text.starts_with("43") {
+            assert_eq!(text, r#"431["early"]"#);
+            break;
+        }
+    }
+}
