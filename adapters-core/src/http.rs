@@ -213,6 +213,19 @@ pub fn upgraded_via_hyper(upgraded: hyper::upgrade::Upgraded) -> BoxIo {
     Box::new(HyperIo(upgraded))
 }
 
+/// The byte stream of an upgraded connection that was served as [`FuturesIo<T>`]: its `T`,
+/// taken back from hyper (with the bytes hyper read past the request, see [`read_ahead`]);
+/// another connection is read through hyper ([`upgraded_via_hyper`]). For
+/// [`Runtime::upgraded_io`] on runtimes whose sockets speak futures-io.
+///
+/// [`Runtime::upgraded_io`]: crate::Runtime::upgraded_io
+pub fn upgraded_futures_io<T: AsyncIo + 'static>(upgraded: hyper::upgrade::Upgraded) -> BoxIo {
+    match upgraded.downcast::<FuturesIo<T>>() {
+        Ok(parts) => read_ahead(parts.read_buf, parts.io.0),
+        Err(upgraded) => upgraded_via_hyper(upgraded),
+    }
+}
+
 /// A connection taken back from hyper after an upgrade, with the bytes hyper had already read
 /// past the request (a client may send its first frames with it): those are read first.
 pub fn read_ahead<T: AsyncIo + 'static>(read: Bytes, io: T) -> BoxIo {

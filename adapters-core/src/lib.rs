@@ -65,9 +65,11 @@ pub use engine::{
     WsIn, WsOut,
 };
 pub use http::{
-    handle, read_ahead, serve_connection, serve_connection_with, upgraded_via_hyper, Fallback,
-    FuturesIo,
+    handle, read_ahead, serve_connection, serve_connection_with, upgraded_futures_io,
+    upgraded_via_hyper, Fallback, FuturesIo,
 };
+/// hyper's upgraded connection, as [`Runtime::upgraded_io`] receives it.
+pub use hyper::upgrade::Upgraded;
 pub use runtime::{AsyncIo, BoxFuture, BoxIo, ConnectFuture, Runtime};
 pub use socketio::{
     AckError, AckResponses, AckSender, Adapter, BroadcastOperator, ConnectError, EmitError,

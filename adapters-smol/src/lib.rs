@@ -67,6 +67,15 @@ impl Runtime for SmolRuntime {
         Instant::now()
     }
 
+    fn upgraded_io(
+        &self,
+        upgraded: socketio_adapters_core::Upgraded,
+    ) -> socketio_adapters_core::BoxIo {
+        // The connections `serve` accepts: their socket, without hyper's layers (and the
+        // copy through `FuturesIo`'s buffer) in between.
+        socketio_adapters_core::upgraded_futures_io::<smol::net::TcpStream>(upgraded)
+    }
+
     fn connect_tcp(&self, host: &str, port: u16) -> socketio_adapters_core::ConnectFuture {
         let host = host.to_owned();
         Box::pin(async move {
