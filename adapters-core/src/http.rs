@@ -213,30 +213,30 @@ pub fn upgraded_via_hyper(upgraded: hyper::upgrade::Upgraded) -> BoxIo {
     Box::new(HyperIo(upgraded))
 }
 
-/// The byte stream of an upgraded connection that was served as [`FuturesIo<T>`]: its `T`,
-/// taken back from hyper (with the bytes hyper read past the request, see [`read_ahead`]);
-/// another connection is read through hyper ([`upgraded_via_hyper`]). For
-/// [`Runtime::upgraded_io`] on runtimes whose sockets speak futures-io.
+/// The byte stream of an upgraded connection that was served to hyper as `T`: the connection
+/// taken back from hyper (`Upgraded::downcast`) and made a futures-io stream by `into`, the
+/// bytes hyper read past the request (a client may send its first frames with it) read first.
+/// A connection of another type is read through hyper ([`upgraded_via_hyper`]). For
+/// [`Runtime::upgraded_io`] on runtimes that know the type of the connections they serve.
 ///
 /// [`Runtime::upgraded_io`]: crate::Runtime::upgraded_io
-pub fn upgraded_futures_io<T: AsyncIo + 'static>(upgraded: hyper::upgrade::Upgraded) -> BoxIo {
-    match upgraded.downcast::<FuturesIo<T>>() {
-        Ok(parts) => read_ahead(parts.read_buf, parts.io.0),
+pub fn upgraded_socket<T, I>(upgraded: hyper::upgrade::Upgraded, into: impl FnOnce(T) -> I) -> BoxIo
+where
+    T: hyper::rt::Read + hyper::rt::Write + Unpin + 'static,
+    I: AsyncIo + 'static,
+{
+    match upgraded.downcast::<T>() {
+        Ok(parts) if parts.read_buf.is_empty() => Box::new(into(parts.io)),
+        Ok(parts) => Box::new(ReadAhead {
+            read: parts.read_buf,
+            io: into(parts.io),
+        }),
         Err(upgraded) => upgraded_via_hyper(upgraded),
     }
 }
 
-/// A connection taken back from hyper after an upgrade, with the bytes hyper had already read
-/// past the request (a client may send its first frames with it): those are read first.
-pub fn read_ahead<T: AsyncIo + 'static>(read: Bytes, io: T) -> BoxIo {
-    if read.is_empty() {
-        Box::new(io)
-    } else {
-        Box::new(ReadAhead { read, io })
-    }
-}
-
-/// See [`read_ahead`].
+/// A connection taken back from hyper, with the bytes hyper had read past the request: those
+/// are read first.
 struct ReadAhead<T> {
     read: Bytes,
     io: T,

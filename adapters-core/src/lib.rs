@@ -65,8 +65,8 @@ pub use engine::{
     WsIn, WsOut,
 };
 pub use http::{
-    handle, read_ahead, serve_connection, serve_connection_with, upgraded_futures_io,
-    upgraded_via_hyper, Fallback, FuturesIo,
+    handle, serve_connection, serve_connection_with, upgraded_socket, upgraded_via_hyper, Fallback,
+    FuturesIo,
 };
 /// hyper's upgraded connection, as [`Runtime::upgraded_io`] receives it.
 pub use hyper::upgrade::Upgraded;

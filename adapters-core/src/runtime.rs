@@ -28,10 +28,8 @@ pub trait Runtime: Send + Sync + 'static {
     /// The byte stream of a connection hyper upgraded to a WebSocket. The default reads and
     /// writes through hyper's `Upgraded` (a boxed stream behind a rewind buffer); a runtime
     /// that knows the type of the connections it serves takes its socket back
-    /// (`Upgraded::downcast`, then [`crate::read_ahead`] for bytes hyper read past the
-    /// request; [`crate::upgraded_futures_io`] does both for connections served as
-    /// [`crate::FuturesIo`]) and skips those layers on every read and write.
-    fn upgraded_io(&self, upgraded: hyper::upgrade::Upgraded) -> BoxIo {
+    /// ([`crate::upgraded_socket`]) and skips those layers on every read and write.
+    fn upgraded_io(&self, upgraded: crate::Upgraded) -> BoxIo {
         crate::upgraded_via_hyper(upgraded)
     }
 

@@ -73,7 +73,10 @@ impl Runtime for SmolRuntime {
     ) -> socketio_adapters_core::BoxIo {
         // The connections `serve` accepts: their socket, without hyper's layers (and the
         // copy through `FuturesIo`'s buffer) in between.
-        socketio_adapters_core::upgraded_futures_io::<smol::net::TcpStream>(upgraded)
+        socketio_adapters_core::upgraded_socket(
+            upgraded,
+            |io: socketio_adapters_core::FuturesIo<smol::net::TcpStream>| io.0,
+        )
     }
 
     fn connect_tcp(&self, host: &str, port: u16) -> socketio_adapters_core::ConnectFuture {

@@ -100,15 +100,16 @@ impl Runtime for TokioRuntime {
         tokio::time::Instant::now().into_std()
     }
 
-    fn upgraded_io(&self, upgraded: hyper::upgrade::Upgraded) -> socketio_adapters_core::BoxIo {
+    fn upgraded_io(
+        &self,
+        upgraded: socketio_adapters_core::Upgraded,
+    ) -> socketio_adapters_core::BoxIo {
         use tokio_util::compat::TokioAsyncReadCompatExt;
-        // The connections `serve` accepts: their socket, without hyper's layers in between.
-        match upgraded.downcast::<TokioIo<tokio::net::TcpStream>>() {
-            Ok(parts) => {
-                socketio_adapters_core::read_ahead(parts.read_buf, parts.io.into_inner().compat())
-            }
-            Err(upgraded) => socketio_adapters_core::upgraded_via_hyper(upgraded),
-        }
+        // The connections `serve` (and `axum::serve`) hand hyper: their socket, without
+        // hyper's layers in between.
+        socketio_adapters_core::upgraded_socket(upgraded, |io: TokioIo<tokio::net::TcpStream>| {
+            io.into_inner().compat()
+        })
     }
 
     fn connect_tcp(&self, host: &str, port: u16) -> socketio_adapters_core::ConnectFuture {

@@ -337,19 +337,10 @@ fn string_token(text: &str, q: usize) -> Result<(Name, usize), ParseError> {
         }
     }
     // Escapes: find the closing quote, then let serde_json unescape.
-    let mut i = end;
-    while i < b.len() {
-        match b[i] {
-            b'\\' => i += 2,
-            b'"' => {
-                let value: String =
-                    serde_json::from_str(&text[q..=i]).map_err(|_| ParseError::InvalidJson)?;
-                return Ok((Name::Unescaped(ByteString::from(value)), i + 1));
-            }
-            _ => i += 1,
-        }
-    }
-    Err(ParseError::InvalidJson)
+    let after = string_end(b, end).ok_or(ParseError::InvalidJson)?;
+    let value: String =
+        serde_json::from_str(&text[q..after]).map_err(|_| ParseError::InvalidJson)?;
+    Ok((Name::Unescaped(ByteString::from(value)), after))
 }
 
 /// A compact JSON formatter whose floating-point output is JavaScript's `Number#toString`
