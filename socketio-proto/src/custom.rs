@@ -147,7 +147,7 @@ impl PacketParts {
         } else {
             self.kind.with_binary()
         };
-        let mut text = Vec::new();
+        let mut text = String::new();
         crate::packet::write_header(
             &mut text,
             kind,
@@ -156,9 +156,8 @@ impl PacketParts {
             self.id,
         );
         if let Some(data) = &self.data {
-            text.extend_from_slice(data.as_bytes());
+            text.push_str(data);
         }
-        let text = String::from_utf8(text).unwrap_or_default();
         std::iter::once(Message::Text(text.into()))
             .chain(self.attachments.iter().cloned().map(Message::Binary))
             .collect()

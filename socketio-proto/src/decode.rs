@@ -611,9 +611,8 @@ impl RawArgs {
         items: &[T],
     ) -> Result<Self, crate::EncodeError> {
         let att = crate::binary::Attachments::default();
-        let mut buf = Vec::new();
-        crate::encode::write_json(&mut buf, items, &att)?;
-        let text = String::from_utf8(buf).unwrap_or_default();
+        let mut text = String::new();
+        crate::encode::write_json(&mut text, items, &att, crate::json::Splice::No)?;
         Ok(RawArgs {
             elements: ByteString::from(text.get(1..).unwrap_or("]")),
             attachments: att.take(),

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::binary::{Attachments, WithAttachments};
 use crate::decode::RawArgs;
-use crate::json::JsFormatter;
+use crate::json::{JsonWriter, Refuse, Splice};
 use crate::packet::{is_reserved_event, write_header};
 use crate::shape::{top_level, TopLevel};
 use crate::{AckId, Nsp, PacketKind};
@@ -332,7 +332,7 @@ impl Default for EncoderConfig {
 pub struct Encoder {
     config: EncoderConfig,
     /// The packet being written; its capacity is kept from packet to packet.
-    buf: Vec<u8>,
+    buf: String,
     /// With a custom parser: marked on every packet (written in the default form).
     custom: Option<crate::custom::CustomRef>,
     /// With the msgpack parser: its encoder (every packet goes there).
@@ -356,7 +356,7 @@ impl Encoder {
     pub fn new(config: EncoderConfig) -> Self {
         Encoder {
             config,
-            buf: Vec::new(),
+            buf: String::new(),
             custom: match config.parser {
                 crate::Parser::Custom(c) => Some(c),
                 _ => None,
@@ -382,7 +382,7 @@ impl Encoder {
     ) -> Result<Encoded, EncodeError> {
         msgpack!(self, PacketKind::Connect, |mp| mp.connect(nsp, payload));
         self.encode(PacketKind::Connect, nsp, None, |buf, att| match payload {
-            Some(p) => write_json(buf, p, att),
+            Some(p) => write_json(buf, p, att, Splice::No),
             None => Ok(()),
         })
     }
@@ -405,7 +405,7 @@ impl Encoder {
         msgpack!(self, PacketKind::ConnectError, |mp| mp
             .connect_error(nsp, payload));
         self.encode(PacketKind::ConnectError, nsp, None, |buf, att| {
-            write_json(buf, payload, att)
+            write_json(buf, payload, att, Splice::No)
         })
     }
 
@@ -433,25 +433,16 @@ impl Encoder {
         }
         msgpack!(self, PacketKind::Event, |mp| mp.event(nsp, name, args, id));
         self.encode(PacketKind::Event, nsp, id, |buf, att| {
-            buf.push(b'[');
-            write_json(buf, name, att)?;
+            buf.push('[');
+            write_json(buf, name, att, Splice::No)?;
             match top_level(args) {
                 // `[a,b]` becomes the rest of the list: `,a,b]`, or `]` for `[]`.
-                TopLevel::List => {
-                    let at = buf.len();
-                    write_json(buf, args, att)?;
-                    if buf.len() == at + 2 {
-                        buf.truncate(at);
-                        buf.push(b']');
-                    } else {
-                        buf[at] = b',';
-                    }
-                }
-                TopLevel::Nothing => buf.push(b']'),
+                TopLevel::List => write_json(buf, args, att, Splice::Pending)?,
+                TopLevel::Nothing => buf.push(']'),
                 TopLevel::One => {
-                    buf.push(b',');
-                    write_json(buf, args, att)?;
-                    buf.push(b']');
+                    buf.push(',');
+                    write_json(buf, args, att, Splice::No)?;
+                    buf.push(']');
                 }
             }
             Ok(())
@@ -469,12 +460,12 @@ impl Encoder {
         msgpack!(self, PacketKind::Ack, |mp| mp.ack(nsp, id, args));
         self.encode(PacketKind::Ack, nsp, Some(id), |buf, att| {
             match top_level(args) {
-                TopLevel::List => write_json(buf, args, att)?,
-                TopLevel::Nothing => buf.extend_from_slice(b"[]"),
+                TopLevel::List => write_json(buf, args, att, Splice::No)?,
+                TopLevel::Nothing => buf.push_str("[]"),
                 TopLevel::One => {
-                    buf.push(b'[');
-                    write_json(buf, args, att)?;
-                    buf.push(b']');
+                    buf.push('[');
+                    write_json(buf, args, att, Splice::No)?;
+                    buf.push(']');
                 }
             }
             Ok(())
@@ -499,9 +490,9 @@ impl Encoder {
             mp.event(nsp, name, &crate::Args(items), id)
         });
         self.raw(PacketKind::Event, nsp, id, args, |buf| {
-            write_json(buf, name, &Attachments::default())?;
+            write_json(buf, name, &Attachments::default(), Splice::No)?;
             if !args.is_empty() {
-                buf.push(b',');
+                buf.push(',');
             }
             Ok(())
         })
@@ -530,7 +521,7 @@ impl Encoder {
         nsp: &Nsp,
         id: Option<AckId>,
         args: &RawArgs,
-        before: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+        before: impl FnOnce(&mut String) -> Result<(), EncodeError>,
     ) -> Result<Encoded, EncodeError> {
         let kind = binary_kind(kind, &args.attachments);
         self.buf.clear();
@@ -541,9 +532,9 @@ impl Encoder {
             nsp.as_str(),
             id,
         );
-        self.buf.push(b'[');
+        self.buf.push('[');
         before(&mut self.buf)?;
-        self.buf.extend_from_slice(args.elements.as_bytes());
+        self.buf.push_str(&args.elements);
         Ok(self.finish(args.attachments.clone()))
     }
 
@@ -554,7 +545,7 @@ impl Encoder {
         kind: PacketKind,
         nsp: &Nsp,
         id: Option<AckId>,
-        body: impl FnOnce(&mut Vec<u8>, &Attachments) -> Result<(), EncodeError>,
+        body: impl FnOnce(&mut String, &Attachments) -> Result<(), EncodeError>,
     ) -> Result<Encoded, EncodeError> {
         self.buf.clear();
         write_header(&mut self.buf, kind, 0, nsp.as_str(), id);
@@ -572,13 +563,13 @@ impl Encoder {
             // Binary found while writing: the type digit becomes 5/6 and `<count>-` goes right
             // after it, written while the text is copied out.
             let mut count = itoa::Buffer::new();
-            let count = count.format(att.len()).as_bytes();
-            let mut out = Vec::with_capacity(self.buf.len() + count.len() + 1);
-            out.push(kind.with_binary().digit());
-            out.extend_from_slice(count);
-            out.push(b'-');
-            out.extend_from_slice(&self.buf[1..]);
-            return Ok(self.encoded(Bytes::from(out), att));
+            let count = count.format(att.len());
+            let mut out = String::with_capacity(self.buf.len() + count.len() + 1);
+            out.push(char::from(kind.with_binary().digit()));
+            out.push_str(count);
+            out.push('-');
+            out.push_str(&self.buf[1..]);
+            return Ok(self.encoded(out, att));
         }
         Ok(self.finish(att))
     }
@@ -597,14 +588,13 @@ impl Encoder {
 
     /// Copies the text out (one right-sized allocation); the buffer keeps its capacity.
     fn finish(&mut self, attachments: Vec<Bytes>) -> Encoded {
-        self.encoded(Bytes::copy_from_slice(&self.buf), attachments)
+        self.encoded(String::from(self.buf.as_str()), attachments)
     }
 
-    fn encoded(&self, bytes: Bytes, attachments: Vec<Bytes>) -> Encoded {
-        // Everything written came from `&str`s and serde_json, so this check cannot fail; it is
-        // kept because the crates forbid `unsafe`.
-        let text = ByteString::try_from(bytes).unwrap_or_default();
-        let plain = Encoded::from_parts(text, attachments);
+    /// The packet of `text`, a string of its exact size: it becomes a `ByteString` without a
+    /// copy, a UTF-8 check or a shared reference count.
+    fn encoded(&self, text: String, attachments: Vec<Bytes>) -> Encoded {
+        let plain = Encoded::from_parts(ByteString::from(text), attachments);
         match self.custom {
             Some(parser) => plain.with_custom(parser),
             None => plain,
@@ -621,13 +611,14 @@ fn binary_kind(kind: PacketKind, attachments: &[Bytes]) -> PacketKind {
 }
 
 /// Serializes `value` as compact JSON with JavaScript number formatting, pulling binary values
-/// out into `att`.
+/// out into `att` (`splice`: see [`Splice`]).
 pub(crate) fn write_json<T: ?Sized + Serialize>(
-    buf: &mut Vec<u8>,
+    buf: &mut String,
     value: &T,
     att: &Attachments,
+    splice: Splice,
 ) -> Result<(), EncodeError> {
-    let mut ser = serde_json::Serializer::with_formatter(buf, JsFormatter);
+    let mut ser = serde_json::Serializer::with_formatter(Refuse, JsonWriter::new(buf, splice));
     WithAttachments(value, att)
         .serialize(&mut ser)
         .map_err(EncodeError::Serialize)

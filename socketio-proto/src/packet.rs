@@ -353,22 +353,22 @@ pub(crate) fn parse_header(text: ByteString, max_attachments: usize) -> Result<H
 /// Appends a packet header: type digit, `<count>-` for binary kinds, `<nsp>,` unless the
 /// namespace is `/`, and the ack id.
 pub(crate) fn write_header(
-    buf: &mut Vec<u8>,
+    buf: &mut String,
     kind: PacketKind,
     attachments: usize,
     nsp: &str,
     id: Option<AckId>,
 ) {
-    buf.push(kind.digit());
+    buf.push(char::from(kind.digit()));
     if kind.is_binary() {
-        buf.extend_from_slice(itoa::Buffer::new().format(attachments).as_bytes());
-        buf.push(b'-');
+        buf.push_str(itoa::Buffer::new().format(attachments));
+        buf.push('-');
     }
     if !nsp.is_empty() && nsp != "/" {
-        buf.extend_from_slice(nsp.as_bytes());
-        buf.push(b',');
+        buf.push_str(nsp);
+        buf.push(',');
     }
     if let Some(AckId(id)) = id {
-        buf.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
+        buf.push_str(itoa::Buffer::new().format(id));
     }
 }

@@ -211,10 +211,9 @@ pub fn decode(buf: Bytes) -> Result<MsgpackPacket, ParseError> {
                 Head::Uint(n) => ByteString::from(n.to_string()),
                 Head::Int(n) => ByteString::from(n.to_string()),
                 Head::Float(f) => {
-                    let mut text = Vec::new();
-                    crate::json::write_js_number(&mut text, f)
-                        .map_err(|_| ParseError::InvalidPayload)?;
-                    ByteString::try_from(text).map_err(|_| ParseError::InvalidPayload)?
+                    let mut text = String::new();
+                    crate::json::write_js_number(&mut text, f);
+                    ByteString::from(text)
                 }
                 _ => return Err(ParseError::InvalidPayload),
             };
