@@ -125,8 +125,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WsConn<T> {
     pub(crate) fn send(&mut self, out: WsOut) {
         // Once closing, frames are dropped: the peer would not read them.
         let _ = match out {
-            WsOut::Frame(WsFrame::Text(t)) => self.ws.send(Message::Text(t)),
-            WsOut::Frame(WsFrame::Binary(b)) => self.ws.send(Message::Binary(b)),
+            WsOut::Frame(frame) => self.ws.send_frame(&frame),
             WsOut::Close(Some(code)) => {
                 self.ws.close(code, "");
                 Ok(())

@@ -471,11 +471,7 @@ fn write_frame(st: &mut State, frame: WsFrame) {
     let Some(writer) = &mut st.writer else {
         return;
     };
-    let sent = match frame {
-        WsFrame::Text(t) => writer.ws.send(Message::Text(t)),
-        WsFrame::Binary(b) => writer.ws.send(Message::Binary(b)),
-    };
-    if sent.is_ok() {
+    if writer.ws.send_frame(&frame).is_ok() {
         writer.flush();
     }
 }

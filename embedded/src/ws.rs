@@ -312,8 +312,7 @@ fn write_frames(queue: &WsQueue, conn: &Conn, socket: &TcpStream) {
             for frame in batch {
                 // Once the machine is closing, frames are dropped.
                 let _ = match frame {
-                    WsOut::Frame(WsFrame::Text(text)) => ws.send(Message::Text(text)),
-                    WsOut::Frame(WsFrame::Binary(data)) => ws.send(Message::Binary(data)),
+                    WsOut::Frame(frame) => ws.send_frame(&frame),
                     WsOut::Close(code) => {
                         // Nothing is sent if the client's close was answered already.
                         match code {

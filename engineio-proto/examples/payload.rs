@@ -48,8 +48,10 @@ fn main() {
     ] {
         println!("{label}:");
         for p in &packets {
-            match encode_ws_frame(version, p, true, &mut buf) {
-                WsFrame::Text(t) => println!("  text   {}", show(t.as_bytes())),
+            match encode_ws_frame(version, p.clone(), true, &mut buf).joined() {
+                WsFrame::Text(t) | WsFrame::TextPacket { data: t, .. } => {
+                    println!("  text   {}", show(t.as_bytes()))
+                }
                 WsFrame::Binary(b) => println!("  binary {}", hex(&b)),
             }
         }

@@ -425,7 +425,7 @@ impl Client {
         self.ws_open = true;
         if self.upgrade == Upgrade::Connecting {
             self.upgrade = Upgrade::Probing;
-            self.push_frame(&Packet::ping_probe());
+            self.push_frame(Packet::ping_probe());
         }
     }
 
@@ -581,7 +581,7 @@ impl Client {
         self.upgrade = Upgrade::None;
         self.timers.clear(UPGRADE_DEADLINE);
         self.transport = TransportKind::WebSocket;
-        self.push_frame(&Packet::Upgrade);
+        self.push_frame(Packet::Upgrade);
         self.events.push_back(ClientEvent::Upgraded);
     }
 
@@ -637,7 +637,7 @@ impl Client {
 
     fn flush_ws(&mut self) {
         while let Some(p) = self.outbox.pop_front() {
-            self.push_frame(&p);
+            self.push_frame(p);
         }
     }
 
@@ -671,7 +671,7 @@ impl Client {
             .push_back(ClientTransmit::Request { id, request });
     }
 
-    fn push_frame(&mut self, packet: &Packet) {
+    fn push_frame(&mut self, packet: Packet) {
         let frame = encode_ws_frame(self.config.version, packet, !self.config.b64, &mut self.buf);
         self.transmits.push_back(ClientTransmit::WsFrame(frame));
     }

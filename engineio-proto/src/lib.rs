@@ -12,7 +12,7 @@
 //! use std::time::Instant;
 //! use engineio_proto::http::HttpRequest;
 //! use engineio_proto::server::{Engine, Route, ServerConfig, SessionEvent, Transmit};
-//! use engineio_proto::{ByteString, Bytes, WsFrame};
+//! use engineio_proto::{ByteString, Bytes, PacketType, WsFrame};
 //!
 //! let now = Instant::now();
 //! // Session ids come from your random source.
@@ -25,8 +25,14 @@
 //!
 //! // Out: complete the upgrade (101), then send the open packet on the WebSocket.
 //! let Some(Transmit::AcceptWebSocket { .. }) = session.poll_transmit() else { panic!() };
-//! let Some(Transmit::WsFrame(WsFrame::Text(open))) = session.poll_transmit() else { panic!() };
-//! assert!(open.starts_with(r#"0{"sid":""#));
+//! // Text packets come as their type and data: write both behind the frame header (or take
+//! // `frame.joined()` for a WebSocket library that wants one buffer).
+//! let Some(Transmit::WsFrame(WsFrame::TextPacket { kind, data })) = session.poll_transmit()
+//! else {
+//!     panic!()
+//! };
+//! assert_eq!(kind, PacketType::Open);
+//! assert!(data.starts_with(r#"{"sid":""#));
 //!
 //! // In: the bytes of a text frame your WebSocket library read.
 //! let text = ByteString::try_from(Bytes::from_static(b"4hello"))?;

@@ -138,12 +138,26 @@ impl Packet {
 }
 
 /// One WebSocket message, as the WebSocket library hands it over or should send it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// [`WsFrame::TextPacket`] is the same text frame as [`WsFrame::Text`] of its joined text, and
+/// compares (and hashes) equal to it.
+#[derive(Debug, Clone)]
 pub enum WsFrame {
     /// A text frame.
     Text(ByteString),
     /// A binary frame.
     Binary(Bytes),
+    /// A text frame holding an Engine.IO text packet: its type digit, then `data` (`4` and
+    /// `hello` make the frame `4hello`). [`encode_ws_frame`] gives text packets this form: a
+    /// WebSocket writer copies the digit and the data behind the frame header (for
+    /// [`crate::websocket::WebSocket`], [`crate::websocket::WebSocket::send_frame`]) and no
+    /// joined text is built. A library that wants one buffer takes [`WsFrame::joined`].
+    TextPacket {
+        /// The packet's type.
+        kind: PacketType,
+        /// The packet's data.
+        data: ByteString,
+    },
 }
 
 impl WsFrame {
@@ -152,12 +166,87 @@ impl WsFrame {
         match self {
             WsFrame::Text(t) => t.len(),
             WsFrame::Binary(b) => b.len(),
+            WsFrame::TextPacket { data, .. } => 1 + data.len(),
         }
     }
 
     /// Whether the frame's payload is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The frame with its payload in one buffer: a [`WsFrame::TextPacket`] becomes the
+    /// [`WsFrame::Text`] of its digit and data (a new string); other frames are returned as
+    /// they are.
+    pub fn joined(self) -> WsFrame {
+        match self {
+            WsFrame::TextPacket { kind, data } => WsFrame::Text(join(kind, &data)),
+            other => other,
+        }
+    }
+
+    /// A text frame's payload as (first part, rest): the digit and the data of a
+    /// [`WsFrame::TextPacket`], the text of a [`WsFrame::Text`] and nothing.
+    fn text_parts(&self) -> Option<(&[u8], &[u8])> {
+        match self {
+            WsFrame::Text(t) => Some((t.as_bytes(), &[])),
+            WsFrame::TextPacket { kind, data } => {
+                Some((DIGITS[*kind as usize..][..1].as_ref(), data.as_bytes()))
+            }
+            WsFrame::Binary(_) => None,
+        }
+    }
+}
+
+/// The text of a [`WsFrame::TextPacket`].
+fn join(kind: PacketType, data: &str) -> ByteString {
+    let mut text = String::with_capacity(1 + data.len());
+    text.push(char::from(kind.digit()));
+    text.push_str(data);
+    ByteString::from(text)
+}
+
+/// The packet type digits, for [`WsFrame::text_parts`].
+const DIGITS: &[u8; 7] = b"0123456";
+
+impl PartialEq for WsFrame {
+    fn eq(&self, other: &WsFrame) -> bool {
+        match (self, other) {
+            (WsFrame::Binary(a), WsFrame::Binary(b)) => a == b,
+            (WsFrame::Binary(_), _) | (_, WsFrame::Binary(_)) => false,
+            _ => {
+                let (Some((a0, a1)), Some((b0, b1))) = (self.text_parts(), other.text_parts())
+                else {
+                    return false;
+                };
+                a0.len() + a1.len() == b0.len() + b1.len()
+                    && a0.iter().chain(a1).eq(b0.iter().chain(b1))
+            }
+        }
+    }
+}
+
+impl Eq for WsFrame {}
+
+impl std::hash::Hash for WsFrame {
+    /// Text frames hash their payload's bytes one at a time, so that the two forms of a text
+    /// frame hash the same with every hasher.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self.text_parts() {
+            Some((a, b)) => {
+                state.write_u8(0);
+                state.write_usize(a.len() + b.len());
+                for byte in a.iter().chain(b) {
+                    state.write_u8(*byte);
+                }
+            }
+            None => {
+                state.write_u8(1);
+                if let WsFrame::Binary(b) = self {
+                    b.hash(state);
+                }
+            }
+        }
     }
 }
 
@@ -316,6 +405,7 @@ pub fn decode_ws_frame(
     match frame {
         WsFrame::Text(text) => decode_text_packet(version, text),
         WsFrame::Binary(data) => decode_binary_packet(version, data),
+        WsFrame::TextPacket { kind, data } => decode_text_packet(version, join(kind, &data)),
     }
 }
 
@@ -370,23 +460,24 @@ pub(crate) fn encode_base64(data: &[u8], buf: &mut BytesMut) {
 
 /// Encodes `packet` as one WebSocket message.
 ///
-/// Text packets become text frames. Binary messages become binary frames when `binary` is true
-/// (v4: the raw bytes, shared with the packet without copying; v3: `0x04` then the bytes) and
-/// `b…` text frames otherwise (the client connected with `b64=1`). v3 binary frames are written
-/// to `buf`, which can be reused across calls; text frames get a buffer of their own, of their
-/// exact size, so that they become a [`ByteString`] without a second UTF-8 check.
+/// Text packets become [`WsFrame::TextPacket`]s, which take the packet's data without a copy.
+/// Binary messages become binary frames when `binary` is true (v4: the raw bytes, shared with
+/// the packet without copying; v3: `0x04` then the bytes) and `b…` text frames otherwise (the
+/// client connected with `b64=1`). v3 binary frames are written to `buf`, which can be reused
+/// across calls.
 pub fn encode_ws_frame(
     version: EngineIoVersion,
-    packet: &Packet,
+    packet: Packet,
     binary: bool,
     buf: &mut BytesMut,
 ) -> WsFrame {
+    let kind = packet.packet_type();
     match (packet, binary, version) {
-        (Packet::Binary(data), true, EngineIoVersion::V4) => WsFrame::Binary(data.clone()),
+        (Packet::Binary(data), true, EngineIoVersion::V4) => WsFrame::Binary(data),
         (Packet::Binary(data), true, EngineIoVersion::V3) => {
             buf.reserve(1 + data.len());
             buf.put_u8(PacketType::Message as u8);
-            buf.put_slice(data);
+            buf.put_slice(&data);
             WsFrame::Binary(buf.split().freeze())
         }
         (Packet::Binary(data), false, _) => {
@@ -396,19 +487,18 @@ pub fn encode_ws_frame(
             if version == EngineIoVersion::V3 {
                 text.push('4');
             }
-            base64_simd::STANDARD.encode_append(data, &mut text);
+            base64_simd::STANDARD.encode_append(&data, &mut text);
             WsFrame::Text(ByteString::from(text))
         }
-        (other, _, _) => {
-            // A buffer of its own, exactly sized: for short frames, a `String` handed over to
-            // `ByteString` (no copy, no UTF-8 re-check, no shared reference count) costs about
-            // half of splitting and freezing a shared `BytesMut` and re-checking the bytes.
-            let data = other.text_data();
-            let mut text = String::with_capacity(1 + data.len());
-            text.push(char::from(other.packet_type().digit()));
-            text.push_str(data);
-            WsFrame::Text(ByteString::from(text))
-        }
+        (
+            Packet::Open(data) | Packet::Ping(data) | Packet::Pong(data) | Packet::Message(data),
+            _,
+            _,
+        ) => WsFrame::TextPacket { kind, data },
+        (Packet::Close | Packet::Upgrade | Packet::Noop, _, _) => WsFrame::TextPacket {
+            kind,
+            data: ByteString::new(),
+        },
     }
 }
 

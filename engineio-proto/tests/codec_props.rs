@@ -54,8 +54,20 @@ proptest! {
     #[test]
     fn ws_frame_round_trips(v in version(), p in packet(), binary in any::<bool>()) {
         let mut buf = BytesMut::new();
-        let frame = encode_ws_frame(v, &p, binary, &mut buf);
+        let frame = encode_ws_frame(v, p.clone(), binary, &mut buf);
         prop_assert_eq!(matches!(frame, WsFrame::Binary(_)), binary && p.is_binary());
+        // Its joined form is the same frame, and for a text frame the packet's text form.
+        let joined = frame.clone().joined();
+        let is_parts = matches!(joined, WsFrame::TextPacket { .. });
+        prop_assert!(!is_parts);
+        prop_assert_eq!(&joined, &frame);
+        prop_assert_eq!(joined.len(), frame.len());
+        if let WsFrame::Text(text) = &joined {
+            let mut buf = BytesMut::new();
+            encode_text_packet(v, &p, &mut buf);
+            prop_assert_eq!(text.as_bytes(), &buf[..]);
+        }
+        prop_assert_eq!(decode_ws_frame(v, joined, MAX), Ok(p.clone()));
         prop_assert_eq!(decode_ws_frame(v, frame, MAX), Ok(p));
     }
 

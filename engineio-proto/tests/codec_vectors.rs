@@ -131,7 +131,7 @@ fn v4_binary_ws_frame_is_the_raw_message() {
     assert_eq!(decode_ws_frame(V4, frame, MAX), Ok(bin(&[1, 2, 3])));
     let mut buf = BytesMut::new();
     assert_eq!(
-        encode_ws_frame(V4, &bin(&[1, 2, 3]), true, &mut buf),
+        encode_ws_frame(V4, bin(&[1, 2, 3]), true, &mut buf),
         WsFrame::Binary(Bytes::from_static(&[1, 2, 3]))
     );
 }
@@ -142,7 +142,7 @@ fn v3_binary_ws_frame_has_type_byte_4() {
     assert_eq!(decode_ws_frame(V3, frame, MAX), Ok(bin(&[1, 2, 3])));
     let mut buf = BytesMut::new();
     assert_eq!(
-        encode_ws_frame(V3, &bin(&[1, 2, 3]), true, &mut buf),
+        encode_ws_frame(V3, bin(&[1, 2, 3]), true, &mut buf),
         WsFrame::Binary(Bytes::from_static(&[4, 1, 2, 3]))
     );
 }
@@ -151,15 +151,15 @@ fn v3_binary_ws_frame_has_type_byte_4() {
 fn b64_clients_get_binary_as_text_frames() {
     let mut buf = BytesMut::new();
     assert_eq!(
-        encode_ws_frame(V4, &bin(&[1, 2, 3]), false, &mut buf),
+        encode_ws_frame(V4, bin(&[1, 2, 3]), false, &mut buf),
         WsFrame::Text("bAQID".into())
     );
     assert_eq!(
-        encode_ws_frame(V3, &bin(&[1, 2, 3]), false, &mut buf),
+        encode_ws_frame(V3, bin(&[1, 2, 3]), false, &mut buf),
         WsFrame::Text("b4AQID".into())
     );
     assert_eq!(
-        encode_ws_frame(V4, &msg("hi"), true, &mut buf),
+        encode_ws_frame(V4, msg("hi"), true, &mut buf),
         WsFrame::Text("4hi".into())
     );
 }
@@ -590,4 +590,53 @@ fn packet_types_round_trip_their_digits() {
     assert_eq!(EngineIoVersion::from_query(Some("3")), V3);
     assert_eq!(EngineIoVersion::from_query(Some("5")), V3);
     assert_eq!(EngineIoVersion::from_query(None), V3);
+}
+
+/// A text packet's frame in two parts and its joined text are one frame: equal, with equal
+/// hashes (with any hasher: the same calls), and not equal to a binary frame of the same bytes.
+#[test]
+fn both_forms_of_a_text_frame_are_one_frame() {
+    use std::hash::{Hash, Hasher};
+    /// Records what a hasher is fed, call by call.
+    #[derive(Default)]
+    struct Calls(Vec<u8>);
+    impl Hasher for Calls {
+        fn finish(&self) -> u64 {
+            0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.push(0xEE);
+            self.0
+                .extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            self.0.extend_from_slice(bytes);
+        }
+    }
+    fn calls(f: &WsFrame) -> Vec<u8> {
+        let mut h = Calls::default();
+        f.hash(&mut h);
+        h.0
+    }
+    let parts = WsFrame::TextPacket {
+        kind: engineio_proto::PacketType::Message,
+        data: "hi".into(),
+    };
+    let text = WsFrame::Text("4hi".into());
+    assert_eq!(parts, text);
+    assert_eq!(text, parts);
+    assert_eq!(calls(&parts), calls(&text));
+    assert_eq!(parts.len(), 3);
+    assert_ne!(parts, WsFrame::Text("4h".into()));
+    assert_ne!(parts, WsFrame::Text("3hi".into()));
+    assert_ne!(calls(&parts), calls(&WsFrame::Text("4h".into())));
+    let binary = WsFrame::Binary(Bytes::from_static(b"4hi"));
+    assert_ne!(parts, binary);
+    assert_ne!(binary, text);
+    assert_ne!(calls(&binary), calls(&text));
+    let empty = WsFrame::TextPacket {
+        kind: engineio_proto::PacketType::Noop,
+        data: "".into(),
+    };
+    assert_eq!(empty, WsFrame::Text("6".into()));
+    assert_eq!(WsFrame::Text("".into()), WsFrame::Text("".into()));
+    assert_ne!(WsFrame::Text("".into()), WsFrame::Binary(Bytes::new()));
 }

@@ -531,3 +531,40 @@ proptest! {
         prop_assert_eq!(d, data);
     }
 }
+
+/// An Engine.IO text packet sent in its two parts is the frame of its joined text, unmasked
+/// from a server and masked from a client, at every length class; its peer reads the text.
+#[test]
+fn text_packets_are_sent_as_the_frame_of_their_joined_text() {
+    use engineio_proto::{PacketType, WsFrame};
+    for len in [0, 1, 124, 125, 126, 65_534, 65_535, 65_536] {
+        let data: String = (0..len)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        let parts = WsFrame::TextPacket {
+            kind: PacketType::Message,
+            data: data.as_str().into(),
+        };
+        let joined = parts.clone().joined();
+        assert_eq!(joined, WsFrame::Text(format!("4{data}").into()));
+        for make in [server, client] {
+            let (mut a, mut b) = (make(), make());
+            a.send_frame(&parts).unwrap();
+            b.send_frame(&joined).unwrap();
+            let (a, b) = (a.poll_transmit().unwrap(), b.poll_transmit().unwrap());
+            assert_eq!(a, b, "len {len}");
+            let mut peer = if a[1] & 0x80 == 0 {
+                WebSocket::new(Role::Client, 1 << 17, Box::new(|b: &mut [u8]| b.fill(0)))
+            } else {
+                WebSocket::new(Role::Server, 1 << 17, Box::new(|b: &mut [u8]| b.fill(0)))
+            };
+            assert_eq!(feed(&mut peer, &a), [text(&format!("4{data}"))]);
+        }
+    }
+    let mut closing = server();
+    closing.close_without_code();
+    assert_eq!(
+        closing.send_frame(&WsFrame::Text("4".into())),
+        Err(SendError::Closing)
+    );
+}

@@ -20,7 +20,14 @@ fuzz_target!(|data: &[u8]| {
                 continue;
             };
             for binary in [false, true] {
-                let again = encode_ws_frame(version, &packet, binary, &mut buf);
+                let again = encode_ws_frame(version, packet.clone(), binary, &mut buf);
+                // Both forms of a text frame are the same frame and decode the same.
+                let joined = again.clone().joined();
+                assert_eq!(joined, again);
+                assert_eq!(
+                    decode_ws_frame(version, joined, usize::MAX),
+                    Ok(packet.clone())
+                );
                 assert_eq!(
                     decode_ws_frame(version, again, usize::MAX),
                     Ok(packet.clone())

@@ -10,7 +10,7 @@ fuzz_target!(|input: (EngineIoVersion, bool, Vec<Packet>)| {
     let (version, binary, packets) = input;
     let mut buf = BytesMut::new();
     for p in &packets {
-        let frame = encode_ws_frame(version, p, binary, &mut buf);
+        let frame = encode_ws_frame(version, p.clone(), binary, &mut buf);
         assert_eq!(decode_ws_frame(version, frame, usize::MAX).as_ref(), Ok(p));
     }
     // v4 payloads cannot carry the record separator inside a packet, nor be empty.

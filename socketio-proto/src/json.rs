@@ -888,7 +888,10 @@ mod tests {
             raw_number: serde_json::Number,
         }
         mod serde_bytes_as_array {
-            pub(super) fn serialize<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+            pub(super) fn serialize<S: serde::Serializer>(
+                b: &[u8],
+                s: S,
+            ) -> Result<S::Ok, S::Error> {
                 s.serialize_bytes(b)
             }
         }

@@ -33,7 +33,7 @@
 //!     let mut buf = BytesMut::new();
 //!     std::iter::from_fn(|| conn.poll_transmit())
 //!         .map(|out| {
-//!             encode_ws_frame(EngineIoVersion::V4, &out.message.into_packet(), true, &mut buf)
+//!             encode_ws_frame(EngineIoVersion::V4, out.message.into_packet(), true, &mut buf).joined()
 //!         })
 //!         .collect::<Vec<_>>()
 //! };

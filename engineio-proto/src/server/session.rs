@@ -190,7 +190,7 @@ impl Session {
                     request: inc.id,
                     headers: inc.cors,
                 });
-                let frame = encode_ws_frame(s.version, &open, s.binary, &mut s.buf);
+                let frame = encode_ws_frame(s.version, open, s.binary, &mut s.buf);
                 s.transmits.push_back(Transmit::WsFrame(frame));
             }
         }
@@ -473,7 +473,7 @@ impl Session {
         match (&packet, self.upgrade) {
             (Packet::Ping(data), Upgrade::Probing) if data == "probe" => {
                 let pong = Packet::pong_probe();
-                let frame = encode_ws_frame(self.version, &pong, self.binary, &mut self.buf);
+                let frame = encode_ws_frame(self.version, pong, self.binary, &mut self.buf);
                 self.transmits.push_back(Transmit::WsFrame(frame));
                 self.upgrade = Upgrade::Probed;
                 self.release_held_get_with_noop();
@@ -793,7 +793,7 @@ impl Session {
     fn flush_ws_queue(&mut self) {
         while let Some(packet) = self.queue.pop_front() {
             self.dequeued(&packet);
-            let frame = encode_ws_frame(self.version, &packet, self.binary, &mut self.buf);
+            let frame = encode_ws_frame(self.version, packet, self.binary, &mut self.buf);
             self.transmits.push_back(Transmit::WsFrame(frame));
         }
     }

@@ -926,8 +926,8 @@ fn describe_response(r: &HttpResponse) -> String {
 }
 
 fn describe_frame(f: &WsFrame) -> String {
-    match f {
-        WsFrame::Text(t) => describe_body(t.as_bytes()),
-        WsFrame::Binary(b) => format!("<binary {}>", hex(b)),
+    match f.clone().joined() {
+        WsFrame::Binary(b) => format!("<binary {}>", hex(&b)),
+        WsFrame::Text(t) | WsFrame::TextPacket { data: t, .. } => describe_body(t.as_bytes()),
     }
 }

@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 
 use super::decoder::{Decoder, Incoming};
-use super::frame::write_frame;
+use super::frame::write_frame_parts;
 use super::{CloseFrame, OpCode, Role, WsError};
 use crate::server::RandomSource;
 
@@ -111,7 +111,7 @@ impl WebSocket {
         self.state == State::Closed && self.out.is_empty()
     }
 
-    fn write(&mut self, opcode: OpCode, payload: &[u8]) {
+    fn write(&mut self, opcode: OpCode, payload: [&[u8]; 2]) {
         let mask = match self.role {
             Role::Server => None,
             Role::Client => {
@@ -120,7 +120,7 @@ impl WebSocket {
                 Some(key)
             }
         };
-        write_frame(&mut self.out, opcode, true, payload, mask);
+        write_frame_parts(&mut self.out, opcode, true, payload, mask);
     }
 
     /// Queues a message (one frame).
@@ -129,8 +129,24 @@ impl WebSocket {
             return Err(SendError::Closing);
         }
         match &message {
-            Message::Text(t) => self.write(OpCode::Text, t.as_bytes()),
-            Message::Binary(b) => self.write(OpCode::Binary, b),
+            Message::Text(t) => self.write(OpCode::Text, [&[], t.as_bytes()]),
+            Message::Binary(b) => self.write(OpCode::Binary, [&[], b]),
+        }
+        Ok(())
+    }
+
+    /// Queues an Engine.IO frame (one message): a [`crate::WsFrame::TextPacket`] is written
+    /// as its type digit then its data, without a joined text.
+    pub fn send_frame(&mut self, frame: &crate::WsFrame) -> Result<(), SendError> {
+        if self.state != State::Open {
+            return Err(SendError::Closing);
+        }
+        match frame {
+            crate::WsFrame::Text(t) => self.write(OpCode::Text, [&[], t.as_bytes()]),
+            crate::WsFrame::Binary(b) => self.write(OpCode::Binary, [&[], b]),
+            crate::WsFrame::TextPacket { kind, data } => {
+                self.write(OpCode::Text, [&[kind.digit()], data.as_bytes()]);
+            }
         }
         Ok(())
     }
@@ -143,7 +159,7 @@ impl WebSocket {
         if data.len() > 125 {
             return Err(SendError::TooLong);
         }
-        self.write(OpCode::Ping, data);
+        self.write(OpCode::Ping, [&[], data]);
         Ok(())
     }
 
@@ -165,7 +181,7 @@ impl WebSocket {
         if self.state != State::Open {
             return;
         }
-        self.write(OpCode::Close, &[]);
+        self.write(OpCode::Close, [&[], &[]]);
         self.state = State::CloseSent;
     }
 
@@ -189,7 +205,7 @@ impl WebSocket {
         let mut body = Vec::with_capacity(2 + cut);
         body.extend_from_slice(&code.to_be_bytes());
         body.extend_from_slice(&reason.as_bytes()[..cut]);
-        self.write(OpCode::Close, &body);
+        self.write(OpCode::Close, [&[], &body]);
         self.state = State::CloseSent;
     }
 
@@ -208,7 +224,7 @@ impl WebSocket {
                 }
                 Ok(Some(Incoming::Ping(data))) => {
                     if self.state == State::Open {
-                        self.write(OpCode::Pong, &data);
+                        self.write(OpCode::Pong, [&[], &data]);
                     }
                 }
                 Ok(Some(Incoming::Pong(data))) => self.events.push_back(Event::Pong(data)),
@@ -219,13 +235,13 @@ impl WebSocket {
                             .as_ref()
                             .map(|f| f.code.to_be_bytes().to_vec())
                             .unwrap_or_default();
-                        self.write(OpCode::Close, &body);
+                        self.write(OpCode::Close, [&[], &body]);
                     }
                     self.finish(Some(frame), None);
                 }
                 Err(error) => {
                     if self.state == State::Open {
-                        self.write(OpCode::Close, &error.close_code().to_be_bytes());
+                        self.write(OpCode::Close, [&[], &error.close_code().to_be_bytes()]);
                     }
                     self.finish(None, Some(error));
                 }

@@ -113,7 +113,19 @@ pub fn write_frame(
     payload: &[u8],
     mask: Option<[u8; 4]>,
 ) {
-    let len = payload.len();
+    write_frame_parts(out, opcode, fin, [&[], payload], mask);
+}
+
+/// [`write_frame`] with a payload in two parts, written one after the other (an Engine.IO
+/// packet's type digit, then its data).
+pub(crate) fn write_frame_parts(
+    out: &mut BytesMut,
+    opcode: OpCode,
+    fin: bool,
+    payload: [&[u8]; 2],
+    mask: Option<[u8; 4]>,
+) {
+    let len = payload[0].len() + payload[1].len();
     // The exact size: a buffer written with one frame is frozen without an allocation of its
     // own (`Bytes` keeps a vector whose length is its capacity as it is).
     let length_bytes = match len {
@@ -134,14 +146,14 @@ pub fn write_frame(
         out.put_u8(mask_bit | 127);
         out.put_u64(len as u64);
     }
-    match mask {
-        None => out.extend_from_slice(payload),
-        Some(key) => {
-            out.put_slice(&key);
-            let at = out.len();
-            out.extend_from_slice(payload);
-            apply_mask(&mut out[at..], key, 0);
-        }
+    if let Some(key) = mask {
+        out.put_slice(&key);
+    }
+    let at = out.len();
+    out.extend_from_slice(payload[0]);
+    out.extend_from_slice(payload[1]);
+    if let Some(key) = mask {
+        apply_mask(&mut out[at..], key, 0);
     }
 }
 
@@ -163,6 +175,25 @@ mod tests {
                     .map(|(i, b)| b ^ key[(i + offset) % 4])
                     .collect();
                 assert_eq!(fast, slow, "len {len} offset {offset}");
+            }
+        }
+    }
+
+    /// A payload in two parts is the frame of the joined payload, masked or not, at every
+    /// length class.
+    #[test]
+    fn parts_make_the_frame_of_the_joined_payload() {
+        for len in [0, 1, 2, 125, 126, 127, 65535, 65536, 65537] {
+            let payload: Vec<u8> = (0..len).map(|i| (i * 13) as u8).collect();
+            for split in [0, len / 2, len] {
+                for mask in [None, Some([1, 2, 3, 4])] {
+                    let mut joined = BytesMut::new();
+                    write_frame(&mut joined, OpCode::Text, true, &payload, mask);
+                    let mut parts = BytesMut::new();
+                    let (a, b) = payload.split_at(split);
+                    write_frame_parts(&mut parts, OpCode::Text, true, [a, b], mask);
+                    assert_eq!(joined, parts, "len {len} split {split} mask {mask:?}");
+                }
             }
         }
     }
