@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use engineio_proto::http::HttpResponse;
 use engineio_proto::server::RandomSource;
 use engineio_proto::websocket::{self, Event, Message, Role, WebSocket, WsError};
@@ -33,8 +33,13 @@ const DISCARD_PER_POLL: usize = 64 * 1024;
 /// The most a client keeps of an HTTP answer that came where its first frame should have.
 const MAX_LATE_ANSWER: usize = 64 * 1024;
 
+/// The largest write buffer kept as a thread's spare (a burst past it is not kept).
+const MAX_SPARE_WRITE: usize = 64 * 1024;
+
 thread_local! {
     static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
+    /// The write buffer lent to the connection that sends next (see [`WsConn::lend`]).
+    static SPARE_WRITE: RefCell<Option<BytesMut>> = const { RefCell::new(None) };
 }
 
 /// What reading a WebSocket gave.
@@ -59,8 +64,6 @@ pub(crate) struct WsConn<T> {
     ws: WebSocket,
     /// The bytes of an incomplete frame (empty, without an allocation, between frames).
     buf: BytesMut,
-    /// Bytes taken from the codec and not yet written.
-    pending: Bytes,
     /// The codec reported the connection closed.
     closing: bool,
     /// After an oversized message: read and discard until the end of the stream.
@@ -85,7 +88,7 @@ impl<T> std::fmt::Debug for WsConn<T> {
         f.debug_struct("WsConn")
             .field("ws", &self.ws)
             .field("buffered", &self.buf.len())
-            .field("pending", &self.pending.len())
+            .field("pending", &self.ws.buffered())
             .finish_non_exhaustive()
     }
 }
@@ -110,7 +113,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WsConn<T> {
             ws: WebSocket::new(role, max_message, random),
             fresh: !read.is_empty(),
             buf: read,
-            pending: Bytes::new(),
             closing: false,
             discarding: false,
             ended: false,
@@ -123,6 +125,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WsConn<T> {
 
     /// Queues what the session sends (a frame, or our close frame).
     pub(crate) fn send(&mut self, out: WsOut) {
+        self.lend();
         // Once closing, frames are dropped: the peer would not read them.
         let _ = match out {
             WsOut::Frame(frame) => self.ws.send_frame(&frame),
@@ -143,7 +146,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WsConn<T> {
         if self.failed {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
-        if self.pending.len() + self.ws.buffered() < WRITE_HIGH {
+        if self.ws.buffered() < WRITE_HIGH {
             return Poll::Ready(Ok(()));
         }
         self.poll_write_all(cx)
@@ -155,16 +158,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WsConn<T> {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
         loop {
-            if self.pending.is_empty() {
-                match self.ws.poll_transmit() {
-                    Some(bytes) => self.pending = bytes,
-                    None => break,
-                }
+            let pending = self.ws.pending();
+            if pending.is_empty() {
+                break;
             }
-            match Pin::new(&mut self.io).poll_write(cx, &self.pending) {
+            match Pin::new(&mut self.io).poll_write(cx, pending) {
                 Poll::Ready(Ok(0)) => return self.fail(io::ErrorKind::WriteZero.into()),
                 Poll::Ready(Ok(n)) => {
-                    self.pending.advance(n);
+                    self.ws.advance(n);
                     self.unflushed = true;
                 }
                 Poll::Ready(Err(e)) => return self.fail(e),
@@ -177,16 +178,51 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WsConn<T> {
             }
             self.unflushed = false;
         }
-        self.pending = Bytes::new();
+        self.give_back();
         if let Some(reader) = self.read_waiting.take() {
             reader.wake();
         }
         Poll::Ready(Ok(()))
     }
 
+    /// Lends the connection this thread's spare write buffer when it has nothing to write:
+    /// frames are written into room kept from earlier writes (of any connection of the
+    /// thread) instead of a new buffer each time.
+    fn lend(&mut self) {
+        if self.ws.buffered() > 0 {
+            return;
+        }
+        SPARE_WRITE.with(|spare| {
+            if let Some(mut buf) = spare.try_borrow_mut().ok().and_then(|mut s| s.take()) {
+                // The connection's own (empty) buffer, if it had one, is dropped.
+                self.ws.swap_buffer(&mut buf);
+            }
+        });
+    }
+
+    /// Once everything is written: the connection's buffer becomes the thread's spare (if
+    /// there is none and it is not too large) or is dropped, so an idle connection holds no
+    /// write buffer.
+    fn give_back(&mut self) {
+        let mut buf = BytesMut::new();
+        if !self.ws.swap_buffer(&mut buf) || buf.capacity() == 0 || buf.capacity() > MAX_SPARE_WRITE
+        {
+            return;
+        }
+        SPARE_WRITE.with(|spare| {
+            if let Ok(mut spare) = spare.try_borrow_mut() {
+                if spare.is_none() {
+                    *spare = Some(buf);
+                }
+            }
+        });
+    }
+
     fn fail(&mut self, e: io::Error) -> Poll<io::Result<()>> {
         self.failed = true;
-        self.pending = Bytes::new();
+        // What was not written is dropped with the buffer.
+        let _ = self.ws.poll_transmit();
+        self.give_back();
         if let Some(reader) = self.read_waiting.take() {
             reader.wake();
         }
@@ -316,7 +352,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WsConn<T> {
 
     /// Whether bytes wait to be written (on a socket that has not failed).
     fn unwritten(&self) -> bool {
-        !self.failed && (self.unflushed || !self.pending.is_empty() || self.ws.buffered() > 0)
+        !self.failed && (self.unflushed || self.ws.buffered() > 0)
     }
 
     fn end(&mut self) -> Poll<Read> {

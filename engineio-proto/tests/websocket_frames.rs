@@ -568,3 +568,41 @@ fn text_packets_are_sent_as_the_frame_of_their_joined_text() {
         Err(SendError::Closing)
     );
 }
+
+/// Bytes written from `pending` in place: `advance` drops what the socket took, frames queued
+/// meanwhile follow, and a lent buffer is used (and its room kept) once all is written.
+#[test]
+fn pending_bytes_are_written_in_place_into_a_lent_buffer() {
+    let mut ws = server();
+    let mut spare = BytesMut::with_capacity(256);
+    assert!(ws.swap_buffer(&mut spare));
+    assert_eq!(spare.capacity(), 0, "the connection had no buffer");
+    ws.send(Message::Text("hello".into())).unwrap();
+    let first = server_frame(OpCode::Text, true, b"hello");
+    assert_eq!(ws.pending(), &first[..]);
+    ws.advance(3);
+    assert_eq!(ws.buffered(), first.len() - 3);
+    ws.send(Message::Binary(Bytes::from_static(b"ab"))).unwrap();
+    let second = server_frame(OpCode::Binary, true, b"ab");
+    assert_eq!(ws.pending(), [&first[3..], &second[..]].concat());
+    // Nothing is swapped while bytes wait.
+    let mut other = BytesMut::new();
+    assert!(!ws.swap_buffer(&mut other));
+    ws.advance(usize::MAX);
+    assert_eq!(ws.buffered(), 0);
+    assert!(ws.pending().is_empty());
+    assert_eq!(ws.poll_transmit(), None);
+    // The emptied buffer comes back with its room, from its start.
+    let mut back = BytesMut::new();
+    assert!(ws.swap_buffer(&mut back));
+    assert!(back.is_empty() && back.capacity() >= 256);
+    // A spare holding bytes is not taken.
+    let mut full = BytesMut::from(&b"x"[..]);
+    assert!(!ws.swap_buffer(&mut full));
+    // Partly written, then handed over: what is left.
+    ws.send(Message::Text("hey".into())).unwrap();
+    ws.advance(2);
+    let rest = ws.poll_transmit().unwrap();
+    assert_eq!(&rest[..], &server_frame(OpCode::Text, true, b"hey")[2..]);
+    assert_eq!(ws.buffered(), 0);
+}

@@ -71,6 +71,8 @@ pub struct WebSocket {
     /// Masking keys (a client's frames only).
     random: RandomSource,
     out: BytesMut,
+    /// The bytes at the front of `out` already written (see [`WebSocket::advance`]).
+    written: usize,
     events: VecDeque<Event>,
     state: State,
 }
@@ -80,7 +82,7 @@ impl std::fmt::Debug for WebSocket {
         f.debug_struct("WebSocket")
             .field("role", &self.role)
             .field("state", &self.state)
-            .field("pending_out", &self.out.len())
+            .field("pending_out", &self.buffered())
             .finish_non_exhaustive()
     }
 }
@@ -95,6 +97,7 @@ impl WebSocket {
             decoder: Decoder::new(role, max_message),
             random,
             out: BytesMut::new(),
+            written: 0,
             events: VecDeque::new(),
             state: State::Open,
         }
@@ -108,7 +111,7 @@ impl WebSocket {
     /// Whether the connection is closed and everything to send was taken: close the socket
     /// (see [`Event::Closed`]).
     pub fn is_closed(&self) -> bool {
-        self.state == State::Closed && self.out.is_empty()
+        self.state == State::Closed && self.buffered() == 0
     }
 
     fn write(&mut self, opcode: OpCode, payload: [&[u8]; 2]) {
@@ -166,7 +169,7 @@ impl WebSocket {
     /// Bytes queued to send and not yet taken by [`WebSocket::poll_transmit`]: what a driver
     /// weighs against its write buffer's bound before queuing more.
     pub fn buffered(&self) -> usize {
-        self.out.len()
+        self.out.len() - self.written
     }
 
     /// Payload bytes of the frame at the front of `buf` that have not arrived yet (0 when its
@@ -259,7 +262,45 @@ impl WebSocket {
     /// goes with them: between writes the connection holds none.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        (!self.out.is_empty()).then(|| std::mem::take(&mut self.out).freeze())
+        if self.buffered() == 0 {
+            return None;
+        }
+        let mut out = std::mem::take(&mut self.out);
+        bytes::Buf::advance(&mut out, std::mem::take(&mut self.written));
+        Some(out.freeze())
+    }
+
+    /// The bytes to write next (every frame queued so far, in order), left in place: a driver
+    /// that writes from here tells [`WebSocket::advance`] how many the socket took. With
+    /// [`WebSocket::swap_buffer`] it can then lend one buffer to many connections instead of
+    /// one per write ([`WebSocket::poll_transmit`] hands the bytes over with their buffer).
+    pub fn pending(&self) -> &[u8] {
+        &self.out[self.written..]
+    }
+
+    /// Drops the first `n` bytes of [`WebSocket::pending`] (all of them if `n` is more): the
+    /// socket took them.
+    pub fn advance(&mut self, n: usize) {
+        self.written = self.written.saturating_add(n).min(self.out.len());
+        if self.written == self.out.len() {
+            // All written: the buffer's room is used again from its start.
+            self.out.clear();
+            self.written = 0;
+        }
+    }
+
+    /// Exchanges the connection's write buffer with `spare` when neither holds bytes to write
+    /// (and says whether it did). A driver lends a connection its spare buffer before sending
+    /// and takes it back once everything is written: frames are written into a buffer whose
+    /// room is kept, not a new one each time, and an idle connection holds none.
+    pub fn swap_buffer(&mut self, spare: &mut BytesMut) -> bool {
+        if self.buffered() > 0 || !spare.is_empty() {
+            return false;
+        }
+        self.out.clear();
+        self.written = 0;
+        std::mem::swap(&mut self.out, spare);
+        true
     }
 
     /// The next event, or `None`.
