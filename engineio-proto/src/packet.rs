@@ -259,8 +259,24 @@ pub fn decode_text_packet(
     version: EngineIoVersion,
     text: ByteString,
 ) -> Result<Packet, DecodeError> {
-    decode_piece(version, &text, &text)
+    match text.as_bytes().first() {
+        Some(&first) if first != b'b' && text.len() <= SHORT_TEXT => {
+            // The data keeps the message's buffer, its start moved past the type digit and the
+            // rest checked as UTF-8 again: slicing it out instead would allocate the buffer's
+            // shared state (a buffer read for one message is not shared yet), which costs a
+            // short message more than the check.
+            decode_with(version, &[first], move || {
+                let mut data = text.into_bytes();
+                bytes::Buf::advance(&mut data, 1);
+                ByteString::try_from(data).map_err(|_| DecodeError::InvalidUtf8)
+            })
+        }
+        _ => decode_piece(version, &text, &text),
+    }
 }
+
+/// The longest text message [`decode_text_packet`] re-checks rather than slices (see there).
+const SHORT_TEXT: usize = 256;
 
 /// Decodes `piece`, a sub-slice of `src`, slicing its data out of `src` without copying.
 #[inline]

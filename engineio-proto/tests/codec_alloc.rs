@@ -49,3 +49,23 @@ fn payload_over_the_limit_is_refused_without_allocating() {
     });
     assert_eq!(info.count_total, 0);
 }
+
+/// A short text message read for itself (a buffer not shared yet, as a WebSocket frame is)
+/// decodes without an allocation: its data keeps the buffer. A long one is sliced (the
+/// buffer's shared state, one allocation) rather than checked as UTF-8 a second time.
+#[test]
+fn a_short_text_message_decodes_without_allocating() {
+    use engineio_proto::{decode_text_packet, ByteString, Packet};
+    for (len, allocations) in [(3, 0), (40, 0), (256, 0), (257, 1), (4096, 1)] {
+        let data = format!("\u{e9}{}", "a".repeat(len - 3));
+        let expected = Packet::Message(data.as_str().into());
+        let text = ByteString::from(format!("4{data}"));
+        assert_eq!(text.len(), len);
+        let mut got = None;
+        let info = allocation_counter::measure(|| {
+            got = Some(decode_text_packet(EngineIoVersion::V4, text));
+        });
+        assert_eq!(got, Some(Ok(expected)), "{len} bytes");
+        assert_eq!(info.count_total, allocations, "{len} bytes");
+    }
+}
