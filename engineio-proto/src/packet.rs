@@ -185,14 +185,13 @@ impl WsFrame {
         }
     }
 
-    /// A text frame's payload as (first part, rest): the digit and the data of a
-    /// [`WsFrame::TextPacket`], the text of a [`WsFrame::Text`] and nothing.
-    fn text_parts(&self) -> Option<(&[u8], &[u8])> {
+    /// A text frame's payload as (a first byte, the rest): the digit and the data of a
+    /// [`WsFrame::TextPacket`], nothing and the text of a [`WsFrame::Text`]; `None` for a
+    /// binary frame.
+    fn text_parts(&self) -> Option<(Option<u8>, &[u8])> {
         match self {
-            WsFrame::Text(t) => Some((t.as_bytes(), &[])),
-            WsFrame::TextPacket { kind, data } => {
-                Some((DIGITS[*kind as usize..][..1].as_ref(), data.as_bytes()))
-            }
+            WsFrame::Text(t) => Some((None, t.as_bytes())),
+            WsFrame::TextPacket { kind, data } => Some((Some(kind.digit()), data.as_bytes())),
             WsFrame::Binary(_) => None,
         }
     }
@@ -206,22 +205,14 @@ fn join(kind: PacketType, data: &str) -> ByteString {
     ByteString::from(text)
 }
 
-/// The packet type digits, for [`WsFrame::text_parts`].
-const DIGITS: &[u8; 7] = b"0123456";
-
 impl PartialEq for WsFrame {
     fn eq(&self, other: &WsFrame) -> bool {
-        match (self, other) {
-            (WsFrame::Binary(a), WsFrame::Binary(b)) => a == b,
-            (WsFrame::Binary(_), _) | (_, WsFrame::Binary(_)) => false,
-            _ => {
-                let (Some((a0, a1)), Some((b0, b1))) = (self.text_parts(), other.text_parts())
-                else {
-                    return false;
-                };
-                a0.len() + a1.len() == b0.len() + b1.len()
+        match (self.text_parts(), other.text_parts()) {
+            (Some((a0, a1)), Some((b0, b1))) => {
+                a0.iter().len() + a1.len() == b0.iter().len() + b1.len()
                     && a0.iter().chain(a1).eq(b0.iter().chain(b1))
             }
+            _ => matches!((self, other), (WsFrame::Binary(a), WsFrame::Binary(b)) if a == b),
         }
     }
 }
@@ -232,20 +223,15 @@ impl std::hash::Hash for WsFrame {
     /// Text frames hash their payload's bytes one at a time, so that the two forms of a text
     /// frame hash the same with every hasher.
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        match self.text_parts() {
-            Some((a, b)) => {
-                state.write_u8(0);
-                state.write_usize(a.len() + b.len());
-                for byte in a.iter().chain(b) {
-                    state.write_u8(*byte);
-                }
-            }
-            None => {
-                state.write_u8(1);
-                if let WsFrame::Binary(b) = self {
-                    b.hash(state);
-                }
-            }
+        if let WsFrame::Binary(b) = self {
+            state.write_u8(1);
+            return b.hash(state);
+        }
+        let (first, rest) = self.text_parts().unwrap_or_default();
+        state.write_u8(0);
+        state.write_usize(first.iter().len() + rest.len());
+        for byte in first.iter().chain(rest) {
+            state.write_u8(*byte);
         }
     }
 }

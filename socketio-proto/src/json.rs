@@ -383,10 +383,35 @@ impl<'a> JsonWriter<'a> {
         Ok(())
     }
 
+    /// The comma before every element but the first.
     #[inline]
-    fn int(&mut self, n: impl itoa::Integer) -> io::Result<()> {
-        self.push(itoa::Buffer::new().format(n))
+    fn comma(&mut self, first: bool) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            self.push(",")
+        }
     }
+}
+
+/// [`JsonWriter`]'s methods that write an integer.
+macro_rules! ints {
+    ($($method:ident: $t:ty),*) => {$(
+        #[inline]
+        fn $method<W: ?Sized + io::Write>(&mut self, _: &mut W, value: $t) -> io::Result<()> {
+            self.push(itoa::Buffer::new().format(value))
+        }
+    )*};
+}
+
+/// [`JsonWriter`]'s methods that write a fixed text (or nothing).
+macro_rules! fixed {
+    ($($method:ident => $text:literal),*) => {$(
+        #[inline]
+        fn $method<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
+            self.push($text)
+        }
+    )*};
 }
 
 /// The serializer's writer under [`JsonWriter`]: every write is an error.
@@ -406,64 +431,35 @@ impl io::Write for Refuse {
 }
 
 impl serde_json::ser::Formatter for JsonWriter<'_> {
-    #[inline]
-    fn write_null<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
-        self.push("null")
-    }
+    ints!(
+        write_i8: i8,
+        write_i16: i16,
+        write_i32: i32,
+        write_i64: i64,
+        write_i128: i128,
+        write_u8: u8,
+        write_u16: u16,
+        write_u32: u32,
+        write_u64: u64,
+        write_u128: u128
+    );
+
+    fixed!(
+        write_null => "null",
+        begin_string => "\"",
+        end_string => "\"",
+        end_array => "]",
+        end_array_value => "",
+        begin_object => "{",
+        end_object => "}",
+        end_object_key => "",
+        begin_object_value => ":",
+        end_object_value => ""
+    );
 
     #[inline]
     fn write_bool<W: ?Sized + io::Write>(&mut self, _: &mut W, value: bool) -> io::Result<()> {
         self.push(if value { "true" } else { "false" })
-    }
-
-    #[inline]
-    fn write_i8<W: ?Sized + io::Write>(&mut self, _: &mut W, value: i8) -> io::Result<()> {
-        self.int(value)
-    }
-
-    #[inline]
-    fn write_i16<W: ?Sized + io::Write>(&mut self, _: &mut W, value: i16) -> io::Result<()> {
-        self.int(value)
-    }
-
-    #[inline]
-    fn write_i32<W: ?Sized + io::Write>(&mut self, _: &mut W, value: i32) -> io::Result<()> {
-        self.int(value)
-    }
-
-    #[inline]
-    fn write_i64<W: ?Sized + io::Write>(&mut self, _: &mut W, value: i64) -> io::Result<()> {
-        self.int(value)
-    }
-
-    #[inline]
-    fn write_i128<W: ?Sized + io::Write>(&mut self, _: &mut W, value: i128) -> io::Result<()> {
-        self.int(value)
-    }
-
-    #[inline]
-    fn write_u8<W: ?Sized + io::Write>(&mut self, _: &mut W, value: u8) -> io::Result<()> {
-        self.int(value)
-    }
-
-    #[inline]
-    fn write_u16<W: ?Sized + io::Write>(&mut self, _: &mut W, value: u16) -> io::Result<()> {
-        self.int(value)
-    }
-
-    #[inline]
-    fn write_u32<W: ?Sized + io::Write>(&mut self, _: &mut W, value: u32) -> io::Result<()> {
-        self.int(value)
-    }
-
-    #[inline]
-    fn write_u64<W: ?Sized + io::Write>(&mut self, _: &mut W, value: u64) -> io::Result<()> {
-        self.int(value)
-    }
-
-    #[inline]
-    fn write_u128<W: ?Sized + io::Write>(&mut self, _: &mut W, value: u128) -> io::Result<()> {
-        self.int(value)
     }
 
     #[inline]
@@ -487,16 +483,6 @@ impl serde_json::ser::Formatter for JsonWriter<'_> {
         value: &str,
     ) -> io::Result<()> {
         self.push(value)
-    }
-
-    #[inline]
-    fn begin_string<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
-        self.push("\"")
-    }
-
-    #[inline]
-    fn end_string<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
-        self.push("\"")
     }
 
     #[inline]
@@ -545,11 +531,6 @@ impl serde_json::ser::Formatter for JsonWriter<'_> {
     }
 
     #[inline]
-    fn end_array<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
-        self.push("]")
-    }
-
-    #[inline]
     fn begin_array_value<W: ?Sized + io::Write>(
         &mut self,
         _: &mut W,
@@ -559,26 +540,7 @@ impl serde_json::ser::Formatter for JsonWriter<'_> {
             self.splice = Splice::No;
             return self.push(",");
         }
-        if first {
-            Ok(())
-        } else {
-            self.push(",")
-        }
-    }
-
-    #[inline]
-    fn end_array_value<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
-        Ok(())
-    }
-
-    #[inline]
-    fn begin_object<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
-        self.push("{")
-    }
-
-    #[inline]
-    fn end_object<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
-        self.push("}")
+        self.comma(first)
     }
 
     #[inline]
@@ -587,26 +549,7 @@ impl serde_json::ser::Formatter for JsonWriter<'_> {
         _: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            self.push(",")
-        }
-    }
-
-    #[inline]
-    fn end_object_key<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
-        Ok(())
-    }
-
-    #[inline]
-    fn begin_object_value<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
-        self.push(":")
-    }
-
-    #[inline]
-    fn end_object_value<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
-        Ok(())
+        self.comma(first)
     }
 
     #[inline]

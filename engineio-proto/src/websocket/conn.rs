@@ -71,7 +71,8 @@ pub struct WebSocket {
     /// Masking keys (a client's frames only).
     random: RandomSource,
     out: BytesMut,
-    /// The bytes at the front of `out` already written (see [`WebSocket::advance`]).
+    /// The bytes at the front of `out` already written (see [`WebSocket::advance`]); less than
+    /// `out`'s length, or both are 0 (all written: `out` is cleared).
     written: usize,
     events: VecDeque<Event>,
     state: State,
@@ -128,29 +129,30 @@ impl WebSocket {
 
     /// Queues a message (one frame).
     pub fn send(&mut self, message: Message) -> Result<(), SendError> {
-        if self.state != State::Open {
-            return Err(SendError::Closing);
-        }
         match &message {
-            Message::Text(t) => self.write(OpCode::Text, [&[], t.as_bytes()]),
-            Message::Binary(b) => self.write(OpCode::Binary, [&[], b]),
+            Message::Text(t) => self.send_data(OpCode::Text, [&[], t.as_bytes()]),
+            Message::Binary(b) => self.send_data(OpCode::Binary, [&[], b]),
         }
-        Ok(())
     }
 
     /// Queues an Engine.IO frame (one message): a [`crate::WsFrame::TextPacket`] is written
     /// as its type digit then its data, without a joined text.
     pub fn send_frame(&mut self, frame: &crate::WsFrame) -> Result<(), SendError> {
+        match frame {
+            crate::WsFrame::Text(t) => self.send_data(OpCode::Text, [&[], t.as_bytes()]),
+            crate::WsFrame::Binary(b) => self.send_data(OpCode::Binary, [&[], b]),
+            crate::WsFrame::TextPacket { kind, data } => {
+                self.send_data(OpCode::Text, [&[kind.digit()], data.as_bytes()])
+            }
+        }
+    }
+
+    /// Queues one data frame of `payload`'s two parts, unless closing.
+    fn send_data(&mut self, opcode: OpCode, payload: [&[u8]; 2]) -> Result<(), SendError> {
         if self.state != State::Open {
             return Err(SendError::Closing);
         }
-        match frame {
-            crate::WsFrame::Text(t) => self.write(OpCode::Text, [&[], t.as_bytes()]),
-            crate::WsFrame::Binary(b) => self.write(OpCode::Binary, [&[], b]),
-            crate::WsFrame::TextPacket { kind, data } => {
-                self.write(OpCode::Text, [&[kind.digit()], data.as_bytes()]);
-            }
-        }
+        self.write(opcode, payload);
         Ok(())
     }
 
@@ -297,8 +299,6 @@ impl WebSocket {
         if self.buffered() > 0 || !spare.is_empty() {
             return false;
         }
-        self.out.clear();
-        self.written = 0;
         std::mem::swap(&mut self.out, spare);
         true
     }
